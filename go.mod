@@ -1,0 +1,3 @@
+module github.com/respool/respool
+
+go 1.26
