@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's second command: every check and every test, real servers included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2
+
+bash scripts/ensure-redis.sh
+
+echo "==> gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed:" $unformatted >&2
+	exit 1
+fi
+
+echo "==> go vet ./..."
+go vet ./...
+
+echo "==> staticcheck ($STATICCHECK_VERSION) ./..."
+go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+
+echo "==> go test -race ./... (real redis-server processes are started on free loopback ports)"
+go test -race -count=1 -timeout 9m ./...
