@@ -1,0 +1,307 @@
+package resp
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// defaultWriterSize is the buffer size of NewWriter.
+const defaultWriterSize = 16 << 10
+
+// maxHeaderLen is room enough for a type byte, an int64 and CRLF.
+const maxHeaderLen = 1 + 20 + 2
+
+// Writer writes RESP to a stream through a buffer. Nothing is sent until
+// Flush is called or the buffer fills, so a pipeline of many commands goes
+// out in one write: call WriteCommand for each, then Flush once.
+//
+// After an error from the underlying io.Writer, every later call returns
+// that error until Reset. An argument of an unsupported type is not such an
+// error: it is reported by the call and nothing of that command is written.
+// A Writer is not safe for concurrent use.
+type Writer struct {
+	dst io.Writer
+	// buf holds bytes not yet sent; its capacity is the buffer size.
+	buf []byte
+	err error
+	// argBuf is reused for encoding ArgAppender arguments.
+	argBuf []byte
+}
+
+// NewWriter returns a Writer with a 16 KiB buffer.
+func NewWriter(dst io.Writer) *Writer { return NewWriterSize(dst, defaultWriterSize) }
+
+// NewWriterSize returns a Writer with a buffer of size bytes (at least 64).
+func NewWriterSize(dst io.Writer, size int) *Writer {
+	return &Writer{dst: dst, buf: make([]byte, 0, max(size, 64))}
+}
+
+// Reset makes w write to dst, dropping anything buffered and any sticky
+// error. The buffer is kept.
+func (w *Writer) Reset(dst io.Writer) {
+	w.dst = dst
+	w.buf = w.buf[:0]
+	w.err = nil
+}
+
+// Buffered returns the number of bytes written to w but not yet sent.
+func (w *Writer) Buffered() int { return len(w.buf) }
+
+// Available returns how many bytes fit in the buffer before it is sent.
+func (w *Writer) Available() int { return cap(w.buf) - len(w.buf) }
+
+// Flush sends the buffered bytes to the underlying io.Writer.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	n, err := w.dst.Write(w.buf)
+	if err == nil && n < len(w.buf) {
+		err = io.ErrShortWrite
+	}
+	w.buf = w.buf[:0]
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// reserve makes room for n bytes (n <= the buffer size), flushing if
+// needed. It reports false after an error.
+func (w *Writer) reserve(n int) bool {
+	if cap(w.buf)-len(w.buf) < n {
+		w.Flush()
+	}
+	return w.err == nil
+}
+
+// writeHeader writes a type byte, a number and CRLF.
+func (w *Writer) writeHeader(typ byte, n int64) {
+	if !w.reserve(maxHeaderLen) {
+		return
+	}
+	w.buf = append(w.buf, typ)
+	w.buf = strconv.AppendInt(w.buf, n, 10)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// writeCRLF ends a line or a bulk body.
+func (w *Writer) writeCRLF() {
+	if w.reserve(2) {
+		w.buf = append(w.buf, '\r', '\n')
+	}
+}
+
+// writeString copies s into the buffer, sending it as it fills.
+func (w *Writer) writeString(s string) {
+	for len(s) > 0 && w.err == nil {
+		if len(w.buf) == cap(w.buf) {
+			w.Flush()
+			continue
+		}
+		n := min(len(s), cap(w.buf)-len(w.buf))
+		w.buf = append(w.buf, s[:n]...)
+		s = s[n:]
+	}
+}
+
+// writeBytes is writeString for a []byte. A large slice is handed to the
+// underlying io.Writer directly instead of being copied.
+func (w *Writer) writeBytes(p []byte) {
+	if len(p) >= cap(w.buf) {
+		if w.Flush() != nil {
+			return
+		}
+		n, err := w.dst.Write(p)
+		if err == nil && n < len(p) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			w.err = err
+		}
+		return
+	}
+	for len(p) > 0 && w.err == nil {
+		if len(w.buf) == cap(w.buf) {
+			w.Flush()
+			continue
+		}
+		n := min(len(p), cap(w.buf)-len(w.buf))
+		w.buf = append(w.buf, p[:n]...)
+		p = p[n:]
+	}
+}
+
+// writeShortBulk writes a bulk string of at most 64 bytes, such as a
+// formatted number. It copies p into the buffer and never passes p on, so
+// callers may keep p on their stack.
+func (w *Writer) writeShortBulk(p []byte) {
+	if !w.reserve(maxHeaderLen + 64 + 2) {
+		return
+	}
+	w.buf = append(w.buf, '$')
+	w.buf = strconv.AppendInt(w.buf, int64(len(p)), 10)
+	w.buf = append(w.buf, '\r', '\n')
+	w.buf = append(w.buf, p...)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// WriteArrayHeader writes "*n\r\n", the start of an array of n elements
+// (-1 writes RESP2's null array). The caller writes the elements next.
+func (w *Writer) WriteArrayHeader(n int) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.writeHeader('*', int64(n))
+	return w.err
+}
+
+// WriteBulkString writes s as a bulk string.
+func (w *Writer) WriteBulkString(s string) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.writeHeader('$', int64(len(s)))
+	w.writeString(s)
+	w.writeCRLF()
+	return w.err
+}
+
+// WriteBulk writes b as a bulk string. w does not keep b after the call.
+func (w *Writer) WriteBulk(b []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.writeHeader('$', int64(len(b)))
+	w.writeBytes(b)
+	w.writeCRLF()
+	return w.err
+}
+
+// WriteBulkInt writes n in decimal as a bulk string, as commands take
+// numbers.
+func (w *Writer) WriteBulkInt(n int64) error {
+	if w.err != nil {
+		return w.err
+	}
+	var tmp [20]byte
+	w.writeShortBulk(strconv.AppendInt(tmp[:0], n, 10))
+	return w.err
+}
+
+// WriteValue writes v, which may be of any kind but KindInvalid, with its
+// attributes, byte for byte as a Reader read it: for any valid input x,
+// writing the Values read from x gives x back, except that streamed strings
+// and aggregates are written in their plain form and attributes that came
+// in a row are written as one. It is meant for fake servers and tests.
+//
+// v is checked first, and nothing is written if it cannot be: an invalid
+// value anywhere in it, a simple string or error containing CR or LF, a
+// double or big number whose text is not one, a verbatim string whose
+// format is not 3 bytes, a map or attribute with a key lacking its value.
+func (w *Writer) WriteValue(v Value) error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := checkValue(v); err != nil {
+		return err
+	}
+	w.writeValue(v)
+	return w.err
+}
+
+func checkValue(v Value) error {
+	if v.attr != nil {
+		if v.attr.kind != KindAttribute {
+			return fmt.Errorf("resp: cannot write attributes of kind %s", v.attr.kind)
+		}
+		if err := checkValue(*v.attr); err != nil {
+			return err
+		}
+	}
+	switch v.kind {
+	case KindInvalid:
+		return fmt.Errorf("resp: cannot write an invalid value")
+	case KindSimpleString, KindError:
+		if strings.ContainsAny(v.str, "\r\n") {
+			return fmt.Errorf("resp: cannot write a %s containing CR or LF", v.kind)
+		}
+	case KindDouble:
+		if !isDouble([]byte(v.str)) {
+			return fmt.Errorf("resp: cannot write double %q", v.str)
+		}
+	case KindBigNumber:
+		if !isBigNumber([]byte(v.str)) {
+			return fmt.Errorf("resp: cannot write big number %q", v.str)
+		}
+	case KindVerbatim:
+		if len(v.str) < 4 || v.str[3] != ':' {
+			return fmt.Errorf("resp: cannot write verbatim string without its format")
+		}
+	case KindMap, KindAttribute:
+		if len(v.elems)%2 != 0 {
+			return fmt.Errorf("resp: cannot write a %s with %d keys and values", v.kind, len(v.elems))
+		}
+	}
+	for _, e := range v.elems {
+		if err := checkValue(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) writeValue(v Value) {
+	if v.attr != nil {
+		w.writeValue(*v.attr)
+	}
+	typ := v.kind.typeByte()
+	switch v.kind {
+	case KindSimpleString, KindError, KindDouble, KindBigNumber:
+		if w.reserve(1) {
+			w.buf = append(w.buf, typ)
+		}
+		w.writeString(v.str)
+		w.writeCRLF()
+	case KindInteger:
+		w.writeHeader(':', v.num)
+	case KindBulkString, KindBulkError, KindVerbatim:
+		w.writeHeader(typ, int64(len(v.str)))
+		w.writeString(v.str)
+		w.writeCRLF()
+	case KindNull:
+		switch v.null {
+		case nullBulk:
+			w.writeHeader('$', -1)
+		case nullArray:
+			w.writeHeader('*', -1)
+		default:
+			if w.reserve(3) {
+				w.buf = append(w.buf, '_', '\r', '\n')
+			}
+		}
+	case KindBoolean:
+		if w.reserve(4) {
+			if v.num != 0 {
+				w.buf = append(w.buf, "#t\r\n"...)
+			} else {
+				w.buf = append(w.buf, "#f\r\n"...)
+			}
+		}
+	case KindMap, KindAttribute:
+		w.writeHeader(typ, int64(len(v.elems)/2))
+		for _, e := range v.elems {
+			w.writeValue(e)
+		}
+	case KindArray, KindSet, KindPush:
+		w.writeHeader(typ, int64(len(v.elems)))
+		for _, e := range v.elems {
+			w.writeValue(e)
+		}
+	}
+}
