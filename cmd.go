@@ -1,0 +1,126 @@
+package respool
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/respool/respool/resp"
+)
+
+// Cmder is a command built by a typed method of Client, Pipeline or Tx,
+// such as a *Cmd[string]. Hooks and pipelines see commands through it.
+type Cmder interface {
+	// Name returns the command's name in lower case ("get", "zadd"...).
+	Name() string
+	// Args returns the command and its arguments as sent.
+	Args() []any
+	// Err returns the command's error: nil, Nil for a null reply, an
+	// *Error for a server error reply, or the connection's failure.
+	Err() error
+
+	request
+	reset()
+}
+
+// Cmd is a command and, once it has run, its result: Val, Err and Result
+// read it. Typed methods return a *Cmd at once; on a Client the command
+// has already run, in a Pipeline or Tx it runs at Exec.
+//
+// Err is Nil (test with errors.Is(err, respool.Nil)) when the reply is
+// null (GET of a missing key, a timed-out BLPOP...), an *Error for a
+// server error reply, and otherwise a failure of the connection, whose
+// Outcome tells whether the command may have run (see OutcomeOf).
+type Cmd[T any] struct {
+	argv   []any
+	val    T
+	err    error
+	decode func(resp.Value) (T, error)
+}
+
+// NewCmd returns a command for args whose reply is converted by decode.
+// It lets callers add typed commands of their own (modules, newer server
+// commands): run it with Client.Process or queue it on a Pipeline.
+func NewCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
+	return &Cmd[T]{argv: args, decode: decode}
+}
+
+// newCmd is NewCmd for the typed methods.
+func newCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
+	return &Cmd[T]{argv: args, decode: decode}
+}
+
+// Result returns the value and the error.
+func (c *Cmd[T]) Result() (T, error) { return c.val, c.err }
+
+// Val returns the value, the zero value when Err is not nil.
+func (c *Cmd[T]) Val() T { return c.val }
+
+// Err returns the command's error.
+func (c *Cmd[T]) Err() error { return c.err }
+
+// Args returns the command and its arguments.
+func (c *Cmd[T]) Args() []any { return c.argv }
+
+// Name returns the command's name in lower case.
+func (c *Cmd[T]) Name() string { return cmdName(c.argv) }
+
+// String returns the command and its result for logs, for example
+// "get k: v" or "get k: respool: nil".
+func (c *Cmd[T]) String() string {
+	var b strings.Builder
+	for i, a := range c.argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, a)
+	}
+	b.WriteString(": ")
+	if c.err != nil {
+		b.WriteString(c.err.Error())
+	} else {
+		fmt.Fprint(&b, c.val)
+	}
+	return b.String()
+}
+
+func (c *Cmd[T]) args() []any { return c.argv }
+
+func (c *Cmd[T]) setReply(v resp.Value) {
+	if v.IsError() {
+		c.err = NewError(v.Text())
+		return
+	}
+	c.val, c.err = c.decode(v)
+}
+
+func (c *Cmd[T]) setErr(err error) { c.err = err }
+
+func (c *Cmd[T]) reset() {
+	var zero T
+	c.val, c.err = zero, nil
+}
+
+// SetVal sets the command's value and clears its error. It is meant for
+// tests and hooks that answer a command themselves.
+func (c *Cmd[T]) SetVal(v T) { c.val, c.err = v, nil }
+
+// SetErr sets the command's error. It is meant for tests and hooks.
+func (c *Cmd[T]) SetErr(err error) { c.err = err }
+
+// cmdName returns argv[0] in lower case.
+func cmdName(argv []any) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	s, ok := argString(argv[0])
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+// cmdable runs or queues a command: a Client runs it, a Pipeline queues
+// it. Every typed command is a method of cmdable, so Client, Pipeline and
+// Tx share one definition of each.
+type cmdable func(ctx context.Context, cmd Cmder)

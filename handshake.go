@@ -1,0 +1,163 @@
+package respool
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// handshake step kinds, which decide what a failed reply means.
+type stepKind uint8
+
+const (
+	stepHello   stepKind = iota // HELLO 3 [AUTH u p] [SETNAME n]
+	stepAuth                    // AUTH [u] p
+	stepSetName                 // CLIENT SETNAME n
+	stepSelect                  // SELECT db
+	stepSetInfo                 // CLIENT SETINFO ..., errors ignored
+)
+
+type handshakeStep struct {
+	kind stepKind
+	argv []any
+}
+
+// handshake sets the connection up in one write: HELLO (or AUTH and CLIENT
+// SETNAME for RESP2), SELECT and CLIENT SETINFO, then reads every reply.
+// When the server does not know HELLO it runs again with RESP2. ctx carries
+// the dial deadline.
+func (cn *Conn) handshake(ctx context.Context) error {
+	opt := cn.opt
+	creds := Credentials{Username: opt.Username, Password: opt.Password}
+	if opt.CredentialsProvider != nil {
+		c, err := opt.CredentialsProvider(ctx)
+		if err != nil {
+			return &ConnError{Op: "handshake", Addr: opt.Addr, Outcome: OutcomeNotSent, Err: err}
+		}
+		creds = c
+	}
+	proto := 2
+	if opt.Protocol >= 3 {
+		proto = 3
+	}
+	for {
+		steps := handshakeSteps(opt, creds, proto)
+		fallback, err := cn.runHandshake(ctx, steps)
+		if err != nil {
+			return err
+		}
+		if !fallback {
+			cn.proto = proto
+			return nil
+		}
+		proto = 2 // the server predates HELLO
+	}
+}
+
+func handshakeSteps(opt *Options, creds Credentials, proto int) []handshakeStep {
+	steps := make([]handshakeStep, 0, 5)
+	if proto == 3 {
+		argv := []any{"HELLO", "3"}
+		if creds.Password != "" {
+			user := creds.Username
+			if user == "" {
+				user = "default"
+			}
+			argv = append(argv, "AUTH", user, creds.Password)
+		}
+		if opt.ClientName != "" {
+			argv = append(argv, "SETNAME", opt.ClientName)
+		}
+		steps = append(steps, handshakeStep{stepHello, argv})
+	} else {
+		if creds.Password != "" {
+			argv := []any{"AUTH", creds.Password}
+			if creds.Username != "" {
+				argv = []any{"AUTH", creds.Username, creds.Password}
+			}
+			steps = append(steps, handshakeStep{stepAuth, argv})
+		}
+		if opt.ClientName != "" {
+			steps = append(steps, handshakeStep{stepSetName, []any{"CLIENT", "SETNAME", opt.ClientName}})
+		}
+	}
+	if opt.DB != 0 {
+		steps = append(steps, handshakeStep{stepSelect, []any{"SELECT", strconv.Itoa(opt.DB)}})
+	}
+	if !opt.DisableIdentity {
+		steps = append(steps,
+			handshakeStep{stepSetInfo, []any{"CLIENT", "SETINFO", "LIB-NAME", libName}},
+			handshakeStep{stepSetInfo, []any{"CLIENT", "SETINFO", "LIB-VER", Version}})
+	}
+	return steps
+}
+
+// runHandshake writes steps at once and reads their replies. It reports
+// fallback when HELLO is unknown to the server.
+func (cn *Conn) runHandshake(ctx context.Context, steps []handshakeStep) (fallback bool, err error) {
+	if len(steps) == 0 {
+		return false, nil
+	}
+	fail := func(err error) (bool, error) {
+		cn.breakWith(err)
+		return false, &ConnError{Op: "handshake", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: err}
+	}
+	dl, _ := ctx.Deadline()
+	_ = cn.nc.SetDeadline(dl)
+	stop := cn.watchContext(ctx)
+	if stop != nil {
+		defer stop()
+	}
+	for _, s := range steps {
+		if err := cn.w.WriteArgs(s.argv); err != nil {
+			return fail(err)
+		}
+	}
+	if err := cn.w.Flush(); err != nil {
+		return fail(cn.ioError(ctx, "handshake", OutcomeNotSent, err).Err)
+	}
+	var firstErr error
+	for _, s := range steps {
+		v, err := cn.r.ReadValue()
+		if err != nil {
+			return fail(cn.ioError(ctx, "handshake", OutcomeNotSent, err).Err)
+		}
+		if firstErr != nil || fallback || !v.IsError() {
+			continue
+		}
+		se := NewError(v.Text())
+		switch {
+		case s.kind == stepSetInfo:
+			// Servers before 7.2 do not know CLIENT SETINFO.
+		case s.kind == stepHello && isUnknownCommand(se):
+			fallback = true
+		case (s.kind == stepHello || s.kind == stepAuth) && isAuthError(se):
+			firstErr = &AuthError{Addr: cn.opt.Addr, Err: se}
+		case isAuthError(se):
+			firstErr = &AuthError{Addr: cn.opt.Addr, Err: se}
+		default:
+			firstErr = &ConnError{Op: "handshake", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: se}
+		}
+	}
+	if firstErr != nil {
+		cn.breakWith(firstErr)
+		return false, firstErr
+	}
+	return fallback, nil
+}
+
+// isUnknownCommand reports an "unknown command" reply (a server before
+// RESP3, or one where HELLO was renamed away).
+func isUnknownCommand(e *Error) bool {
+	return e.Prefix() == "NOPROTO" || strings.Contains(strings.ToLower(e.Error()), "unknown command")
+}
+
+// isAuthError reports a reply refusing credentials.
+func isAuthError(e *Error) bool {
+	switch e.Prefix() {
+	case "WRONGPASS", "NOAUTH", "NOPERM":
+		return true
+	}
+	msg := strings.ToLower(e.Error())
+	return strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password")
+}

@@ -1,0 +1,256 @@
+package respool
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/respool/respool/resp"
+)
+
+// Defaults used when the matching Options field is zero. Every constructor
+// (NewPool, NewClient, ParseURL) applies the same ones.
+const (
+	DefaultAddr              = "127.0.0.1:6379"
+	DefaultProtocol          = 3
+	DefaultDialTimeout       = 5 * time.Second
+	DefaultReadTimeout       = 3 * time.Second
+	DefaultWriteTimeout      = 3 * time.Second
+	DefaultKeepAliveIdle     = 30 * time.Second
+	DefaultKeepAliveInterval = 5 * time.Second
+	DefaultKeepAliveCount    = 3
+	DefaultConnMaxIdleTime   = 30 * time.Minute
+	DefaultMaxRetries        = 3
+	DefaultMaxWatchRetries   = 10
+	DefaultMinRetryBackoff   = 8 * time.Millisecond
+	DefaultMaxRetryBackoff   = 512 * time.Millisecond
+	// DefaultPoolSizePerCPU times GOMAXPROCS is the default PoolSize.
+	DefaultPoolSizePerCPU = 10
+)
+
+// Credentials are a username and password for AUTH or HELLO ... AUTH.
+// An empty Username means the "default" user.
+type Credentials struct {
+	Username string
+	Password string
+}
+
+// Options configure a Conn, a Pool and a Client. The zero value of every
+// field means its documented default; a negative duration turns the
+// feature off where that is allowed (said per field). Options are copied by
+// the constructors: changing them afterwards has no effect.
+type Options struct {
+	// Network is "tcp" (the default) or "unix".
+	Network string
+	// Addr is "host:port" for TCP (default "127.0.0.1:6379") or a socket
+	// path for "unix". Every address the host resolves to is tried in turn
+	// within one DialTimeout.
+	Addr string
+	// Dialer, when set, replaces the built-in dialer: it must return a
+	// connected net.Conn, honouring ctx. DialTimeout still bounds it;
+	// KeepAlive, TCPUserTimeout and TLSConfig are then the dialer's business.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSConfig, when non-nil, wraps every connection in TLS. An empty
+	// ServerName is filled from Addr's host, so the certificate is verified
+	// unless InsecureSkipVerify is set explicitly.
+	TLSConfig *tls.Config
+
+	// Protocol is 3 (RESP3, the default) or 2. With 3 the handshake uses
+	// HELLO 3 and falls back to RESP2 when the server does not know HELLO.
+	Protocol int
+	// Username and Password authenticate every new connection (AUTH, or
+	// HELLO's AUTH clause). An empty Username with a Password uses the
+	// "default" user.
+	Username string
+	Password string
+	// CredentialsProvider, when set, is called for every new connection and
+	// its result replaces Username and Password (for rotating tokens). An
+	// error from it fails that dial with OutcomeNotSent.
+	CredentialsProvider func(ctx context.Context) (Credentials, error)
+	// DB is selected on every new connection when non-zero.
+	DB int
+	// ClientName is set with CLIENT SETNAME (or HELLO SETNAME) when non-empty.
+	ClientName string
+	// DisableIdentity stops the handshake from sending CLIENT SETINFO
+	// lib-name/lib-ver.
+	DisableIdentity bool
+
+	// DialTimeout bounds resolving, connecting, the TLS handshake and the
+	// Redis handshake of one new connection. Default 5s.
+	DialTimeout time.Duration
+	// ReadTimeout bounds waiting for each reply. Default 3s; negative means
+	// no timeout (the context alone bounds reads). A blocking command
+	// (BLPOP, XREAD BLOCK...) waits its own timeout plus ReadTimeout.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write. Default 3s; negative means none.
+	WriteTimeout time.Duration
+	// KeepAlive configures TCP keepalive probes. The zero value means on,
+	// 30s idle, 5s interval, 3 probes. Set KeepAlive.Enable = false with
+	// KeepAlive.Idle = -1 to turn probes off.
+	KeepAlive net.KeepAliveConfig
+	// TCPUserTimeout (Linux) is how long written data may stay
+	// unacknowledged before the kernel drops the connection, so a dead peer
+	// under a busy connection is noticed. Zero means ReadTimeout+WriteTimeout
+	// when both are positive; negative leaves the system default.
+	TCPUserTimeout time.Duration
+
+	// PoolSize caps the open connections of a Pool. Default
+	// 10 x GOMAXPROCS.
+	PoolSize int
+	// PoolTimeout bounds how long Pool.Get waits for a free connection when
+	// PoolSize are open and busy. Default ReadTimeout + 1s.
+	PoolTimeout time.Duration
+	// PoolFailFast makes Pool.Get return ErrPoolExhausted at once instead of
+	// waiting (the behaviour of redis-py's ConnectionPool).
+	PoolFailFast bool
+	// MinIdleConns idle connections are kept open (dialled in the
+	// background). Default 0.
+	MinIdleConns int
+	// MaxIdleConns caps idle connections; a connection returned beyond it is
+	// closed. Default 0 means PoolSize.
+	MaxIdleConns int
+	// MaxConcurrentDials caps dials in flight at once. Default 0 means
+	// min(PoolSize, 4 x GOMAXPROCS) but never below 1.
+	MaxConcurrentDials int
+	// ConnMaxIdleTime closes a connection idle longer than this. Default
+	// 30m; negative means never.
+	ConnMaxIdleTime time.Duration
+	// ConnMaxLifetime closes a connection this long after it was opened
+	// (with up to 10% jitter so connections do not expire together).
+	// Default 0 means no limit.
+	ConnMaxLifetime time.Duration
+	// HealthCheckInterval: an idle connection taken from the pool that has
+	// been idle at least this long is first checked without a round trip
+	// (a non-blocking peek at the socket, which shows a server that closed
+	// it or restarted) and replaced silently when dead: nothing was sent on
+	// it yet. Default 0 checks every idle connection; negative turns the
+	// check off.
+	HealthCheckInterval time.Duration
+
+	// MaxRetries is how many times a Client retries a command that failed in
+	// a way that is safe to repeat (see Client). Default 3; negative means
+	// no retries.
+	MaxRetries int
+	// MaxWatchRetries is how many times Client.Watch runs its function
+	// again after EXEC aborted because a watched key changed. Default 10;
+	// negative means none (Watch then returns ErrTxFailed at once).
+	MaxWatchRetries int
+	// MinRetryBackoff and MaxRetryBackoff bound the exponential backoff
+	// with full jitter between retries. Defaults 8ms and 512ms.
+	MinRetryBackoff time.Duration
+	MaxRetryBackoff time.Duration
+
+	// ReplyLimits bound what a reply may contain (bulk length, aggregate
+	// length, nesting). A reply beyond them fails with a *resp.ProtocolError
+	// and the connection is closed. Zero fields mean resp's defaults.
+	ReplyLimits resp.Limits
+
+	// LeakThreshold, when positive, reports a connection held out of its
+	// Pool for longer than this through OnLeak, once, with the stack of
+	// the code that took it. Off by default; stacks are captured only
+	// when it is on.
+	LeakThreshold time.Duration
+	// OnLeak receives leak reports. Nil means a report is written with the
+	// standard log package.
+	OnLeak func(LeakReport)
+
+	// now is the clock; nil means time.Now. Tests replace it.
+	now func() time.Time
+}
+
+// withDefaults returns a copy of o (nil means all defaults) with every zero
+// field replaced by its default.
+func (o *Options) withDefaults() *Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.Network == "" {
+		c.Network = "tcp"
+	}
+	if c.Addr == "" {
+		if c.Network == "unix" {
+			c.Addr = "/tmp/redis.sock"
+		} else {
+			c.Addr = DefaultAddr
+		}
+	}
+	if c.Protocol == 0 {
+		c.Protocol = DefaultProtocol
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	ka := &c.KeepAlive
+	if !ka.Enable && ka.Idle == 0 && ka.Interval == 0 && ka.Count == 0 {
+		ka.Enable = true
+	}
+	if ka.Enable {
+		if ka.Idle == 0 {
+			ka.Idle = DefaultKeepAliveIdle
+		}
+		if ka.Interval == 0 {
+			ka.Interval = DefaultKeepAliveInterval
+		}
+		if ka.Count == 0 {
+			ka.Count = DefaultKeepAliveCount
+		}
+	}
+	if c.TCPUserTimeout == 0 && c.ReadTimeout > 0 && c.WriteTimeout > 0 {
+		c.TCPUserTimeout = c.ReadTimeout + c.WriteTimeout
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = DefaultPoolSizePerCPU * runtime.GOMAXPROCS(0)
+	}
+	if c.PoolTimeout == 0 {
+		if c.ReadTimeout > 0 {
+			c.PoolTimeout = c.ReadTimeout + time.Second
+		} else {
+			c.PoolTimeout = DefaultReadTimeout + time.Second
+		}
+	}
+	if c.MinIdleConns > c.PoolSize {
+		c.MinIdleConns = c.PoolSize
+	}
+	if c.MaxIdleConns <= 0 || c.MaxIdleConns > c.PoolSize {
+		c.MaxIdleConns = c.PoolSize
+	}
+	if c.MaxConcurrentDials <= 0 {
+		c.MaxConcurrentDials = min(c.PoolSize, 4*runtime.GOMAXPROCS(0))
+	}
+	if c.ConnMaxIdleTime == 0 {
+		c.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	if c.MaxWatchRetries == 0 {
+		c.MaxWatchRetries = DefaultMaxWatchRetries
+	}
+	if c.MinRetryBackoff == 0 {
+		c.MinRetryBackoff = DefaultMinRetryBackoff
+	}
+	if c.MaxRetryBackoff == 0 {
+		c.MaxRetryBackoff = DefaultMaxRetryBackoff
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return &c
+}
+
+// LeakReport describes a connection held out of its Pool for longer than
+// Options.LeakThreshold.
+type LeakReport struct {
+	Addr  string        // the server's address
+	Held  time.Duration // how long it had been held when reported
+	Stack []byte        // the stack of the goroutine that took it from the pool
+}
