@@ -1,7 +1,100 @@
 package respool
 
-// pooledConn is the bookkeeping a Pool keeps on each of its connections.
-type pooledConn struct{}
+import (
+	"math/rand/v2"
+	"time"
+)
 
-// Pool is a placeholder until the pool lands.
-type Pool struct{}
+// pooledConn is the bookkeeping a Pool keeps on each of its connections.
+// Every field is guarded by the owning Pool's mu, except while the
+// connection is out of the pool: then the goroutine that took it reads
+// them (after the mu that handed it over).
+type pooledConn struct {
+	inUse      bool      // taken with Get and not given back yet
+	returnedAt time.Time // when it last became free (dialled, or given back)
+	expiresAt  time.Time // end of its life (ConnMaxLifetime minus jitter); zero: never
+	leak       leakState // leak detection, only with Options.LeakThreshold > 0
+}
+
+// initPooled sets up the bookkeeping of a freshly dialled connection at
+// time now: it is free since now, and expires ConnMaxLifetime after its
+// dial began, less a random jitter of up to a tenth of that, so that
+// connections dialled together do not all expire together.
+func (p *Pool) initPooled(cn *Conn, now time.Time) {
+	cn.pool = p
+	cn.pooled.returnedAt = now
+	if life := p.opt.ConnMaxLifetime; life > 0 {
+		jitter := time.Duration(rand.Int64N(int64(life/10) + 1))
+		cn.pooled.expiresAt = cn.createdAt.Add(life - jitter)
+	}
+}
+
+// closeReason says why the pool closed a connection; ClosedStats counts
+// each one.
+type closeReason uint8
+
+const (
+	closeNone        closeReason = iota // not closed: usable
+	closeIdleTimeout                    // idle longer than ConnMaxIdleTime
+	closeLifetime                       // older than ConnMaxLifetime (with jitter)
+	closeUnusable                       // given back broken or dirty
+	closeHealthCheck                    // found dead by the check at Get
+	closeMaxIdle                        // given back while MaxIdleConns were idle
+	closePoolClosed                     // the Pool was closed
+	numCloseReasons
+)
+
+// String returns the reason in words, as used in ClosedStats.
+func (r closeReason) String() string {
+	switch r {
+	case closeNone:
+		return "none"
+	case closeIdleTimeout:
+		return "idle timeout"
+	case closeLifetime:
+		return "lifetime"
+	case closeUnusable:
+		return "unusable"
+	case closeHealthCheck:
+		return "health check"
+	case closeMaxIdle:
+		return "max idle"
+	case closePoolClosed:
+		return "pool closed"
+	}
+	return "invalid close reason"
+}
+
+// expiredReason reports whether a free connection has outlived
+// ConnMaxIdleTime or its lifetime at time now. It costs no system call.
+func (p *Pool) expiredReason(cn *Conn, now time.Time) closeReason {
+	pc := &cn.pooled
+	if maxIdle := p.opt.ConnMaxIdleTime; maxIdle > 0 && now.Sub(pc.returnedAt) > maxIdle {
+		return closeIdleTimeout
+	}
+	if !pc.expiresAt.IsZero() && !now.Before(pc.expiresAt) {
+		return closeLifetime
+	}
+	return closeNone
+}
+
+// staleReason is the check a free connection passes before Get hands it
+// out: not expired, and, when it has been free for HealthCheckInterval or
+// longer, still alive by a non-blocking peek at its socket. The caller
+// owns cn (it was taken off the idle list or handed over under mu).
+func (p *Pool) staleReason(cn *Conn, now time.Time) closeReason {
+	if r := p.expiredReason(cn, now); r != closeNone {
+		return r
+	}
+	if hc := p.opt.HealthCheckInterval; hc >= 0 && now.Sub(cn.pooled.returnedAt) >= hc && !cn.alive() {
+		return closeHealthCheck
+	}
+	return closeNone
+}
+
+// closeConn closes a connection the pool no longer counts, and counts the
+// reason.
+func (p *Pool) closeConn(cn *Conn, r closeReason) {
+	_ = cn.Close()
+	p.stats.closed[r].Add(1)
+}

@@ -1,0 +1,143 @@
+package respool
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/respool/respool/resp"
+)
+
+// Client is a Redis client for one server (redis-py's Redis). It is safe
+// for concurrent use by many goroutines: each command borrows a connection
+// from the Client's Pool and gives it back once its reply is read.
+//
+// Typed methods (Get, Set, HSet, ZAdd...) return a *Cmd whose Result, Val
+// and Err give the reply; Do runs any command. A command's context bounds
+// the whole call: waiting for a connection, retries, writing and reading
+// (together with Options.ReadTimeout and WriteTimeout, whichever ends
+// first). Cancelling it interrupts a blocked read at once; the connection
+// is then closed, never reused.
+//
+// Retries (Options.MaxRetries, default 3, with exponential backoff and
+// jitter, inside the context's deadline, one budget per call) happen only
+// when repeating is safe: the command provably never left the client (a
+// failed dial, a connection found dead before anything was written), the
+// server refused it without running it (LOADING, TRYAGAIN, MASTERDOWN,
+// CLUSTERDOWN), or it is read-only by the server's own command table and
+// not blocking. A write whose outcome is unknown is never sent twice:
+// its error says so (OutcomeOf(err) == OutcomeUnknown).
+type Client struct {
+	cmdable
+	opt      *Options
+	pool     *Pool
+	ownsPool bool
+	closed   atomic.Bool
+
+	hooksMu sync.Mutex // serialises AddHook
+	hooks   atomic.Pointer[hookChain]
+}
+
+// NewClient returns a Client with a Pool of its own built from opt (nil
+// means all defaults; see Options for each default). No connection is
+// opened until the first command. Close closes the Pool.
+func NewClient(opt *Options) *Client {
+	p := NewPool(opt)
+	c := newClient(p)
+	c.ownsPool = true
+	return c
+}
+
+// NewClientFromPool returns a Client that borrows connections from p,
+// which several Clients may share. Closing this Client does not close p;
+// the caller closes p after its last Client.
+func NewClientFromPool(p *Pool) *Client {
+	return newClient(p)
+}
+
+func newClient(p *Pool) *Client {
+	c := &Client{opt: p.opt, pool: p}
+	c.cmdable = c.processCmd
+	c.hooks.Store(&hookChain{})
+	return c
+}
+
+// Pool returns the Pool the Client borrows connections from.
+func (c *Client) Pool() *Pool { return c.pool }
+
+// Options returns a copy of the Client's effective options (defaults
+// applied).
+func (c *Client) Options() Options { return *c.opt }
+
+// Close closes the Client's own Pool (not a Pool given to
+// NewClientFromPool). Commands issued after Close fail with ErrClosed.
+// It is idempotent.
+func (c *Client) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if c.ownsPool {
+		return c.pool.Close()
+	}
+	return nil
+}
+
+// Do runs any command and returns its reply as a resp.Value. A server
+// error reply comes back as an *Error; a null reply is a Value whose IsNull
+// is true, with a nil error (unlike the typed methods, which return Nil).
+func (c *Client) Do(ctx context.Context, args ...any) (resp.Value, error) {
+	cmd := newCmd(DecodeValue, args...)
+	_ = c.Process(ctx, cmd)
+	return cmd.val, cmd.err
+}
+
+// Process runs cmd (one made with NewCmd, or taken from a typed method of
+// a Pipeline that was never executed) and returns its error.
+func (c *Client) Process(ctx context.Context, cmd Cmder) error {
+	c.processCmd(ctx, cmd)
+	return cmd.Err()
+}
+
+// processCmd is the Client's cmdable: the hooks, then runCmd.
+func (c *Client) processCmd(ctx context.Context, cmd Cmder) {
+	h := c.hooks.Load()
+	if h.process != nil {
+		_ = h.process(ctx, cmd)
+		return
+	}
+	_ = c.runCmd(ctx, cmd)
+}
+
+// runCmd runs one command with retries.
+func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
+	if c.closed.Load() {
+		cmd.setErr(ErrClosed)
+		return ErrClosed
+	}
+	var r retrier
+	for {
+		cn, err := c.pool.Get(ctx)
+		if err != nil {
+			cmd.setErr(err)
+		} else {
+			_ = cn.run(ctx, cmd)
+			c.pool.Put(cn)
+		}
+		err = cmd.Err()
+		if err == nil || !r.retry(ctx, c.opt, err, cmd.Args()) {
+			return err
+		}
+		cmd.reset()
+	}
+}
+
+// Conn returns a connection of the Client's Pool for commands that need
+// one connection throughout (a session with SELECT, CLIENT TRACKING,
+// MULTI by hand...). The caller must give it back with Pool().Put, which
+// closes it if its session was changed.
+func (c *Client) Conn(ctx context.Context) (*Conn, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	return c.pool.Get(ctx)
+}

@@ -1,0 +1,63 @@
+package respool
+
+import (
+	"log"
+	"runtime/debug"
+	"time"
+)
+
+// leakState is the leak detection of one connection, armed by Get and
+// disarmed by Put when Options.LeakThreshold is positive. It is part of
+// pooledConn and guarded by Pool.mu.
+type leakState struct {
+	gen     uint64      // checkouts armed so far; a timer reports only its own
+	timer   *time.Timer // nil when disarmed or already reported
+	takenAt time.Time
+	stack   []byte // the stack of the goroutine that called Get
+}
+
+// armLeak records the calling goroutine's stack and starts the timer that
+// reports cn if it is still out after LeakThreshold. Get calls it, so the
+// stack shows the code that took the connection.
+func (p *Pool) armLeak(cn *Conn) {
+	stack := debug.Stack()
+	now := p.opt.now()
+	p.mu.Lock()
+	l := &cn.pooled.leak
+	l.gen++
+	gen := l.gen
+	l.takenAt = now
+	l.stack = stack
+	l.timer = time.AfterFunc(p.opt.LeakThreshold, func() { p.reportLeak(cn, gen) })
+	p.mu.Unlock()
+}
+
+// disarmLeakLocked stops the timer armed when cn was taken.
+func (p *Pool) disarmLeakLocked(cn *Conn) {
+	l := &cn.pooled.leak
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.stack = nil
+}
+
+// reportLeak runs when the timer of checkout gen fires: unless cn was
+// given back meanwhile, it sends one LeakReport to Options.OnLeak, or
+// writes it with the standard log package when OnLeak is nil.
+func (p *Pool) reportLeak(cn *Conn, gen uint64) {
+	p.mu.Lock()
+	l := &cn.pooled.leak
+	if l.gen != gen || l.timer == nil || !cn.pooled.inUse {
+		p.mu.Unlock()
+		return
+	}
+	l.timer = nil // report once
+	rep := LeakReport{Addr: cn.Addr(), Held: p.opt.now().Sub(l.takenAt), Stack: l.stack}
+	p.mu.Unlock()
+	if p.opt.OnLeak != nil {
+		p.opt.OnLeak(rep)
+		return
+	}
+	log.Printf("respool: connection to %s held for %v without Pool.Put; taken by:\n%s", rep.Addr, rep.Held, rep.Stack)
+}

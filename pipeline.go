@@ -1,0 +1,263 @@
+package respool
+
+import (
+	"context"
+	"errors"
+
+	"github.com/respool/respool/resp"
+)
+
+// Pipeline queues commands and sends them together: one write, then one
+// read of all the replies, in order, on one connection. Its typed methods
+// return *Cmd values that are filled in by Exec. A Pipeline from
+// TxPipeline wraps the commands in MULTI/EXEC, so they run atomically.
+//
+// A failed command does not hide the others' results: each *Cmd has its
+// own. A Pipeline is not safe for concurrent use; it may be reused after
+// Exec (Exec empties it).
+type Pipeline struct {
+	cmdable
+	exec func(ctx context.Context, cmds []Cmder) error
+	tx   bool
+	cmds []Cmder
+}
+
+// Pipeline returns an empty pipeline that runs on the Client's pool.
+func (c *Client) Pipeline() *Pipeline {
+	return newPipeline(c.processPipeline, false)
+}
+
+// TxPipeline returns an empty pipeline whose commands Exec wraps in
+// MULTI and EXEC.
+func (c *Client) TxPipeline() *Pipeline {
+	return newPipeline(c.processPipeline, true)
+}
+
+// Pipelined queues the commands fn adds to a new Pipeline and runs them
+// with Exec; it returns the commands and Exec's error. fn's error stops
+// it before anything is sent.
+func (c *Client) Pipelined(ctx context.Context, fn func(*Pipeline) error) ([]Cmder, error) {
+	return runPipelined(ctx, c.Pipeline(), fn)
+}
+
+// TxPipelined is Pipelined in a MULTI/EXEC transaction.
+func (c *Client) TxPipelined(ctx context.Context, fn func(*Pipeline) error) ([]Cmder, error) {
+	return runPipelined(ctx, c.TxPipeline(), fn)
+}
+
+func runPipelined(ctx context.Context, p *Pipeline, fn func(*Pipeline) error) ([]Cmder, error) {
+	if err := fn(p); err != nil {
+		p.Discard()
+		return nil, err
+	}
+	cmds := p.cmds
+	err := p.Exec(ctx)
+	return cmds, err
+}
+
+func newPipeline(exec func(context.Context, []Cmder) error, tx bool) *Pipeline {
+	p := &Pipeline{exec: exec, tx: tx}
+	p.cmdable = p.queue
+	return p
+}
+
+func (p *Pipeline) queue(_ context.Context, cmd Cmder) { p.cmds = append(p.cmds, cmd) }
+
+// Do queues any command; its reply is the *Cmd's value after Exec.
+func (p *Pipeline) Do(ctx context.Context, args ...any) *Cmd[resp.Value] {
+	cmd := newCmd(DecodeValue, args...)
+	p.queue(ctx, cmd)
+	return cmd
+}
+
+// Len returns the number of queued commands.
+func (p *Pipeline) Len() int { return len(p.cmds) }
+
+// Cmds returns the queued commands.
+func (p *Pipeline) Cmds() []Cmder { return p.cmds }
+
+// Discard drops the queued commands without sending them.
+func (p *Pipeline) Discard() { p.cmds = nil }
+
+// Exec sends the queued commands and reads their replies, then empties the
+// pipeline. It returns the first error among the commands other than Nil
+// (each command keeps its own result and error), or nil. In a transaction
+// pipeline whose EXEC aborted because a watched key changed, every command
+// has the error ErrTxFailed. ctx bounds the whole exchange.
+func (p *Pipeline) Exec(ctx context.Context) error {
+	cmds := p.cmds
+	p.cmds = nil
+	if len(cmds) == 0 {
+		return nil
+	}
+	if p.tx {
+		wrapped := make([]Cmder, 0, len(cmds)+2)
+		wrapped = append(wrapped, newCmd(DecodeStatus, "MULTI"))
+		wrapped = append(wrapped, cmds...)
+		wrapped = append(wrapped, newCmd(DecodeValue, "EXEC"))
+		cmds = wrapped
+	}
+	_ = p.exec(ctx, cmds)
+	if p.tx {
+		cmds = cmds[1 : len(cmds)-1]
+	}
+	return firstErr(cmds)
+}
+
+// firstErr returns the first error of cmds that is not Nil.
+func firstErr(cmds []Cmder) error {
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, Nil) {
+			return err
+		}
+	}
+	return nil
+}
+
+// processPipeline is the Client's pipeline runner: the hooks, then
+// runPipeline.
+func (c *Client) processPipeline(ctx context.Context, cmds []Cmder) error {
+	if h := c.hooks.Load(); h.pipeline != nil {
+		return h.pipeline(ctx, cmds)
+	}
+	return c.runPipeline(ctx, cmds)
+}
+
+// runPipeline runs cmds on one connection of the pool, retrying the whole
+// batch only when that is safe for every command in it.
+func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
+	if cn, ok := ctx.Value(txConnKey{}).(*Conn); ok {
+		return cn.run(ctx, pipelineRequests(cmds)...)
+	}
+	if c.closed.Load() {
+		for _, cmd := range cmds {
+			cmd.setErr(ErrClosed)
+		}
+		return ErrClosed
+	}
+	reqs := pipelineRequests(cmds)
+	var r retrier
+	for {
+		cn, err := c.pool.Get(ctx)
+		if err != nil {
+			failAll(reqs, err)
+		} else {
+			err = cn.run(ctx, reqs...)
+			c.pool.Put(cn)
+		}
+		if err == nil || !r.retryBatch(ctx, c.opt, err, cmds) {
+			return err
+		}
+		for _, cmd := range cmds {
+			cmd.reset()
+		}
+	}
+}
+
+// retryBatch is retry for a whole pipeline: the failure must be safe to
+// repeat for each of its commands. A transaction is retried only when it
+// provably was not sent.
+func (r *retrier) retryBatch(ctx context.Context, opt *Options, err error, cmds []Cmder) bool {
+	isTx := isTxBatch(cmds)
+	for _, cmd := range cmds {
+		if isTx && OutcomeOf(err) != OutcomeNotSent {
+			return false
+		}
+		if !retryable(err, cmd.Args()) {
+			return false
+		}
+	}
+	return r.wait(ctx, opt)
+}
+
+// isTxBatch reports whether cmds is MULTI ... EXEC.
+func isTxBatch(cmds []Cmder) bool {
+	return len(cmds) >= 2 && cmds[0].Name() == "multi" && cmds[len(cmds)-1].Name() == "exec"
+}
+
+// pipelineRequests turns cmds into what a Conn runs; a MULTI ... EXEC
+// batch gets the requests that read QUEUED and EXEC's array.
+func pipelineRequests(cmds []Cmder) []request {
+	reqs := make([]request, len(cmds))
+	if !isTxBatch(cmds) {
+		for i, cmd := range cmds {
+			reqs[i] = cmd
+		}
+		return reqs
+	}
+	inner := cmds[1 : len(cmds)-1]
+	queued := make([]queuedRequest, len(inner))
+	reqs[0] = cmds[0]
+	for i, cmd := range inner {
+		queued[i].cmd = cmd
+		reqs[i+1] = &queued[i]
+	}
+	reqs[len(reqs)-1] = &execRequest{exec: cmds[len(cmds)-1], queued: queued}
+	return reqs
+}
+
+// queuedRequest reads the reply to a command sent inside MULTI: QUEUED,
+// or an error that rejects it (and aborts the transaction).
+type queuedRequest struct {
+	cmd      Cmder
+	rejected bool
+}
+
+func (q *queuedRequest) args() []any { return q.cmd.Args() }
+func (q *queuedRequest) setReply(v resp.Value) {
+	if v.IsError() {
+		q.rejected = true
+		q.cmd.setReply(v)
+	}
+}
+func (q *queuedRequest) setErr(err error) { q.cmd.setErr(err) }
+
+// execRequest reads EXEC's reply and hands each element to its command.
+type execRequest struct {
+	exec   Cmder
+	queued []queuedRequest
+}
+
+func (e *execRequest) args() []any { return e.exec.Args() }
+
+func (e *execRequest) setReply(v resp.Value) {
+	e.exec.setReply(v)
+	switch {
+	case v.IsError(): // EXECABORT: nothing ran
+		err := NewError(v.Text())
+		for i := range e.queued {
+			if !e.queued[i].rejected {
+				e.queued[i].cmd.setErr(err)
+			}
+		}
+	case v.IsNull(): // a watched key changed: nothing ran
+		for i := range e.queued {
+			e.queued[i].cmd.setErr(ErrTxFailed)
+		}
+		e.exec.setErr(ErrTxFailed)
+	default:
+		elems, err := v.Elems()
+		j := 0
+		for i := range e.queued {
+			q := &e.queued[i]
+			if q.rejected {
+				continue
+			}
+			if err != nil || j >= len(elems) {
+				q.cmd.setErr(errors.New("respool: EXEC reply does not match the queued commands"))
+				continue
+			}
+			q.cmd.setReply(elems[j])
+			j++
+		}
+	}
+}
+
+func (e *execRequest) setErr(err error) {
+	e.exec.setErr(err)
+	for i := range e.queued {
+		if e.queued[i].cmd.Err() == nil {
+			e.queued[i].cmd.setErr(err)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package respool
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Bounds of the dial backoff window (see Pool.Get).
+const (
+	minDialBackoff = 100 * time.Millisecond
+	maxDialBackoff = 2 * time.Second
+)
+
+// dialBackoff keeps a failing server from being dialled by every Get at
+// once. It is guarded by Pool.mu.
+type dialBackoff struct {
+	lastErr error         // the last dial failure; nil when not in backoff
+	until   time.Time     // end of the current window
+	step    time.Duration // length of the current window
+	probing bool          // the probe dial of the window is in flight
+}
+
+// beginLocked is called before a dial at time now. It returns the last
+// dial error when the dial must not happen (the window is open and its
+// probe is in flight), and whether this dial is the window's probe.
+func (b *dialBackoff) beginLocked(now time.Time) (probe bool, err error) {
+	if b.lastErr == nil || !now.Before(b.until) {
+		return false, nil
+	}
+	if b.probing {
+		return false, b.lastErr
+	}
+	b.probing = true
+	return true, nil
+}
+
+// endLocked records the result of a dial that began with beginLocked.
+// Failures caused by the caller's own context (ctxErr != nil) and
+// authentication failures say nothing about the server's health and leave
+// the backoff alone.
+func (b *dialBackoff) endLocked(probe bool, err, ctxErr error, now time.Time) {
+	if probe {
+		b.probing = false
+	}
+	if err == nil {
+		*b = dialBackoff{probing: b.probing}
+		return
+	}
+	var ce *ConnError
+	if ctxErr != nil || !errors.As(err, &ce) {
+		return
+	}
+	switch {
+	case b.lastErr == nil:
+		b.step = minDialBackoff
+	case probe || !now.Before(b.until):
+		b.step = min(2*b.step, maxDialBackoff)
+	default:
+		// A dial that began before the window opened: keep the window.
+		b.lastErr = err
+		return
+	}
+	b.lastErr = err
+	b.until = now.Add(b.step)
+}
+
+// dialSlot dials a new connection for a slot of PoolSize the caller holds
+// (counted in numOpen). The connection goes to the caller, in use, or,
+// when toIdle is set (the MinIdleConns filler), to the longest waiter or
+// the idle list. On failure the slot is released and the error returned:
+// the dial's own, the last dial error during a backoff (see Pool.Get), a
+// *ConnError wrapping ctx's error when ctx ended while waiting for a turn
+// to dial, or ErrClosed.
+func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.numOpen--
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	probe, err := p.backoff.beginLocked(p.opt.now())
+	if err != nil {
+		p.releaseSlotLocked()
+		p.mu.Unlock()
+		return nil, err
+	}
+	p.numDialing++
+	p.mu.Unlock()
+
+	cn, err := p.dialLimited(ctx)
+	now := p.opt.now()
+
+	p.mu.Lock()
+	p.numDialing--
+	p.backoff.endLocked(probe, err, ctx.Err(), now)
+	if err != nil {
+		if p.closed {
+			p.numOpen--
+		} else {
+			p.releaseSlotLocked()
+		}
+		p.mu.Unlock()
+		return nil, err
+	}
+	p.initPooled(cn, now)
+	if p.closed {
+		p.numOpen--
+		p.mu.Unlock()
+		p.closeConn(cn, closePoolClosed)
+		return nil, ErrClosed
+	}
+	cn.pooled.inUse = true
+	p.numInUse++
+	if toIdle {
+		// Placed as if just given back, so a waiter gets it first.
+		if reason := p.putLocked(cn, true, now); reason != closeNone {
+			p.mu.Unlock()
+			p.closeConn(cn, reason)
+			return nil, nil
+		}
+	}
+	p.mu.Unlock()
+	return cn, nil
+}
+
+// dialLimited dials once it holds one of the MaxConcurrentDials tokens,
+// waiting for one in arrival order.
+func (p *Pool) dialLimited(ctx context.Context) (*Conn, error) {
+	select {
+	case p.dialTokens <- struct{}{}:
+	default:
+		select {
+		case p.dialTokens <- struct{}{}:
+		case <-ctx.Done():
+			return nil, &ConnError{Op: "dial", Addr: p.opt.Addr, Outcome: OutcomeNotSent, Err: ctx.Err()}
+		case <-p.closing:
+			return nil, ErrClosed
+		}
+	}
+	defer func() { <-p.dialTokens }()
+	p.stats.dials.Add(1)
+	cn, err := dialConn(ctx, p.opt)
+	if err != nil {
+		p.stats.dialErrors.Add(1)
+	}
+	return cn, err
+}

@@ -1,0 +1,89 @@
+package respool
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// PoolStats is a snapshot of a Pool's state and counters, from
+// Pool.Stats. The gauges (Open, Idle, InUse, Dialing) are read together
+// under the pool's lock, so Open == Idle + InUse and Open + Dialing <=
+// PoolSize hold in every snapshot; the counters only grow, from the
+// Pool's creation.
+type PoolStats struct {
+	Open    int // connections open: Idle + InUse
+	Idle    int // open connections waiting in the pool
+	InUse   int // open connections taken with Get and not given back yet
+	Dialing int // new connections being dialled (each holds a slot of PoolSize)
+
+	Hits     uint64        // Gets that returned an existing connection
+	Misses   uint64        // Gets that returned a newly dialled connection
+	Waits    uint64        // Gets that waited for a connection because PoolSize were busy
+	WaitTime time.Duration // total time Gets spent waiting
+	Timeouts uint64        // Gets that failed with ErrPoolTimeout
+
+	Dials      uint64 // dial attempts, by Gets and by the MinIdleConns filler
+	DialErrors uint64 // dial attempts that failed (the dial or the handshake)
+
+	DoublePuts  uint64 // Puts of a connection that was not out of the pool (ignored)
+	ForeignPuts uint64 // Puts of a connection of another Pool or of Dial (ignored)
+
+	Closed ClosedStats // connections the pool closed, by reason
+}
+
+// ClosedStats counts the connections a Pool closed, by reason.
+type ClosedStats struct {
+	IdleTimeout uint64 // free for longer than ConnMaxIdleTime
+	Lifetime    uint64 // older than ConnMaxLifetime (less its jitter)
+	Unusable    uint64 // given back broken (an error after a write, a timeout, a cancellation) or dirty (MULTI, WATCH, a subscription, unread replies, a changed session)
+	HealthCheck uint64 // found dead (closed by the server, or holding unexpected bytes) when Get took it
+	MaxIdle     uint64 // given back while MaxIdleConns were already idle
+	PoolClosed  uint64 // closed by Pool.Close, or given back after it
+}
+
+// Total returns the number of connections closed for any reason.
+func (c ClosedStats) Total() uint64 {
+	return c.IdleTimeout + c.Lifetime + c.Unusable + c.HealthCheck + c.MaxIdle + c.PoolClosed
+}
+
+// poolCounters are the Pool's counters, updated without its lock.
+type poolCounters struct {
+	hits, misses, waits, timeouts atomic.Uint64
+	waitTime                      atomic.Int64 // nanoseconds
+	dials, dialErrors             atomic.Uint64
+	doublePuts, foreignPuts       atomic.Uint64
+	closed                        [numCloseReasons]atomic.Uint64
+}
+
+// Stats returns the pool's current state and counters. It takes the
+// pool's lock once and allocates nothing; it is cheap enough to call
+// from a metrics scrape or a test loop.
+func (p *Pool) Stats() PoolStats {
+	p.mu.Lock()
+	s := PoolStats{
+		Idle:    len(p.idle),
+		InUse:   p.numInUse,
+		Dialing: p.numDialing,
+	}
+	p.mu.Unlock()
+	s.Open = s.Idle + s.InUse
+	c := &p.stats
+	s.Hits = c.hits.Load()
+	s.Misses = c.misses.Load()
+	s.Waits = c.waits.Load()
+	s.WaitTime = time.Duration(c.waitTime.Load())
+	s.Timeouts = c.timeouts.Load()
+	s.Dials = c.dials.Load()
+	s.DialErrors = c.dialErrors.Load()
+	s.DoublePuts = c.doublePuts.Load()
+	s.ForeignPuts = c.foreignPuts.Load()
+	s.Closed = ClosedStats{
+		IdleTimeout: c.closed[closeIdleTimeout].Load(),
+		Lifetime:    c.closed[closeLifetime].Load(),
+		Unusable:    c.closed[closeUnusable].Load(),
+		HealthCheck: c.closed[closeHealthCheck].Load(),
+		MaxIdle:     c.closed[closeMaxIdle].Load(),
+		PoolClosed:  c.closed[closePoolClosed].Load(),
+	}
+	return s
+}
