@@ -31,6 +31,7 @@ type Client struct {
 	cmdable
 	opt      *Options
 	pool     *Pool
+	mux      *muxer // nil when Options.Exclusive
 	ownsPool bool
 	closed   atomic.Bool
 
@@ -57,6 +58,9 @@ func NewClientFromPool(p *Pool) *Client {
 
 func newClient(p *Pool) *Client {
 	c := &Client{opt: p.opt, pool: p}
+	if !p.opt.Exclusive {
+		c.mux = newMuxer(p.opt)
+	}
 	c.cmdable = c.processCmd
 	c.hooks.Store(&hookChain{})
 	return c
@@ -75,6 +79,9 @@ func (c *Client) Options() Options { return *c.opt }
 func (c *Client) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return nil
+	}
+	if c.mux != nil {
+		c.mux.close()
 	}
 	if c.ownsPool {
 		return c.pool.Close()
@@ -115,15 +122,17 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 		return ErrClosed
 	}
 	var r retrier
+	shared := c.mux != nil && muxable(cmd.Args())
 	for {
-		cn, err := c.pool.Get(ctx)
-		if err != nil {
+		if shared {
+			_ = c.mux.do(ctx, cmd)
+		} else if cn, err := c.pool.Get(ctx); err != nil {
 			cmd.setErr(err)
 		} else {
 			_ = cn.run(ctx, cmd)
 			c.pool.Put(cn)
 		}
-		err = cmd.Err()
+		err := cmd.Err()
 		if err == nil || !r.retry(ctx, c.opt, err, cmd.Args()) {
 			return err
 		}

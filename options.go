@@ -23,6 +23,7 @@ const (
 	DefaultKeepAliveCount    = 3
 	DefaultConnMaxIdleTime   = 30 * time.Minute
 	DefaultMaxRetries        = 3
+	DefaultMultiplexConns    = 2
 	DefaultMaxWatchRetries   = 10
 	DefaultMinRetryBackoff   = 8 * time.Millisecond
 	DefaultMaxRetryBackoff   = 512 * time.Millisecond
@@ -129,6 +130,19 @@ type Options struct {
 	// check off.
 	HealthCheckInterval time.Duration
 
+	// Exclusive makes a Client run every command on a connection of its
+	// own, borrowed from the Pool for that command (the design of redis-py
+	// and of most Go clients). By default a Client multiplexes: concurrent
+	// commands that neither block nor touch session state (transactions,
+	// WATCH, pub/sub, SELECT...) share MultiplexConns connections, written
+	// together and answered in order, which needs far fewer system calls
+	// and round trips under concurrency. Blocking commands, transactions
+	// and pinned connections use the Pool in both modes.
+	Exclusive bool
+	// MultiplexConns is the number of shared connections of a multiplexing
+	// Client, outside PoolSize. Default 2.
+	MultiplexConns int
+
 	// MaxRetries is how many times a Client retries a command that failed in
 	// a way that is safe to repeat (see Client). Default 3; negative means
 	// no retries.
@@ -228,6 +242,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.ConnMaxIdleTime == 0 {
 		c.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
+	if c.MultiplexConns <= 0 {
+		c.MultiplexConns = DefaultMultiplexConns
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = DefaultMaxRetries

@@ -136,10 +136,17 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 		return ErrClosed
 	}
 	reqs := pipelineRequests(cmds)
+	shared := c.mux != nil && !isTxBatch(cmds)
+	for i := 0; shared && i < len(cmds); i++ {
+		shared = muxable(cmds[i].Args())
+	}
 	var r retrier
 	for {
-		cn, err := c.pool.Get(ctx)
-		if err != nil {
+		var err error
+		if shared {
+			err = c.mux.do(ctx, reqs...)
+		} else if cn, gerr := c.pool.Get(ctx); gerr != nil {
+			err = gerr
 			failAll(reqs, err)
 		} else {
 			err = cn.run(ctx, reqs...)

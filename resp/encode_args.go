@@ -212,3 +212,8 @@ func appendArg(dst []byte, a any) []byte {
 	}
 	panic(fmt.Sprintf("resp: unchecked argument of type %T", a))
 }
+
+// CheckArgs returns the *ArgError that WriteArgs would report for args, or
+// nil when WriteArgs accepts every argument. Callers that must know a
+// command will be written in full before they commit to it use it.
+func CheckArgs(args []any) error { return checkArgs(args) }

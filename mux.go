@@ -1,0 +1,440 @@
+package respool
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/respool/respool/resp"
+)
+
+// Multiplexed execution (auto-pipelining). Concurrent commands of many
+// goroutines share a few connections: each caller appends its command to
+// the connection's write queue; whichever caller finds no write in
+// progress becomes the flusher and writes everything queued in one flush,
+// again and again until the queue is empty. One reader goroutine per
+// connection reads the replies in order and hands each to the caller at
+// the head of the in-flight queue.
+//
+// A caller whose context ends returns at once; the reply, when it comes,
+// is read and dropped, never given to anyone else. A connection that fails
+// fails the commands written to it with OutcomeUnknown and those still
+// queued with OutcomeNotSent (which the Client retries on a new
+// connection).
+
+// muxRequest is one caller's command, or batch of commands (a pipeline),
+// waiting for its replies. It is recycled through muxRequestPool.
+type muxRequest struct {
+	reqs  []request    // the commands, in order
+	vals  []resp.Value // their replies, filled by the reader
+	err   error        // the connection's failure, if any
+	read  int          // replies read so far (reader only)
+	state atomic.Uint32
+	done  chan struct{} // buffered(1): signalled once when complete
+	sentAt time.Time    // when its flush began (for the read deadline)
+}
+
+const (
+	muxWaiting   uint32 = iota // the caller waits
+	muxAbandoned               // the caller left; the completer recycles it
+	muxCompleted               // completed; the caller recycles it
+)
+
+var muxRequestPool = sync.Pool{New: func() any {
+	return &muxRequest{done: make(chan struct{}, 1)}
+}}
+
+func getMuxRequest(reqs []request) *muxRequest {
+	m := muxRequestPool.Get().(*muxRequest)
+	m.reqs = reqs
+	if cap(m.vals) >= len(reqs) {
+		m.vals = m.vals[:len(reqs)]
+	} else {
+		m.vals = make([]resp.Value, len(reqs))
+	}
+	m.err, m.read = nil, 0
+	m.state.Store(muxWaiting)
+	return m
+}
+
+func putMuxRequest(m *muxRequest) {
+	clear(m.vals)
+	m.reqs = nil
+	m.err = nil
+	muxRequestPool.Put(m)
+}
+
+// complete hands m to its caller, or recycles it if the caller left.
+func (m *muxRequest) complete(err error) {
+	m.err = err
+	if m.state.CompareAndSwap(muxWaiting, muxCompleted) {
+		m.done <- struct{}{}
+		return
+	}
+	// Abandoned: the caller left. The request is left to the garbage
+	// collector rather than recycled, so that no goroutine can still be
+	// looking at it when it is reused.
+}
+
+// muxConn is one shared connection.
+type muxConn struct {
+	cn *Conn
+
+	qmu      sync.Mutex // guards queue, spare and flushing
+	queue    []*muxRequest
+	spare    []*muxRequest
+	flushing bool
+
+	fmu        sync.Mutex // guards the fields below; the read deadline is set under it
+	inflight   []*muxRequest
+	head       int       // index of the oldest in-flight request
+	broken     error     // the failure, once the connection failed
+	writing    bool      // a flusher is writing requests of inflight
+	deadlineAt time.Time // the send time the read deadline was set for
+
+	readerDone chan struct{}
+}
+
+func newMuxConn(cn *Conn) *muxConn {
+	mc := &muxConn{cn: cn, readerDone: make(chan struct{})}
+	go mc.readLoop()
+	return mc
+}
+
+// failed returns the error that broke the connection, or nil.
+func (mc *muxConn) failed() error {
+	mc.fmu.Lock()
+	defer mc.fmu.Unlock()
+	return mc.broken
+}
+
+// do runs reqs on the connection and waits for their replies or for ctx.
+// It returns the connection's failure (a *ConnError); the requests have
+// then received it too.
+func (mc *muxConn) do(ctx context.Context, reqs []request) error {
+	m := getMuxRequest(reqs)
+	mc.qmu.Lock()
+	mc.queue = append(mc.queue, m)
+	lead := !mc.flushing
+	mc.flushing = true
+	mc.qmu.Unlock()
+	if lead {
+		mc.flushLoop()
+	}
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		if m.state.CompareAndSwap(muxWaiting, muxAbandoned) {
+			// The command may already be on the wire: its outcome is
+			// unknown. Its reply will be read and dropped.
+			ce := &ConnError{Op: "read", Addr: mc.cn.opt.Addr, Outcome: OutcomeUnknown, Err: context.Cause(ctx)}
+			failAll(reqs, ce)
+			return ce
+		}
+		<-m.done // completed meanwhile
+	}
+	err := m.err
+	if err == nil {
+		for i, rq := range reqs {
+			rq.setReply(m.vals[i])
+		}
+	} else {
+		mc.deliverPartial(m, err)
+	}
+	putMuxRequest(m)
+	return err
+}
+
+// deliverPartial gives the replies that arrived before the failure to
+// their commands and the failure to the rest.
+func (mc *muxConn) deliverPartial(m *muxRequest, err error) {
+	for i, rq := range m.reqs {
+		if i < m.read {
+			rq.setReply(m.vals[i])
+		} else {
+			rq.setErr(err)
+		}
+	}
+}
+
+// flushLoop writes everything queued, in one flush per round, until the
+// queue is empty.
+func (mc *muxConn) flushLoop() {
+	cn := mc.cn
+	for {
+		mc.qmu.Lock()
+		batch := mc.queue
+		if len(batch) == 0 {
+			mc.flushing = false
+			mc.qmu.Unlock()
+			return
+		}
+		mc.queue, mc.spare = mc.spare[:0], batch
+		mc.qmu.Unlock()
+
+		now := cn.opt.now()
+		mc.fmu.Lock()
+		if err := mc.broken; err != nil {
+			mc.fmu.Unlock()
+			ce := &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: err}
+			for _, m := range batch {
+				m.complete(ce)
+			}
+			clear(batch)
+			continue
+		}
+		wasIdle := mc.head == len(mc.inflight)
+		for _, m := range batch {
+			m.sentAt = now
+			mc.inflight = append(mc.inflight, m)
+		}
+		if wasIdle {
+			mc.setReadDeadlineLocked()
+		}
+		mc.writing = true
+		mc.fmu.Unlock()
+
+		_ = cn.nc.SetWriteDeadline(deadlineFor(context.Background(), now, cn.opt.WriteTimeout))
+		var err error
+		for _, m := range batch {
+			for _, rq := range m.reqs {
+				if err = cn.w.WriteArgs(rq.args()); err != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = cn.w.Flush()
+		}
+		clear(batch)
+		if err != nil {
+			mc.fail(&ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err})
+		}
+		// A failure seen while writing left the in-flight requests to us:
+		// until now they were still being read by this loop.
+		mc.fmu.Lock()
+		mc.writing = false
+		var pending []*muxRequest
+		if mc.broken != nil {
+			pending = mc.inflight[mc.head:]
+			mc.inflight, mc.head = nil, 0
+		}
+		broken := mc.broken
+		mc.fmu.Unlock()
+		for _, m := range pending {
+			m.complete(broken)
+		}
+	}
+}
+
+// setReadDeadlineLocked sets the read deadline for the oldest in-flight
+// request, or none when nothing is in flight.
+func (mc *muxConn) setReadDeadlineLocked() {
+	var sent time.Time
+	if mc.head < len(mc.inflight) {
+		sent = mc.inflight[mc.head].sentAt
+	}
+	if sent.Equal(mc.deadlineAt) || mc.cn.opt.ReadTimeout <= 0 {
+		return
+	}
+	mc.deadlineAt = sent
+	var dl time.Time
+	if !sent.IsZero() {
+		dl = sent.Add(mc.cn.opt.ReadTimeout + mc.cn.opt.WriteTimeout)
+	}
+	_ = mc.cn.nc.SetReadDeadline(dl)
+}
+
+// fail breaks the connection: every in-flight request gets err (replies
+// already read stay theirs); requests queued later get OutcomeNotSent.
+func (mc *muxConn) fail(err *ConnError) {
+	mc.fmu.Lock()
+	if mc.broken != nil {
+		mc.fmu.Unlock()
+		return
+	}
+	mc.broken = err
+	var pending []*muxRequest
+	if !mc.writing { // else the flusher completes them when it is done
+		pending = mc.inflight[mc.head:]
+		mc.inflight, mc.head = nil, 0
+	}
+	mc.fmu.Unlock()
+	mc.cn.breakWith(err)
+	for _, m := range pending {
+		m.complete(err)
+	}
+	// Requests queued before the failure was seen are completed by the
+	// flusher, which finds mc.broken set.
+	mc.qmu.Lock()
+	lead := !mc.flushing && len(mc.queue) > 0
+	if lead {
+		mc.flushing = true
+	}
+	mc.qmu.Unlock()
+	if lead {
+		mc.flushLoop()
+	}
+}
+
+// readLoop reads replies and completes requests in order until the
+// connection fails or is closed.
+func (mc *muxConn) readLoop() {
+	defer close(mc.readerDone)
+	cn := mc.cn
+	for {
+		v, err := cn.r.ReadValue()
+		if err != nil {
+			mc.fail(&ConnError{Op: "read", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err})
+			return
+		}
+		if v.Kind() == resp.KindPush {
+			continue
+		}
+		mc.fmu.Lock()
+		if mc.head == len(mc.inflight) {
+			mc.fmu.Unlock()
+			mc.fail(&ConnError{Op: "read", Addr: cn.opt.Addr, Outcome: OutcomeUnknown,
+				Err: errors.New("reply with no command waiting for it")})
+			return
+		}
+		m := mc.inflight[mc.head]
+		m.vals[m.read] = v
+		m.read++
+		var done *muxRequest
+		if m.read == len(m.reqs) {
+			mc.inflight[mc.head] = nil
+			mc.head++
+			if mc.head == len(mc.inflight) {
+				mc.inflight, mc.head = mc.inflight[:0], 0
+			}
+			mc.setReadDeadlineLocked()
+			done = m
+		}
+		mc.fmu.Unlock()
+		if done != nil {
+			done.complete(nil)
+		}
+	}
+}
+
+// close closes the connection and waits for its reader.
+func (mc *muxConn) close() {
+	mc.fail(&ConnError{Op: "read", Addr: mc.cn.opt.Addr, Outcome: OutcomeUnknown, Err: ErrClosed})
+	<-mc.readerDone
+}
+
+// muxer spreads commands over a fixed number of shared connections,
+// dialling each lazily and again after it fails.
+type muxer struct {
+	opt  *Options
+	next atomic.Uint32
+
+	mu     sync.Mutex // guards conns and closed; dials happen outside it
+	conns  []*muxConn
+	dialMu []sync.Mutex // one per slot: one dial at a time per slot
+	closed bool
+}
+
+func newMuxer(opt *Options) *muxer {
+	n := opt.MultiplexConns
+	return &muxer{opt: opt, conns: make([]*muxConn, n), dialMu: make([]sync.Mutex, n)}
+}
+
+// conn returns a healthy connection of the slot chosen round-robin.
+func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
+	i := int(mx.next.Add(1)) % len(mx.conns)
+	mx.mu.Lock()
+	mc, closed := mx.conns[i], mx.closed
+	mx.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if mc != nil && mc.failed() == nil {
+		return mc, nil
+	}
+	mx.dialMu[i].Lock()
+	defer mx.dialMu[i].Unlock()
+	mx.mu.Lock()
+	mc, closed = mx.conns[i], mx.closed
+	mx.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if mc != nil && mc.failed() == nil {
+		return mc, nil // another caller replaced it
+	}
+	if mc != nil {
+		<-mc.readerDone
+	}
+	cn, err := dialConn(ctx, mx.opt)
+	if err != nil {
+		return nil, err
+	}
+	fresh := newMuxConn(cn)
+	mx.mu.Lock()
+	if mx.closed {
+		mx.mu.Unlock()
+		fresh.close()
+		return nil, ErrClosed
+	}
+	mx.conns[i] = fresh
+	mx.mu.Unlock()
+	return fresh, nil
+}
+
+// do runs reqs on a shared connection.
+func (mx *muxer) do(ctx context.Context, reqs ...request) error {
+	mc, err := mx.conn(ctx)
+	if err != nil {
+		failAll(reqs, err)
+		return err
+	}
+	return mc.do(ctx, reqs)
+}
+
+// close closes every connection and waits for their readers.
+func (mx *muxer) close() {
+	mx.mu.Lock()
+	mx.closed = true
+	conns := append([]*muxConn(nil), mx.conns...)
+	mx.mu.Unlock()
+	for i := range mx.dialMu {
+		mx.dialMu[i].Lock() // wait for dials in progress
+		mx.dialMu[i].Unlock()
+	}
+	for _, mc := range conns {
+		if mc != nil {
+			mc.close()
+		}
+	}
+}
+
+// muxable reports whether argv may share a connection: it must not block,
+// nor open or close a transaction, watch, subscription or any other
+// session state, and all its arguments must be writable.
+func muxable(argv []any) bool {
+	if len(argv) == 0 || blockFor(argv) != 0 {
+		return false
+	}
+	name, ok := argString(argv[0])
+	if !ok {
+		return false
+	}
+	if len(name) >= 4 && len(name) <= 11 {
+		switch strings.ToUpper(name) {
+		case "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
+			"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+			"MONITOR", "SELECT", "HELLO", "AUTH", "RESET", "READONLY", "READWRITE", "CLIENT",
+			"SWAPDB", "SHUTDOWN", "QUIT", "SYNC", "PSYNC", "DEBUG", "XREAD", "XREADGROUP":
+			return false
+		}
+	}
+	return resp.CheckArgs(argv) == nil
+}

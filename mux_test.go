@@ -1,0 +1,233 @@
+package respool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/respool/respool/respooltest"
+)
+
+// Many goroutines share the multiplexed connections; every reply must be
+// the one for the caller's own key.
+func TestMuxRepliesReachTheirCallers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestClient(t)
+	if c.mux == nil {
+		t.Fatal("a Client multiplexes by default")
+	}
+	const workers, ops = 32, 300
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < ops; i++ {
+				key := testKey(t, fmt.Sprintf("w%d:%d", w, i%10))
+				val := key + ":" + strconv.Itoa(i)
+				if _, err := c.Do(ctx, "SET", key, val); err != nil {
+					errs <- err
+					return
+				}
+				v, err := c.Do(ctx, "GET", key)
+				if err != nil || v.Text() != val {
+					errs <- fmt.Errorf("GET %s = %q, %v; want %q", key, v.Text(), err, val)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if st := c.Pool().Stats(); st.Open != 0 {
+		t.Fatalf("non-blocking commands opened %d pool connections", st.Open)
+	}
+}
+
+// Callers whose deadlines pass while the server is stalled return with a
+// context error of unknown outcome; their late replies go to nobody, and
+// later commands get their own replies.
+func TestMuxAbandonedRepliesAreDropped(t *testing.T) {
+	t.Parallel()
+	srv := respooltest.StartServer(t)
+	ctx := context.Background()
+	c := NewClient(&Options{Addr: srv.Addr, MultiplexConns: 1})
+	defer c.Close()
+	stall := NewClient(&Options{Addr: srv.Addr, Exclusive: true})
+	defer stall.Close()
+	for i := 0; i < 20; i++ {
+		if _, err := c.Do(ctx, "SET", "k"+strconv.Itoa(i), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := 0; round < 5; round++ {
+		sleeping := make(chan error, 1)
+		go func() {
+			_, err := stall.Do(ctx, "DEBUG", "SLEEP", "0.2")
+			sleeping <- err
+		}()
+		// Wait until the server runs DEBUG SLEEP: a PING with a short
+		// deadline times out only while it sleeps.
+		for {
+			pctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			_, err := c.Do(pctx, "PING")
+			cancel()
+			if err != nil {
+				if !errors.Is(err, context.DeadlineExceeded) || OutcomeOf(err) != OutcomeUnknown {
+					t.Fatalf("stalled PING: %v (outcome %v)", err, OutcomeOf(err))
+				}
+				break
+			}
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := time.Duration(rand.IntN(30)+1) * time.Millisecond
+				cctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				v, err := c.Do(cctx, "GET", "k"+strconv.Itoa(i))
+				if err == nil && v.Text() != strconv.Itoa(i) {
+					t.Errorf("GET k%d = %q: a reply for another caller", i, v.Text())
+				}
+			}()
+		}
+		wg.Wait()
+		if err := <-sleeping; err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 20; i++ {
+			v, err := c.Do(ctx, "GET", "k"+strconv.Itoa(i))
+			if err != nil || v.Text() != strconv.Itoa(i) {
+				t.Fatalf("after the stall, GET k%d = %q, %v", i, v.Text(), err)
+			}
+		}
+	}
+}
+
+// A connection killed under load fails only the commands on it, each with
+// an unknown or not-sent outcome, and the client recovers.
+func TestMuxConnectionKilledUnderLoad(t *testing.T) {
+	t.Parallel()
+	srv := respooltest.StartServer(t)
+	ctx := context.Background()
+	c := NewClient(&Options{Addr: srv.Addr, MaxRetries: -1})
+	defer c.Close()
+	admin := NewClient(&Options{Addr: srv.Addr, Exclusive: true})
+	defer admin.Close()
+	if _, err := c.Do(ctx, "SET", "n", 0); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	acked, failed := 0, 0
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := c.Do(ctx, "INCR", "n")
+				mu.Lock()
+				if err == nil {
+					acked++
+				} else {
+					failed++
+					if o := OutcomeOf(err); o != OutcomeUnknown && o != OutcomeNotSent {
+						t.Errorf("INCR failed with outcome %v: %v", o, err)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := admin.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	v, err := c.Do(ctx, "GET", "n")
+	if err != nil {
+		t.Fatalf("after the kills: %v", err)
+	}
+	n, _ := v.Int()
+	if int(n) < acked || int(n) > acked+failed {
+		t.Fatalf("counter %d: acked %d, failed %d: an acknowledged INCR was lost or one ran twice", n, acked, failed)
+	}
+}
+
+func TestMuxPipeline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestClient(t)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := c.Pipeline()
+			for i := 0; i < 100; i++ {
+				p.Do(ctx, "SET", testKey(t, fmt.Sprintf("%d:%d", w, i)), i)
+			}
+			gets := make([]func() string, 100)
+			for i := 0; i < 100; i++ {
+				cmd := p.Do(ctx, "GET", testKey(t, fmt.Sprintf("%d:%d", w, i)))
+				gets[i] = func() string { return cmd.Val().Text() }
+			}
+			if err := p.Exec(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			for i, g := range gets {
+				if g() != strconv.Itoa(i) {
+					t.Errorf("worker %d GET %d = %q", w, i, g())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := c.Pool().Stats(); st.Open != 0 {
+		t.Fatalf("pipelines opened %d pool connections", st.Open)
+	}
+}
+
+func TestMuxable(t *testing.T) {
+	cases := []struct {
+		argv []any
+		want bool
+	}{
+		{[]any{"GET", "k"}, true},
+		{[]any{"set", "k", 1}, true},
+		{[]any{"BLPOP", "k", "1"}, false},
+		{[]any{"MULTI"}, false},
+		{[]any{"watch", "k"}, false},
+		{[]any{"SUBSCRIBE", "c"}, false},
+		{[]any{"SELECT", "1"}, false},
+		{[]any{"CLIENT", "ID"}, false},
+		{[]any{"GET", struct{}{}}, false},
+	}
+	for _, c := range cases {
+		if got := muxable(c.argv); got != c.want {
+			t.Errorf("muxable(%v) = %v, want %v", c.argv, got, c.want)
+		}
+	}
+}
