@@ -48,6 +48,17 @@
 // failover that follows. Processes are signalled by PID (each runs in a
 // process group of its own), never by name, and always reaped.
 //
+// A FaultProxy sits between a client and a real server and injects the
+// network's failures on demand: drop every connection, refuse new ones,
+// stall or delay a direction, cut a connection after n bytes, or cut it
+// right after a named command reached the server (the server applied it;
+// the client never sees the reply). It counts the commands that really
+// reached the server, so a test knows the ground truth.
+//
+// A FakeServer is a scripted RESP server for what a real server never
+// does: hostile or malformed replies, an error on connect, a reply cut at
+// a chosen byte. FakeDefaults answers the handshake like a real server.
+//
 // # Sharing a cluster across a suite
 //
 // StartCluster and friends tie a deployment to one test. To start one cluster
