@@ -184,10 +184,10 @@ func waitBlocked(t *testing.T, srv *respooltest.Server, key string) {
 // deadline is the command's own timeout plus ReadTimeout.
 func TestConnBlockingLongerThanReadTimeout(t *testing.T) {
 	t.Parallel()
-	cn := dialTest(t, &Options{ReadTimeout: 100 * time.Millisecond})
-	v, err := cn.Do(context.Background(), "BLPOP", testKey(t, "empty"), "0.4")
+	cn := dialTest(t, &Options{ReadTimeout: 500 * time.Millisecond})
+	v, err := cn.Do(context.Background(), "BLPOP", testKey(t, "empty"), "1")
 	if err != nil || !v.IsNull() {
-		t.Fatalf("BLPOP 0.4 with ReadTimeout 100ms: %v %v, want a null reply", v, err)
+		t.Fatalf("BLPOP 1 with ReadTimeout 500ms: %v %v, want a null reply", v, err)
 	}
 	if !cn.reusable() {
 		t.Fatal("connection should be reusable after a blocking command timed out on the server")

@@ -28,13 +28,13 @@ import (
 // muxRequest is one caller's command, or batch of commands (a pipeline),
 // waiting for its replies. It is recycled through muxRequestPool.
 type muxRequest struct {
-	reqs  []request    // the commands, in order
-	vals  []resp.Value // their replies, filled by the reader
-	err   error        // the connection's failure, if any
-	read  int          // replies read so far (reader only)
-	state atomic.Uint32
-	done  chan struct{} // buffered(1): signalled once when complete
-	sentAt time.Time    // when its flush began (for the read deadline)
+	reqs   []request    // the commands, in order
+	vals   []resp.Value // their replies, filled by the reader
+	err    error        // the connection's failure, if any
+	read   int          // replies read so far (reader only)
+	state  atomic.Uint32
+	done   chan struct{} // buffered(1): signalled once when complete
+	sentAt time.Time     // when its flush began (for the read deadline)
 }
 
 const (
