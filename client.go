@@ -31,7 +31,8 @@ type Client struct {
 	cmdable
 	opt      *Options
 	pool     *Pool
-	mux      *muxer // nil when Options.Exclusive
+	mux      *muxer       // nil when Options.Exclusive
+	active   atomic.Int64 // multiplexable commands in progress
 	ownsPool bool
 	closed   atomic.Bool
 
@@ -123,6 +124,15 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 	}
 	var r retrier
 	shared := c.mux != nil && muxable(cmd.Args())
+	if shared {
+		// A command with no other in flight gains nothing from sharing a
+		// connection: it takes one of its own, which saves the hand-off
+		// to the shared connection's reader goroutine.
+		if c.active.Add(1) == 1 {
+			shared = false
+		}
+		defer c.active.Add(-1)
+	}
 	for {
 		if shared {
 			_ = c.mux.do(ctx, cmd)

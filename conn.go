@@ -192,10 +192,14 @@ func (cn *Conn) watchContext(ctx context.Context) func() bool {
 // error is reported (errors.Is(err, context.DeadlineExceeded) holds) rather
 // than the socket's timeout that it caused.
 func (cn *Conn) ioError(ctx context.Context, op string, outcome Outcome, err error) *ConnError {
-	if cerr := ctx.Err(); cerr != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if cerr := ctx.Err(); cerr != nil {
 			err = cerr
+		} else if dl, ok := ctx.Deadline(); ok && !cn.opt.now().Before(dl) {
+			// The socket's deadline was the context's and fired just
+			// before the context's own timer.
+			err = context.DeadlineExceeded
 		}
 	}
 	return &ConnError{Op: op, Addr: cn.opt.Addr, Outcome: outcome, Err: err}
