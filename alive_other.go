@@ -4,6 +4,10 @@ package respool
 
 import "net"
 
-// peekAlive cannot look at the socket here; the first command on a dead
+// peeker cannot look at the socket here; the first command on a dead
 // connection fails instead (and is retried when it provably was not sent).
-func peekAlive(net.Conn) bool { return true }
+type peeker struct{}
+
+func (p *peeker) init(net.Conn) {}
+
+func (p *peeker) check() bool { return true }

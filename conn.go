@@ -40,6 +40,7 @@ type Conn struct {
 	broken         error // the error that made the connection unusable
 
 	closed atomic.Bool
+	peek   peeker // liveness check of an idle connection
 
 	pool      *Pool      // the Pool that dialled it; nil for Dial
 	createdAt time.Time  // when the dial began
@@ -96,7 +97,7 @@ func newConn(nc net.Conn, opt *Options) *Conn {
 	tr := &transport{nc: nc}
 	r := resp.NewReaderSize(nc, 16<<10)
 	r.SetLimits(opt.ReplyLimits)
-	return &Conn{
+	cn := &Conn{
 		opt:   opt,
 		nc:    nc,
 		tr:    tr,
@@ -104,6 +105,8 @@ func newConn(nc net.Conn, opt *Options) *Conn {
 		w:     resp.NewWriterSize(tr, 16<<10),
 		proto: 2,
 	}
+	cn.peek.init(nc)
+	return cn
 }
 
 // Addr returns the address the connection was dialled to (Options.Addr).
@@ -152,7 +155,7 @@ func (cn *Conn) alive() bool {
 	if cn.closed.Load() || cn.broken != nil || cn.r.Buffered() > 0 {
 		return false
 	}
-	return peekAlive(cn.nc)
+	return cn.peek.check()
 }
 
 // usable returns the error for a call on a closed or broken connection.
