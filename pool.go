@@ -55,8 +55,8 @@ type Pool struct {
 	numOpen      int     // idle + in use + dials in flight: the slots of PoolSize taken
 	numInUse     int     // taken with Get, not given back yet
 	numDialing   int     // dials in flight (Gets and the filler)
-	waiters      waitQueue
-	spareWaiters []*waiter
+	waiters      poolWaitQueue
+	spareWaiters []*poolWaiter
 	backoff      dialBackoff
 }
 
@@ -104,13 +104,15 @@ func (p *Pool) Options() Options { return *p.opt }
 //
 // Dial backoff: after a dial fails with a *ConnError while ctx was still
 // live (the server is down or not answering; an *AuthError does not
-// count), the pool is in backoff for a window of 100ms, doubled by every
-// further failure up to 2s. During the window at most one dial, the probe,
-// is in flight: the first Get needing a dial becomes the probe, and every
-// other Get needing one while the probe is in flight fails at once with
-// the last dial error instead of waiting its own DialTimeout. A successful
-// dial ends the backoff. Idle connections are handed out as usual during
-// a backoff.
+// count), the pool is in backoff for a window of 100ms from that failure.
+// During the window at most one dial, the probe, is in flight: the first
+// Get needing a dial becomes the probe, and every other Get needing one
+// while the probe is in flight fails at once with the last dial error
+// instead of waiting its own DialTimeout. A failed probe (or a failure
+// after the window ended) opens a new window twice as long, up to 2s; a
+// successful dial ends the backoff. Idle connections are handed out as
+// usual during a backoff, and the MinIdleConns filler follows the same
+// rule.
 //
 // When ctx ends before a connection is available, Get returns an error
 // for which errors.Is(err, ctx.Err()) holds; after Close it returns
@@ -119,7 +121,7 @@ func (p *Pool) Options() Options { return *p.opt }
 // allocates nothing.
 func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, &waitError{err: err}
+		return nil, &poolWaitError{err: err}
 	}
 	p.mu.Lock()
 	for {
@@ -256,7 +258,7 @@ func (p *Pool) putLocked(cn *Conn, reusable bool, now time.Time) closeReason {
 		reason = closeUnusable
 	default:
 		cn.pooled.returnedAt = now
-		if p.handOffLocked(waitResult{cn: cn}) {
+		if p.handOffLocked(poolDelivery{cn: cn}) {
 			return closeNone // still in use, by the waiter now
 		}
 		if len(p.idle) < p.opt.MaxIdleConns {
@@ -294,7 +296,7 @@ func (p *Pool) Close() error {
 		p.idle = nil
 		p.numOpen -= len(idle)
 		for w := p.waiters.popFront(); w != nil; w = p.waiters.popFront() {
-			w.ch <- waitResult{err: ErrClosed}
+			w.ch <- poolDelivery{err: ErrClosed}
 		}
 		p.spareWaiters = nil
 		close(p.closing)

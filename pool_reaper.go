@@ -107,13 +107,15 @@ func (p *Pool) reap() {
 	}
 }
 
-// fill dials until MinIdleConns are idle, the pool is full or a dial
-// fails, at most MaxConcurrentDials at a time; the new connections go to
-// waiting Gets first. It reports whether a dial failed.
+// fill dials until MinIdleConns (at most MaxIdleConns) are idle, the
+// pool is full or a dial fails, at most MaxConcurrentDials at a time; the
+// new connections go to waiting Gets first. It reports whether a dial
+// failed.
 func (p *Pool) fill(ctx context.Context) bool {
 	for {
 		p.mu.Lock()
-		n := min(p.opt.MinIdleConns-len(p.idle), p.opt.PoolSize-p.numOpen, p.opt.MaxConcurrentDials)
+		want := min(p.opt.MinIdleConns, p.opt.MaxIdleConns)
+		n := min(want-len(p.idle), p.opt.PoolSize-p.numOpen, p.opt.MaxConcurrentDials)
 		if p.closed || n <= 0 {
 			p.mu.Unlock()
 			return false

@@ -6,38 +6,36 @@ import (
 	"time"
 )
 
-// waiter is a Get waiting for a connection while PoolSize are busy. It
-// receives exactly one waitResult, delivered under the pool's lock by the
+// poolWaiter is a Get waiting for a connection while PoolSize are busy. It
+// receives exactly one poolDelivery, sent under the pool's lock by the
 // code that takes it off the queue, so a waiter that gives up can always
 // tell, under that lock, whether something is on its way: if it is no
 // longer queued, its result is in ch, and it gives it back to the pool.
 //
 // Waiters are recycled through Pool.spareWaiters, so waiting allocates
 // nothing once a pool has seen its peak number of waiters.
-type waiter struct {
-	ch         chan waitResult // capacity 1: a delivery never blocks
-	timer      *time.Timer     // PoolTimeout; created at first use, then Reset
-	prev, next *waiter         // links of the pool's waitQueue
+type poolWaiter struct {
+	ch         chan poolDelivery // capacity 1: a delivery never blocks
+	timer      *time.Timer       // PoolTimeout; created at first use, then Reset
+	prev, next *poolWaiter       // links of the pool's wait queue
 	queued     bool
 }
 
-// waitResult is what a waiter receives: a connection handed over by Put
+// poolDelivery is what a waiter receives: a connection handed over by Put
 // (cn), the end of the pool (err), or neither: a slot of PoolSize freed
 // for it, for which it dials a new connection itself.
-type waitResult struct {
+type poolDelivery struct {
 	cn  *Conn
 	err error
 }
 
-// waitQueue is a first-in first-out list of waiters, linked through the
+// poolWaitQueue is a first-in first-out list of waiters, linked through the
 // waiters themselves so that joining and leaving allocate nothing.
-type waitQueue struct {
-	head, tail *waiter
+type poolWaitQueue struct {
+	head, tail *poolWaiter
 }
 
-func (q *waitQueue) empty() bool { return q.head == nil }
-
-func (q *waitQueue) pushBack(w *waiter) {
+func (q *poolWaitQueue) pushBack(w *poolWaiter) {
 	w.prev, w.next, w.queued = q.tail, nil, true
 	if q.tail == nil {
 		q.head = w
@@ -47,7 +45,7 @@ func (q *waitQueue) pushBack(w *waiter) {
 	q.tail = w
 }
 
-func (q *waitQueue) popFront() *waiter {
+func (q *poolWaitQueue) popFront() *poolWaiter {
 	w := q.head
 	if w != nil {
 		q.remove(w)
@@ -56,7 +54,7 @@ func (q *waitQueue) popFront() *waiter {
 }
 
 // remove takes w off the queue and reports whether it was on it.
-func (q *waitQueue) remove(w *waiter) bool {
+func (q *poolWaitQueue) remove(w *poolWaiter) bool {
 	if !w.queued {
 		return false
 	}
@@ -76,7 +74,7 @@ func (q *waitQueue) remove(w *waiter) bool {
 
 // handOffLocked gives r to the Get that has waited longest, and reports
 // whether there was one.
-func (p *Pool) handOffLocked(r waitResult) bool {
+func (p *Pool) handOffLocked(r poolDelivery) bool {
 	w := p.waiters.popFront()
 	if w == nil {
 		return false
@@ -89,7 +87,7 @@ func (p *Pool) handOffLocked(r waitResult) bool {
 // was closed or a dial that failed: the longest waiter gets it and dials,
 // or the open count drops.
 func (p *Pool) releaseSlotLocked() {
-	if !p.handOffLocked(waitResult{}) {
+	if !p.handOffLocked(poolDelivery{}) {
 		p.numOpen--
 	}
 }
@@ -100,7 +98,7 @@ func (p *Pool) releaseSlotLocked() {
 // mu released. An error means the Get failed; otherwise the result holds a
 // connection (now in use by the caller) or, when cn is nil, a slot the
 // caller must dial for.
-func (p *Pool) waitLocked(ctx context.Context) (waitResult, error) {
+func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, error) {
 	w := p.newWaiterLocked()
 	p.waiters.pushBack(w)
 	p.stats.waits.Add(1) // under mu: Waits counts queued Gets in order
@@ -117,13 +115,13 @@ func (p *Pool) waitLocked(ctx context.Context) (waitResult, error) {
 		timeout = w.timer.C
 	}
 	var (
-		r   waitResult
+		r   poolDelivery
 		err error
 	)
 	select {
 	case r = <-w.ch:
 	case <-ctx.Done():
-		err = &waitError{err: ctx.Err()}
+		err = &poolWaitError{err: ctx.Err()}
 	case <-timeout:
 		err = ErrPoolTimeout
 	}
@@ -160,7 +158,7 @@ func (p *Pool) waitLocked(ctx context.Context) (waitResult, error) {
 // slot to the next waiter or back to the pool. A connection that must be
 // closed instead is returned with the reason, for the caller to close
 // once mu is released.
-func (p *Pool) giveBackLocked(r waitResult) (*Conn, closeReason) {
+func (p *Pool) giveBackLocked(r poolDelivery) (*Conn, closeReason) {
 	switch {
 	case r.err != nil:
 		return nil, closeNone
@@ -172,31 +170,31 @@ func (p *Pool) giveBackLocked(r waitResult) (*Conn, closeReason) {
 	return r.cn, p.putLocked(r.cn, true, p.opt.now())
 }
 
-func (p *Pool) newWaiterLocked() *waiter {
+func (p *Pool) newWaiterLocked() *poolWaiter {
 	if n := len(p.spareWaiters); n > 0 {
 		w := p.spareWaiters[n-1]
 		p.spareWaiters[n-1] = nil
 		p.spareWaiters = p.spareWaiters[:n-1]
 		return w
 	}
-	return &waiter{ch: make(chan waitResult, 1)}
+	return &poolWaiter{ch: make(chan poolDelivery, 1)}
 }
 
-// waitError is the failure of a Get whose context ended before it had a
+// poolWaitError is the failure of a Get whose context ended before it had a
 // connection. Nothing was sent: its outcome is OutcomeNotSent, and
 // errors.Is(err, context.DeadlineExceeded) (or Canceled) holds.
-type waitError struct {
+type poolWaitError struct {
 	err error
 }
 
-func (e *waitError) Error() string {
+func (e *poolWaitError) Error() string {
 	return "respool: waiting for a connection: " + e.err.Error()
 }
 
-func (e *waitError) Unwrap() error { return e.err }
+func (e *poolWaitError) Unwrap() error { return e.err }
 
 // Outcome is OutcomeNotSent: no command was written.
-func (e *waitError) Outcome() Outcome { return OutcomeNotSent }
+func (e *poolWaitError) Outcome() Outcome { return OutcomeNotSent }
 
 // Timeout reports whether the context's deadline passed.
-func (e *waitError) Timeout() bool { return errors.Is(e.err, context.DeadlineExceeded) }
+func (e *poolWaitError) Timeout() bool { return errors.Is(e.err, context.DeadlineExceeded) }

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/respool/respool"
+	"github.com/respool/respool/resp"
+)
+
+// cliUsage is printed by -help.
+const cliUsage = `Usage: respool [OPTIONS] CMD [ARG...]
+       respool demo [-u URL] [-duration D] [-workers N]   (see respool demo -help)
+
+Runs one command and prints its reply exactly as redis-cli 7.0 does in the
+same mode: stdout is byte for byte what redis-cli prints.
+
+Exit status: 0 for a reply; 1 for an error reply, a connection failure, a
+reply redis-cli cannot print (RESP3 big numbers, attributes) or a bad
+command line; 130 when interrupted. Unlike redis-cli, which exits 0 after
+printing "(error) ..." unless given -e, respool always exits 1 after an
+error reply, so scripts can test it; its output is unchanged.
+
+  -h <hostname>      Server hostname (default: 127.0.0.1).
+  -p <port>          Server port (default: 6379).
+  -a <password>      Password (also --pass, or the REDISCLI_AUTH environment variable).
+  --user <username>  ACL user name, used with -a.
+  -u <uri>           Server URI: redis://[[user:]password@]host[:port][/db][?options].
+  -n <db>            Database number.
+  -2                 Use RESP2 (the default).
+  -3                 Use RESP3.
+  -e                 Print an error reply on stderr instead of stdout (the
+                     exit status is 1 with or without it).
+  -d <delimiter>     Delimiter between the elements of a raw reply (default: \n).
+  -D <delimiter>     Delimiter after a raw reply (default: \n).
+  --raw              Raw output (default when stdout is not a terminal).
+  --no-raw           Formatted output even when stdout is not a terminal.
+  --no-auth-warning  Do not warn about a password on the command line.
+  --help             Print this help.
+
+Not supported: interactive mode, -x, -r, -i, -c, -s, --tls, --csv, --json,
+and commands that stream replies (SUBSCRIBE, MONITOR, SYNC).
+`
+
+// cliConfig is what the command line asks for, in redis-cli's terms.
+type cliConfig struct {
+	host         string
+	port         int
+	user         string
+	password     string
+	hasPassword  bool
+	db           int
+	protocol     int
+	mode         outputMode
+	delims       delimiters
+	errorStatus  bool             // -e
+	noAuthWarn   bool             // --no-auth-warning
+	passInArgs   bool             // the password came from -a, --pass or -u
+	urlOptions   *respool.Options // from -u, for its query options
+	command      []string
+	printUsage   bool
+	printVersion bool
+}
+
+// usageError is a command line redis-cli would refuse; its text is
+// redis-cli's message.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// parseCLIArgs reads the options before the command, as redis-cli's
+// parseOptions does: in order, later options overriding earlier ones, up to
+// the first argument that does not start with '-'. stdoutTTY is the
+// default output mode's input.
+func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliConfig, error) {
+	c := &cliConfig{
+		host:     "127.0.0.1",
+		port:     6379,
+		protocol: 2,
+		mode:     outputRaw,
+		delims:   defaultDelimiters,
+	}
+	if stdoutTTY || env("FAKETTY") != "" {
+		c.mode = outputTTY
+	}
+	i := 0
+	for ; i < len(args); i++ {
+		arg := args[i]
+		hasValue := i+1 < len(args)
+		value := func() string { i++; return args[i] }
+		switch {
+		case arg == "--help" || arg == "-help":
+			c.printUsage = true
+			return c, nil
+		case arg == "-v" || arg == "--version":
+			c.printVersion = true
+			return c, nil
+		case arg == "-h" && hasValue:
+			c.host = value()
+		case arg == "-p" && hasValue:
+			c.port = atoi(value())
+		case (arg == "-a" || arg == "--pass") && hasValue:
+			c.password, c.hasPassword = value(), true
+			c.passInArgs = true
+		case arg == "--user" && hasValue:
+			c.user = value()
+		case arg == "-n" && hasValue:
+			c.db = atoi(value())
+		case arg == "-u" && hasValue:
+			if err := c.applyURL(value()); err != nil {
+				return nil, err
+			}
+		case arg == "-d" && hasValue:
+			c.delims.bulk = value() // as given: redis-cli does not unescape it
+		case arg == "-D" && hasValue:
+			c.delims.reply = value()
+		case arg == "-2":
+			c.protocol = 2
+		case arg == "-3":
+			c.protocol = 3
+		case arg == "-e":
+			c.errorStatus = true
+		case arg == "--raw":
+			c.mode = outputRaw
+		case arg == "--no-raw":
+			c.mode = outputTTY
+		case arg == "--no-auth-warning":
+			c.noAuthWarn = true
+		case strings.HasPrefix(arg, "-"):
+			return nil, &usageError{fmt.Sprintf("Unrecognized option or bad number of args for: '%s'", arg)}
+		default:
+			c.command = args[i:]
+			i = len(args)
+		}
+	}
+	// Like redis-cli, the environment only supplies a password the
+	// command line did not.
+	if pass := env("REDISCLI_AUTH"); pass != "" && !c.hasPassword {
+		c.password, c.hasPassword = pass, true
+	}
+	return c, nil
+}
+
+// applyURL takes host, port, user, password and database from a redis://
+// URL, as redis-cli's -u does, and keeps the URL's other options.
+func (c *cliConfig) applyURL(rawURL string) error {
+	opt, err := respool.ParseURL(rawURL)
+	if err != nil {
+		return &usageError{fmt.Sprintf("Invalid URI: %v", err)}
+	}
+	host, port, err := net.SplitHostPort(opt.Addr)
+	if err == nil {
+		c.host = host
+		c.port = atoi(port)
+	}
+	if opt.Username != "" {
+		c.user = opt.Username
+	}
+	if opt.Password != "" {
+		c.password, c.hasPassword = opt.Password, true
+		c.passInArgs = true
+	}
+	if opt.DB != 0 {
+		c.db = opt.DB
+	}
+	c.urlOptions = opt
+	return nil
+}
+
+// atoi parses like C's atoi: leading digits, 0 when there are none.
+func atoi(s string) int {
+	s = strings.TrimLeft(s, " \t\n")
+	end := 0
+	if end < len(s) && (s[end] == '-' || s[end] == '+') {
+		end++
+	}
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, _ := strconv.Atoi(s[:end])
+	return n
+}
+
+// options turns the configuration into client options. The one-shot mode
+// behaves as redis-cli: one connection, no read timeout (a slow command or
+// a BLPOP 0 waits until it is done or interrupted), and no CLIENT SETINFO.
+// Query options of a -u URL (read_timeout...) still apply.
+func (c *cliConfig) options() *respool.Options {
+	opt := &respool.Options{}
+	if c.urlOptions != nil {
+		o := *c.urlOptions
+		opt = &o
+	}
+	opt.Addr = net.JoinHostPort(c.host, strconv.Itoa(c.port))
+	opt.Username = c.user
+	opt.Password = ""
+	if c.hasPassword {
+		opt.Password = c.password
+	}
+	opt.DB = c.db
+	opt.Protocol = c.protocol
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = -1
+	}
+	if opt.PoolSize == 0 {
+		opt.PoolSize = 1
+	}
+	opt.DisableIdentity = true
+	return opt
+}
+
+// runCLI runs redis-cli's one-shot mode: parse the options, run the
+// command, print its reply. It returns the process's exit status: 0 for a
+// reply, 1 for an error reply (where redis-cli without -e exits 0; the
+// output is the same), a connection failure, a reply redis-cli cannot print
+// or a bad command line, and 130 when interrupted.
+func runCLI(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseCLIArgs(args, isTerminal(stdout), os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	switch {
+	case cfg.printUsage:
+		io.WriteString(stdout, cliUsage)
+		return 0
+	case cfg.printVersion:
+		fmt.Fprintln(stdout, "respool (redis-cli 7.0 compatible)")
+		return 0
+	case len(cfg.command) == 0:
+		fmt.Fprintln(stderr, "respool: no command given (interactive mode is not supported); see respool -help")
+		return 1
+	}
+	if streamingCommand(cfg.command[0]) {
+		fmt.Fprintf(stderr, "respool: %s streams replies, which the one-shot mode does not support; use redis-cli\n", cfg.command[0])
+		return 1
+	}
+	if cfg.passInArgs && !cfg.noAuthWarn {
+		fmt.Fprintln(stderr, "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	reply, err := runCommand(ctx, cfg, stderr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 130 // as a shell reports a process ended by SIGINT
+		}
+		fmt.Fprintln(stderr, failureMessage(cfg.options().Addr, err))
+		return 1
+	}
+	status := 0
+	if reply.IsError() {
+		status = 1
+		if cfg.errorStatus {
+			fmt.Fprintln(stderr, cString(reply.Text()))
+			return status
+		}
+	}
+	out, err := formatReply(reply, cfg.mode, rawStringsCommand(cfg.command), cfg.delims)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if _, err := stdout.Write(out); err != nil {
+		fmt.Fprintln(stderr, "respool:", err)
+		return 1
+	}
+	return status
+}
+
+// runCommand runs cfg's command and returns its reply; an error reply is a
+// reply (of kind resp.KindError), not an error. The error is a failure to
+// reach the server or an interruption.
+//
+// Like redis-cli, a refused password, database or HELLO 3 does not stop
+// the command: redis-cli reports "AUTH failed: ...", "SELECT n failed: ..."
+// or "HELLO 3 failed: ..." on stderr and sends the command anyway
+// (unauthenticated, on database 0, in RESP2), so the server's own reply
+// (NOAUTH...) is what gets printed.
+func runCommand(ctx context.Context, cfg *cliConfig, stderr io.Writer) (resp.Value, error) {
+	opt := cfg.options()
+	args := make([]any, len(cfg.command))
+	for i, a := range cfg.command {
+		args[i] = a
+	}
+	// Each fallback clears what failed, so this ends within four attempts.
+	for {
+		client := respool.NewClient(opt)
+		reply, err := client.Do(ctx, args...)
+		client.Close()
+		if err == nil {
+			return reply, nil
+		}
+		var (
+			authErr   *respool.AuthError
+			connErr   *respool.ConnError
+			serverErr *respool.Error
+		)
+		switch {
+		case errors.As(err, &authErr) && (opt.Password != "" || opt.Username != ""):
+			// redis-cli then skips SELECT and HELLO 3 too.
+			fmt.Fprintf(stderr, "AUTH failed: %s\n", authErr.Err.Error())
+			opt.Username, opt.Password, opt.DB, opt.Protocol = "", "", 0, 2
+		case errors.As(err, &authErr) && opt.Protocol == 3:
+			// HELLO 3 refused to an unauthenticated connection: redis-cli
+			// reports it and goes on in RESP2.
+			fmt.Fprintf(stderr, "HELLO 3 failed: %s\n", authErr.Err.Error())
+			opt.Protocol = 2
+		case errors.As(err, &connErr) && connErr.Op == "handshake" && errors.As(err, &serverErr) && opt.DB != 0:
+			fmt.Fprintf(stderr, "SELECT %d failed: %s\n", opt.DB, serverErr.Error())
+			opt.DB = 0
+		case errors.As(err, &connErr), errors.As(err, &authErr):
+			return resp.Value{}, err
+		case errors.As(err, &serverErr):
+			return resp.ErrorValue(serverErr.Error()), nil
+		default:
+			return resp.Value{}, err
+		}
+	}
+}
+
+// streamingCommand reports the commands after which redis-cli keeps
+// reading replies until interrupted (pub/sub, MONITOR, replication).
+func streamingCommand(name string) bool {
+	switch strings.ToUpper(name) {
+	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC", "PSYNC":
+		return true
+	}
+	return false
+}
+
+// failureMessage words a failure to get a reply as redis-cli does: "Could
+// not connect to Redis at ADDR: REASON" before the command was sent,
+// "Error: REASON" after, with the system's words for the usual reasons
+// and Go's otherwise.
+func failureMessage(addr string, err error) string {
+	reason := err.Error()
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		reason = "Connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		reason = "Connection reset by peer"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		reason = "Server closed the connection"
+	}
+	var connErr *respool.ConnError
+	if errors.As(err, &connErr) && (connErr.Op == "read" || connErr.Op == "write") {
+		return "Error: " + reason
+	}
+	return fmt.Sprintf("Could not connect to Redis at %s: %s", addr, reason)
+}
+
+// isTerminal reports whether w is a terminal (a character device), which
+// makes formatted output the default, as redis-cli's isatty(stdout) check.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

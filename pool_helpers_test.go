@@ -1,0 +1,251 @@
+package respool
+
+import (
+	"context"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/respool/respool/resp"
+)
+
+// fakeClock is a clock for Options.now that moves only when told. It
+// starts at the real time, because connections also derive socket
+// deadlines from it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// testDialer counts dials and can fail or hold them, for Options.Dialer.
+type testDialer struct {
+	next  func(ctx context.Context, network, addr string) (net.Conn, error)
+	dials atomic.Int64
+
+	mu   sync.Mutex
+	hook func(ctx context.Context) error // runs first in every dial; an error fails it
+}
+
+// newNetDialer returns a testDialer that dials for real.
+func newNetDialer() *testDialer {
+	var d net.Dialer
+	return &testDialer{next: d.DialContext}
+}
+
+func (d *testDialer) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.dials.Add(1)
+	d.mu.Lock()
+	hook := d.hook
+	d.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return d.next(ctx, network, addr)
+}
+
+func (d *testDialer) setHook(h func(ctx context.Context) error) {
+	d.mu.Lock()
+	d.hook = h
+	d.mu.Unlock()
+}
+
+// pipeServer is an in-memory server for pool tests that need no real
+// Redis: each dial returns one end of a net.Pipe, whose other end a
+// goroutine serves (PING, CLIENT ID, anything else +OK) until the client
+// closes it.
+type pipeServer struct {
+	wg     sync.WaitGroup
+	open   atomic.Int64 // server ends not yet closed
+	nextID atomic.Int64
+}
+
+func (s *pipeServer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	client, server := net.Pipe()
+	s.open.Add(1)
+	id := s.nextID.Add(1)
+	s.wg.Go(func() {
+		defer s.open.Add(-1)
+		defer server.Close()
+		r := resp.NewReader(server)
+		w := resp.NewWriter(server)
+		for {
+			v, err := r.ReadValue()
+			if err != nil {
+				return
+			}
+			elems, _ := v.Elems()
+			var name, sub string
+			if len(elems) > 0 {
+				name = strings.ToUpper(elems[0].Text())
+			}
+			if len(elems) > 1 {
+				sub = strings.ToUpper(elems[1].Text())
+			}
+			var reply resp.Value
+			switch {
+			case name == "PING":
+				reply = resp.SimpleString("PONG")
+			case name == "HELLO":
+				reply = resp.ErrorValue("ERR unknown command 'HELLO'")
+			case name == "CLIENT" && sub == "ID":
+				reply = resp.Integer(id)
+			default:
+				reply = resp.SimpleString("OK")
+			}
+			if w.WriteValue(reply) != nil || w.Flush() != nil {
+				return
+			}
+		}
+	})
+	return client, nil
+}
+
+// newPipePool returns a pool of in-memory connections (see pipeServer)
+// with opt's settings, its server and its dialer. The test's cleanup
+// closes the pool and checks that every connection was closed; the test
+// must Put back what it took.
+func newPipePool(t testing.TB, opt *Options) (*Pool, *pipeServer, *testDialer) {
+	t.Helper()
+	srv := &pipeServer{}
+	d := &testDialer{next: srv.dial}
+	o := Options{}
+	if opt != nil {
+		o = *opt
+	}
+	o.Addr = "pipe"
+	o.Dialer = d.Dial
+	o.Protocol = 2
+	o.DisableIdentity = true
+	p := NewPool(&o)
+	t.Cleanup(func() {
+		p.Close()
+		eventually(t, "every pipe connection closed", func() bool { return srv.open.Load() == 0 })
+		srv.wg.Wait()
+	})
+	return p, srv, d
+}
+
+// newServerPool returns a pool on the package's shared server (unless
+// opt.Addr is set), closed by the test's cleanup.
+func newServerPool(t testing.TB, opt *Options) *Pool {
+	t.Helper()
+	o := Options{}
+	if opt != nil {
+		o = *opt
+	}
+	if o.Addr == "" {
+		o.Addr = sharedServer(t).Addr
+	}
+	p := NewPool(&o)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// checkGoroutines makes the test fail if it leaves goroutines behind
+// (checked after every other cleanup of the test). Call it after the
+// shared server was started.
+func checkGoroutines(t *testing.T, opts ...goleak.Option) {
+	opts = append(opts, goleak.IgnoreCurrent())
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
+}
+
+// ignoreServerProcess ignores the goroutine that waits for a
+// redis-server process, for tests that restart their server (it is
+// stopped by a cleanup that runs after the goroutine check).
+var ignoreServerProcess = goleak.IgnoreAnyFunction("github.com/respool/respool/respooltest.(*Server).launchLocked.func1")
+
+// failer is what helpers need of a *testing.T, *testing.B or *rapid.T.
+type failer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// eventually waits until cond holds, yielding the processor in between;
+// it fails the test if cond still does not hold after 10s (a safety net
+// against a hang, not a timing assumption).
+func eventually(t failer, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// checkAccounting fails the test unless the pool's gauges add up.
+func checkAccounting(t failer, p *Pool) PoolStats {
+	t.Helper()
+	s := p.Stats()
+	if s.Open != s.Idle+s.InUse || s.Open+s.Dialing > p.opt.PoolSize || s.Idle < 0 || s.InUse < 0 || s.Dialing < 0 {
+		t.Fatalf("accounting broken: %+v (PoolSize %d)", s, p.opt.PoolSize)
+	}
+	p.mu.Lock()
+	numOpen := p.numOpen
+	p.mu.Unlock()
+	if numOpen != s.Open+s.Dialing {
+		t.Fatalf("numOpen %d != Open %d + Dialing %d", numOpen, s.Open, s.Dialing)
+	}
+	return s
+}
+
+// mustGet takes a connection or fails the test.
+func mustGet(t testing.TB, p *Pool) *Conn {
+	t.Helper()
+	cn, err := p.Get(context.Background())
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	return cn
+}
+
+// clientID returns the server's id of the connection.
+func clientID(t testing.TB, cn *Conn) int64 {
+	t.Helper()
+	v, err := cn.Do(context.Background(), "CLIENT", "ID")
+	if err != nil {
+		t.Fatalf("CLIENT ID: %v", err)
+	}
+	id, err := v.Int()
+	if err != nil {
+		t.Fatalf("CLIENT ID reply %v: %v", v, err)
+	}
+	return id
+}
+
+// openFDs counts the process's open file descriptors (Linux only).
+func openFDs(t testing.TB) int {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("counting file descriptors needs Linux's /proc")
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot list /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}

@@ -1,0 +1,137 @@
+package respool
+
+import (
+	"bytes"
+	"log"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestPoolLeakReportedOnce(t *testing.T) {
+	checkGoroutines(t)
+	reports := make(chan LeakReport, 4)
+	var (
+		mu    sync.Mutex
+		count int
+	)
+	p, _, _ := newPipePool(t, &Options{
+		LeakThreshold: time.Millisecond,
+		OnLeak: func(r LeakReport) {
+			mu.Lock()
+			count++
+			mu.Unlock()
+			reports <- r
+		},
+	})
+	cn := mustGet(t, p)
+	var r LeakReport
+	select {
+	case r = <-reports:
+	case <-time.After(10 * time.Second): // a safety net against a hang
+		t.Fatal("no leak report")
+	}
+	if !strings.Contains(string(r.Stack), "TestPoolLeakReportedOnce") {
+		t.Fatalf("the report's stack does not show the caller of Get:\n%s", r.Stack)
+	}
+	if r.Addr != "pipe" || r.Held <= 0 {
+		t.Fatalf("report: addr %q, held %v", r.Addr, r.Held)
+	}
+	// The timer fired once and is gone: nothing can report this checkout again.
+	p.mu.Lock()
+	armed := cn.pooled.leak.timer != nil
+	p.mu.Unlock()
+	if armed {
+		t.Fatal("the leak timer is still armed after its report")
+	}
+	p.Put(cn)
+	p.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if count != 1 {
+		t.Fatalf("%d reports, want 1", count)
+	}
+}
+
+func TestPoolLeakNotReportedAfterPut(t *testing.T) {
+	checkGoroutines(t)
+	reported := false
+	p, _, _ := newPipePool(t, &Options{
+		LeakThreshold: time.Hour,
+		OnLeak:        func(LeakReport) { reported = true },
+	})
+	cn := mustGet(t, p)
+	if cn.pooled.leak.timer == nil || len(cn.pooled.leak.stack) == 0 {
+		t.Fatal("Get did not arm leak detection")
+	}
+	p.Put(cn)
+	p.mu.Lock()
+	armed := cn.pooled.leak.timer != nil || cn.pooled.leak.stack != nil
+	p.mu.Unlock()
+	if armed {
+		t.Fatal("Put did not disarm leak detection")
+	}
+	// A later checkout is a new one: the earlier timer could not report it.
+	again := mustGet(t, p)
+	if again != cn || cn.pooled.leak.gen != 2 {
+		t.Fatalf("second checkout: generation %d", cn.pooled.leak.gen)
+	}
+	p.reportLeak(cn, 1) // the first checkout's timer, had it fired late
+	p.Put(again)
+	if reported {
+		t.Fatal("a connection given back in time was reported")
+	}
+}
+
+func TestPoolLeakOffCostsNothing(t *testing.T) {
+	checkGoroutines(t)
+	p, _, _ := newPipePool(t, nil)
+	cn := mustGet(t, p)
+	defer p.Put(cn)
+	if cn.pooled.leak.timer != nil || cn.pooled.leak.stack != nil || cn.pooled.leak.gen != 0 {
+		t.Fatal("leak detection ran while LeakThreshold is 0")
+	}
+}
+
+func TestPoolLeakLoggedWithoutOnLeak(t *testing.T) {
+	checkGoroutines(t)
+	var (
+		mu  sync.Mutex
+		buf bytes.Buffer
+	)
+	logged := make(chan struct{}, 1)
+	prevOut, prevFlags := log.Writer(), log.Flags()
+	log.SetOutput(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		buf.Write(b)
+		select {
+		case logged <- struct{}{}:
+		default:
+		}
+		return len(b), nil
+	}))
+	log.SetFlags(0)
+	defer func() {
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+	}()
+	p, _, _ := newPipePool(t, &Options{LeakThreshold: time.Millisecond})
+	cn := mustGet(t, p)
+	defer p.Put(cn)
+	select {
+	case <-logged:
+	case <-time.After(10 * time.Second): // a safety net against a hang
+		t.Fatal("no leak logged")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if out := buf.String(); !strings.Contains(out, "respool: connection to pipe held for") || !strings.Contains(out, "TestPoolLeakLoggedWithoutOnLeak") {
+		t.Fatalf("log output:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

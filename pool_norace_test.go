@@ -1,0 +1,6 @@
+//go:build !race
+
+package respool
+
+// raceEnabled tells tests that the race detector is on (it allocates).
+const raceEnabled = false
