@@ -83,6 +83,13 @@ func (m *muxRequest) complete(err error) {
 type muxConn struct {
 	cn *Conn
 
+	// outstanding counts the requests written and not yet completed. A
+	// new flush starts only when it is zero: while a batch is on the wire,
+	// new commands gather into the next one, which the reader sends as
+	// soon as the last reply of the batch arrived. Under load that makes
+	// few, large writes; alone, a command is written at once.
+	outstanding atomic.Int64
+
 	qmu      sync.Mutex // guards queue, spare and flushing
 	queue    []*muxRequest
 	spare    []*muxRequest
@@ -118,8 +125,10 @@ func (mc *muxConn) do(ctx context.Context, reqs []request) error {
 	m := getMuxRequest(reqs)
 	mc.qmu.Lock()
 	mc.queue = append(mc.queue, m)
-	lead := !mc.flushing
-	mc.flushing = true
+	lead := !mc.flushing && mc.outstanding.Load() == 0
+	if lead {
+		mc.flushing = true
+	}
 	mc.qmu.Unlock()
 	if lead {
 		mc.flushLoop()
@@ -161,13 +170,14 @@ func (mc *muxConn) deliverPartial(m *muxRequest, err error) {
 }
 
 // flushLoop writes everything queued, in one flush per round, until the
-// queue is empty.
+// queue is empty or written requests await their replies (the reader
+// then starts the next round).
 func (mc *muxConn) flushLoop() {
 	cn := mc.cn
 	for {
 		mc.qmu.Lock()
 		batch := mc.queue
-		if len(batch) == 0 {
+		if len(batch) == 0 || mc.outstanding.Load() > 0 {
 			mc.flushing = false
 			mc.qmu.Unlock()
 			return
@@ -187,6 +197,7 @@ func (mc *muxConn) flushLoop() {
 			continue
 		}
 		wasIdle := mc.head == len(mc.inflight)
+		mc.outstanding.Add(int64(len(batch)))
 		for _, m := range batch {
 			m.sentAt = now
 			mc.inflight = append(mc.inflight, m)
@@ -224,12 +235,27 @@ func (mc *muxConn) flushLoop() {
 		if mc.broken != nil {
 			pending = mc.inflight[mc.head:]
 			mc.inflight, mc.head = nil, 0
+			mc.outstanding.Store(0)
 		}
 		broken := mc.broken
 		mc.fmu.Unlock()
 		for _, m := range pending {
 			m.complete(broken)
 		}
+	}
+}
+
+// flushFromReader starts the next round of writes when commands gathered
+// while a batch was on the wire.
+func (mc *muxConn) flushFromReader() {
+	mc.qmu.Lock()
+	lead := !mc.flushing && len(mc.queue) > 0
+	if lead {
+		mc.flushing = true
+	}
+	mc.qmu.Unlock()
+	if lead {
+		mc.flushLoop()
 	}
 }
 
@@ -264,6 +290,7 @@ func (mc *muxConn) fail(err *ConnError) {
 	if !mc.writing { // else the flusher completes them when it is done
 		pending = mc.inflight[mc.head:]
 		mc.inflight, mc.head = nil, 0
+		mc.outstanding.Store(0)
 	}
 	mc.fmu.Unlock()
 	mc.cn.breakWith(err)
@@ -320,6 +347,9 @@ func (mc *muxConn) readLoop() {
 		mc.fmu.Unlock()
 		if done != nil {
 			done.complete(nil)
+			if mc.outstanding.Add(-1) == 0 {
+				mc.flushFromReader()
+			}
 		}
 	}
 }
