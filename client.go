@@ -135,7 +135,7 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 	}
 	for {
 		if shared {
-			_ = c.mux.do(ctx, cmd)
+			_ = c.mux.doOne(ctx, cmd)
 		} else if cn, err := c.pool.Get(ctx); err != nil {
 			cmd.setErr(err)
 		} else {

@@ -32,6 +32,7 @@ type Cmder interface {
 // server error reply, and otherwise a failure of the connection, whose
 // Outcome tells whether the command may have run (see OutcomeOf).
 type Cmd[T any] struct {
+	argBuf [3]any // storage of argv for short commands
 	argv   []any
 	val    T
 	err    error
@@ -45,9 +46,17 @@ func NewCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 	return &Cmd[T]{argv: args, decode: decode}
 }
 
-// newCmd is NewCmd for the typed methods.
+// newCmd is NewCmd for the typed methods. Short argument lists are
+// copied into the command itself, so the variadic slice does not escape.
 func newCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
-	return &Cmd[T]{argv: args, decode: decode}
+	c := &Cmd[T]{decode: decode}
+	if len(args) <= len(c.argBuf) {
+		n := copy(c.argBuf[:], args)
+		c.argv = c.argBuf[:n:n]
+	} else {
+		c.argv = append([]any(nil), args...)
+	}
+	return c
 }
 
 // Result returns the value and the error.

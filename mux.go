@@ -28,6 +28,7 @@ import (
 // muxRequest is one caller's command, or batch of commands (a pipeline),
 // waiting for its replies. It is recycled through muxRequestPool.
 type muxRequest struct {
+	one    [1]request   // storage of reqs for a single command
 	reqs   []request    // the commands, in order
 	vals   []resp.Value // their replies, filled by the reader
 	err    error        // the connection's failure, if any
@@ -62,6 +63,7 @@ func getMuxRequest(reqs []request) *muxRequest {
 
 func putMuxRequest(m *muxRequest) {
 	clear(m.vals)
+	m.one[0] = nil
 	m.reqs = nil
 	m.err = nil
 	muxRequestPool.Put(m)
@@ -122,7 +124,24 @@ func (mc *muxConn) failed() error {
 // It returns the connection's failure (a *ConnError); the requests have
 // then received it too.
 func (mc *muxConn) do(ctx context.Context, reqs []request) error {
-	m := getMuxRequest(reqs)
+	return mc.run(ctx, getMuxRequest(reqs))
+}
+
+// doOne is do for a single command, without a slice to allocate.
+func (mc *muxConn) doOne(ctx context.Context, rq request) error {
+	m := getMuxRequest(nil)
+	m.one[0] = rq
+	m.reqs = m.one[:1]
+	if cap(m.vals) >= 1 {
+		m.vals = m.vals[:1]
+	} else {
+		m.vals = make([]resp.Value, 1)
+	}
+	return mc.run(ctx, m)
+}
+
+func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
+	reqs := m.reqs
 	mc.qmu.Lock()
 	mc.queue = append(mc.queue, m)
 	lead := !mc.flushing && mc.outstanding.Load() == 0
@@ -420,13 +439,23 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 }
 
 // do runs reqs on a shared connection.
-func (mx *muxer) do(ctx context.Context, reqs ...request) error {
+func (mx *muxer) do(ctx context.Context, reqs []request) error {
 	mc, err := mx.conn(ctx)
 	if err != nil {
 		failAll(reqs, err)
 		return err
 	}
 	return mc.do(ctx, reqs)
+}
+
+// doOne runs one command on a shared connection.
+func (mx *muxer) doOne(ctx context.Context, rq request) error {
+	mc, err := mx.conn(ctx)
+	if err != nil {
+		rq.setErr(err)
+		return err
+	}
+	return mc.doOne(ctx, rq)
 }
 
 // close closes every connection and waits for their readers.

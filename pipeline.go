@@ -144,7 +144,7 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	for {
 		var err error
 		if shared {
-			err = c.mux.do(ctx, reqs...)
+			err = c.mux.do(ctx, reqs)
 		} else if cn, gerr := c.pool.Get(ctx); gerr != nil {
 			err = gerr
 			failAll(reqs, err)
