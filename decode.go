@@ -224,6 +224,3 @@ type Pair[K, V any] struct {
 	Key K
 	Val V
 }
-
-// decodeNothing accepts any reply; the command's value is struct{}{}.
-func decodeNothing(resp.Value) (struct{}, error) { return struct{}{}, nil }

@@ -465,7 +465,10 @@ func (mx *muxer) close() {
 	conns := append([]*muxConn(nil), mx.conns...)
 	mx.mu.Unlock()
 	for i := range mx.dialMu {
-		mx.dialMu[i].Lock() // wait for dials in progress
+		// Wait for a dial in progress: it sees closed and gives up its
+		// connection.
+		//lint:ignore SA2001 the lock is taken only to wait for the dial holding it
+		mx.dialMu[i].Lock()
 		mx.dialMu[i].Unlock()
 	}
 	for _, mc := range conns {

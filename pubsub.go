@@ -28,11 +28,13 @@ import (
 // subscriber at its output-buffer limit, a failed health check), it dials
 // again with exponential backoff between Options.MinRetryBackoff and
 // MaxRetryBackoff, for as long as it stays open, and subscribes again to
-// every channel, pattern and shard channel it had. Messages published
-// while it was disconnected are lost (Redis keeps none for a subscriber),
-// so the PubSub then delivers one *Gap (Receive) or one Message whose Gap
-// is set (Channel, ReceiveMessage) per outage, before the first message
-// received afterwards.
+// every channel, pattern and shard channel it had. The Channel goroutine
+// does so at once; without it, the failure is found and repaired by
+// whichever call reads next (Receive, or a Subscribe or Ping waiting for
+// its reply). Messages published while it was disconnected are lost (Redis
+// keeps none for a subscriber), so the PubSub then delivers one *Gap
+// (Receive) or one Message whose Gap is set (Channel, ReceiveMessage) per
+// outage, before the first message received afterwards.
 //
 // While something reads it, a PubSub whose connection has been silent for
 // the ping interval (30s) sends PING, and closes and makes the connection
@@ -80,7 +82,8 @@ type PubSub struct {
 	// next connection's resubscription answers them (or its failed dial).
 	stalled []*waiter
 	ch      chan *Message // Channel's channel, nil until Channel is called
-	wg      sync.WaitGroup
+
+	wg sync.WaitGroup // the Channel goroutine
 
 	stats struct {
 		messages, reconnects, disconnects, dropped atomic.Int64
@@ -370,7 +373,10 @@ func (ps *PubSub) ReceiveMessage(ctx context.Context) (*Message, error) {
 // goroutine has ended. It is idempotent and returns nil.
 func (ps *PubSub) Close() error {
 	if !ps.closed.CompareAndSwap(false, true) {
-		ps.mu.Lock() // a Channel goroutine may still be joining wg
+		// A Channel goroutine may still be joining wg: wait for it to leave
+		// the critical section.
+		//lint:ignore SA2001 the lock is taken only to wait for its holder
+		ps.mu.Lock()
 		ps.mu.Unlock()
 		ps.wg.Wait()
 		return nil
@@ -401,7 +407,7 @@ func (ps *PubSub) Close() error {
 // PubSubStats are counters of a PubSub since it was created.
 type PubSubStats struct {
 	Messages    int64 // messages received from the server
-	Disconnects int64 // connections lost (or first dials failed)
+	Disconnects int64 // outages: connections lost or that could not be made, once until one is made
 	Reconnects  int64 // connections made again after a loss
 	Dropped     int64 // messages dropped because Channel's buffer stayed full
 }

@@ -121,9 +121,17 @@ func (ps *PubSub) readUntil(ctx context.Context, w *waiter) error {
 		}
 		if cn == nil {
 			if dialed {
+				if ps.rd.lastErr == nil {
+					return errors.New("respool: pub/sub connection lost")
+				}
 				return ps.rd.lastErr
 			}
 			dialed = true
+			if ps.rd.failures > 0 {
+				if err := ps.sleep(ctx, backoff(ps.rd.failures, ps.opt.MinRetryBackoff, ps.opt.MaxRetryBackoff)); err != nil {
+					return err
+				}
+			}
 			if err := ps.connect(ctx); err != nil && ctx.Err() != nil {
 				return ctx.Err()
 			}

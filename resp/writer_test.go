@@ -83,7 +83,7 @@ func TestWriteCommand(t *testing.T) {
 
 // TestFloatArgsRoundTrip: float arguments read back as the same float.
 func TestFloatArgsRoundTrip(t *testing.T) {
-	for _, f := range []float64{0, -0.0, 1, 0.1, 1.0 / 3, math.MaxFloat64, math.SmallestNonzeroFloat64, 123456789.123, math.Inf(1), math.Inf(-1)} {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, 0.1, 1.0 / 3, math.MaxFloat64, math.SmallestNonzeroFloat64, 123456789.123, math.Inf(1), math.Inf(-1)} {
 		b, _ := AppendCommand(nil, f)
 		v, err := NewReader(bytes.NewReader(b)).ReadValue()
 		if err != nil {

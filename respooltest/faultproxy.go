@@ -51,25 +51,39 @@ func (d Direction) valid() Direction {
 
 // FaultProxy is a TCP proxy on a free 127.0.0.1 port in front of a target
 // address, normally a redis-server started by StartServer, that injects
-// faults on command: drop every connection, refuse new ones, stall or delay
-// a direction, cut a reply after a number of bytes, or let a named command
-// through to the server and cut the connection before its reply comes back.
+// faults on command: drop or reset every connection, refuse new ones, stall,
+// delay (with jitter) or blackhole a direction, re-chunk replies down to one
+// byte per write, inject bytes before a reply, hold a named command's reply
+// after some of its bytes, cut a connection after a number of bytes (FIN or
+// RST), or let a named command through to the server and cut the connection
+// before its reply comes back.
 //
 // Each client connection gets its own connection to the target, dialed when
-// the client connects. Bytes are forwarded unchanged. The client->server
-// stream is also read as RESP commands (arrays of bulk strings), to count
-// them by name and to find the command CutOnCommand waits for; a stream that
-// is not RESP (an inline command, garbage) is forwarded as raw bytes from
-// that point on and its commands are no longer counted.
+// the client connects. Bytes are forwarded unchanged. The proxy understands
+// RESP in both directions. The client->server stream is read as commands
+// (arrays of bulk strings), to count them by name and to find the commands
+// CutOnCommand and StallReply wait for; a stream that is not RESP (an inline
+// command, garbage) is forwarded as raw bytes from that point on and its
+// commands are no longer counted. The server->client stream is followed
+// reply by reply, without waiting for whole replies: each reply is matched
+// with the oldest command of its connection still waiting for one (RESP3
+// pushes are not replies), which is what RepliesStarted, WaitReplyStarted,
+// StallReply and InjectNextReply rely on. The matching holds for ordinary
+// request and reply traffic; on a connection in RESP2 pub/sub mode it is
+// meaningless.
 //
 // Faults are settings of the proxy, not of one connection: they apply to
-// every connection open when they are set and, except CutAfter, to those
-// accepted later, until they are turned off. A setting changes what happens
-// to bytes the proxy reads after the call; a chunk already on its way may
-// still be delivered.
+// every connection open when they are set and, except CutAfter and
+// ResetAfter, to those accepted later, until they are turned off. A setting
+// changes what happens to bytes the proxy reads after the call; a chunk
+// already on its way may still be delivered.
+//
+// Tests synchronise on the proxy's events instead of sleeping: WaitCommand
+// returns once a command reached the server, WaitReplyStarted once the first
+// byte of its reply reached the client.
 //
 // All methods are safe for concurrent use. Close releases everything,
-// stalled connections included.
+// stalled connections and waiting callers included.
 type FaultProxy struct {
 	target     string
 	ln         net.Listener
@@ -88,8 +102,22 @@ type FaultProxy struct {
 	delay        time.Duration    // added to every server->client chunk
 	delayChanged chan struct{}    // closed and replaced by Delay, so waiting chunks see the new value
 	cutCommand   string           // upper-case command name for CutOnCommand; "" when off
+	cutEvery     int              // cut one command named cutCommand in cutEvery
+	cutSeen      int              // commands named cutCommand forwarded since CutOnCommand
 	cuts         int
 	commands     map[string]int // by upper-case name, counted as forwarding starts
+	peakOpen     int            // the most pairs open at once
+
+	jitter    time.Duration  // up to this much more than delay, drawn per chunk
+	blackhole [2]bool        // by Direction: bytes read are dropped
+	rechunk   int            // server->client writes of at most this many bytes; 0 when off
+	injects   [][]byte       // written before the next replies, one each, oldest first
+	holds     []replyHold    // armed by StallReply, oldest first
+	release   chan struct{}  // closed by Resume to release the holds armed before it; nil when none
+	received  map[string]int // replies whose first byte came from the target, by command name; "" counts all
+	started   map[string]int // replies whose first byte was sent, by command name; "" counts all
+	events    chan struct{}  // closed and replaced when a counter changes and waiters != 0
+	waiters   int            // callers of WaitCommand and WaitReplyStarted waiting now
 }
 
 // StartFaultProxy starts a FaultProxy in front of target (for example a
@@ -127,6 +155,9 @@ func NewFaultProxy(target string) (*FaultProxy, error) {
 		conns:        make(map[*proxyConn]struct{}),
 		delayChanged: make(chan struct{}),
 		commands:     make(map[string]int),
+		received:     make(map[string]int),
+		started:      make(map[string]int),
+		events:       make(chan struct{}),
 	}
 	p.wg.Add(1)
 	go p.acceptLoop()
@@ -212,7 +243,9 @@ func (p *FaultProxy) RefuseNew(on bool) {
 // delivered in order after Resume. It is StallDirection(ServerToClient).
 func (p *FaultProxy) Stall() { p.StallDirection(ServerToClient) }
 
-// Resume ends Stall: held server->client bytes are delivered.
+// Resume ends Stall: held server->client bytes are delivered. It also
+// releases every reply held by StallReply and disarms the StallReply holds
+// that have not met their reply yet.
 func (p *FaultProxy) Resume() { p.ResumeDirection(ServerToClient) }
 
 // StallDirection stops forwarding bytes in direction d, as Stall does for
@@ -230,7 +263,8 @@ func (p *FaultProxy) StallDirection(d Direction) {
 }
 
 // ResumeDirection ends StallDirection(d). Resuming a direction that is not
-// stalled does nothing. It panics if d is neither ServerToClient nor
+// stalled does nothing. ResumeDirection(ServerToClient) also releases and
+// disarms StallReply holds, as Resume does. It panics if d is neither ServerToClient nor
 // ClientToServer.
 func (p *FaultProxy) ResumeDirection(d Direction) {
 	d = d.valid()
@@ -239,6 +273,11 @@ func (p *FaultProxy) ResumeDirection(d Direction) {
 	if ch := p.stall[d]; ch != nil {
 		close(ch)
 		p.stall[d] = nil
+	}
+	if d == ServerToClient && p.release != nil {
+		close(p.release)
+		p.release = nil
+		p.holds = nil
 	}
 }
 
@@ -262,16 +301,11 @@ func (p *FaultProxy) Delay(d time.Duration) {
 // the target, forwarding nothing. Each armed connection is cut once, and
 // counted by Cuts. Connections accepted after the call are not armed (open
 // and use a connection first to cut it). A negative n disarms the
-// connections that have not been cut yet.
+// connections that have not been cut yet. ResetAfter is the same cut with
+// a TCP reset instead of a clean close. A later CutAfter or ResetAfter
+// replaces the arming of a connection not cut yet.
 func (p *FaultProxy) CutAfter(n int64) {
-	if n < 0 {
-		n = -1
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for pc := range p.conns {
-		pc.cutBudget = n
-	}
+	p.armCut(n, false)
 }
 
 // CutOnCommand makes the proxy cut every connection that sends a command
@@ -288,11 +322,10 @@ func (p *FaultProxy) CutAfter(n int64) {
 //
 // Pipelined commands that reach the proxy after the cut command are not
 // forwarded. A target that does not close its connection when its input
-// ends keeps the client waiting until DropAll or Close.
+// ends keeps the client waiting until DropAll or Close. CutOnCommandEvery
+// cuts only some of the commands named name.
 func (p *FaultProxy) CutOnCommand(name string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cutCommand = strings.ToUpper(name)
+	p.CutOnCommandEvery(name, 1)
 }
 
 // Cuts returns how many connections the proxy has cut so far because of
@@ -374,6 +407,11 @@ func (p *FaultProxy) serve(client net.Conn) {
 		done:      make(chan struct{}),
 		cutBudget: -1,
 	}
+	if tc, ok := client.(*net.TCPConn); ok {
+		// Each write is its own segment, so Rechunk reaches the client
+		// as it was cut.
+		_ = tc.SetNoDelay(true)
+	}
 	if !p.register(pc) {
 		pc.close()
 		return
@@ -397,6 +435,7 @@ func (p *FaultProxy) register(pc *proxyConn) bool {
 		return false
 	}
 	p.conns[pc] = struct{}{}
+	p.peakOpen = max(p.peakOpen, len(p.conns))
 	return true
 }
 
