@@ -467,8 +467,8 @@ func (mx *muxer) close() {
 	for i := range mx.dialMu {
 		// Wait for a dial in progress: it sees closed and gives up its
 		// connection.
-		//lint:ignore SA2001 the lock is taken only to wait for the dial holding it
 		mx.dialMu[i].Lock()
+		//lint:ignore SA2001 the lock is taken only to wait for the dial holding it
 		mx.dialMu[i].Unlock()
 	}
 	for _, mc := range conns {

@@ -375,8 +375,8 @@ func (ps *PubSub) Close() error {
 	if !ps.closed.CompareAndSwap(false, true) {
 		// A Channel goroutine may still be joining wg: wait for it to leave
 		// the critical section.
-		//lint:ignore SA2001 the lock is taken only to wait for its holder
 		ps.mu.Lock()
+		//lint:ignore SA2001 the lock is taken only to wait for its holder
 		ps.mu.Unlock()
 		ps.wg.Wait()
 		return nil
