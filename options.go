@@ -143,6 +143,15 @@ type Options struct {
 	// Client, outside PoolSize. Default 2.
 	MultiplexConns int
 
+	// PubSubPingInterval is how long a PubSub's connection may stay silent
+	// before the PubSub sends PING to check it. Default 30s; negative turns
+	// the check off (a dead peer is then noticed only by TCP keepalive).
+	PubSubPingInterval time.Duration
+	// PubSubPingTimeout is how long a PubSub waits for the reply to its
+	// PING before it closes the connection and reconnects. Default
+	// ReadTimeout, or 3s when ReadTimeout is negative.
+	PubSubPingTimeout time.Duration
+
 	// MaxRetries is how many times a Client retries a command that failed in
 	// a way that is safe to repeat (see Client). Default 3; negative means
 	// no retries.

@@ -37,9 +37,10 @@ import (
 // outage, before the first message received afterwards.
 //
 // While something reads it, a PubSub whose connection has been silent for
-// the ping interval (30s) sends PING, and closes and makes the connection
-// again when no reply at all arrives within the ping timeout
-// (Options.ReadTimeout, 3s by default): a peer that died or stopped without
+// Options.PubSubPingInterval (30s) sends PING, and closes and makes the
+// connection again when no reply at all arrives within
+// Options.PubSubPingTimeout (ReadTimeout, 3s, by default): a peer that
+// died or stopped without
 // closing the connection is noticed within the sum of both. Reads never
 // depend on the socket read timeout otherwise: a subscription may stay
 // quiet for hours.
@@ -132,7 +133,13 @@ const defaultPubSubPingInterval = 30 * time.Second
 
 // pubSubHealthFor returns the health check for opt (defaults applied).
 func pubSubHealthFor(opt *Options) pubSubHealth {
-	h := pubSubHealth{interval: defaultPubSubPingInterval, timeout: opt.ReadTimeout}
+	h := pubSubHealth{interval: opt.PubSubPingInterval, timeout: opt.PubSubPingTimeout}
+	if h.interval == 0 {
+		h.interval = defaultPubSubPingInterval
+	}
+	if h.timeout <= 0 {
+		h.timeout = opt.ReadTimeout
+	}
 	if h.timeout <= 0 {
 		h.timeout = DefaultReadTimeout
 	}
