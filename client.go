@@ -60,7 +60,7 @@ func NewClientFromPool(p *Pool) *Client {
 func newClient(p *Pool) *Client {
 	c := &Client{opt: p.opt, pool: p}
 	if !p.opt.Exclusive {
-		c.mux = newMuxer(p.opt)
+		c.mux = newMuxer(p)
 	}
 	c.cmdable = c.processCmd
 	c.hooks.Store(&hookChain{})

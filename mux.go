@@ -382,18 +382,25 @@ func (mc *muxConn) close() {
 // muxer spreads commands over a fixed number of shared connections,
 // dialling each lazily and again after it fails.
 type muxer struct {
-	opt  *Options
+	pool *Pool // dials through its backoff and dial limit
 	next atomic.Uint32
+
+	// slotDial holds one token per slot while a caller replaces that
+	// slot's connection; waiting for it honours the caller's context.
+	slotDial []chan struct{}
 
 	mu     sync.Mutex // guards conns and closed; dials happen outside it
 	conns  []*muxConn
-	dialMu []sync.Mutex // one per slot: one dial at a time per slot
 	closed bool
 }
 
-func newMuxer(opt *Options) *muxer {
-	n := opt.MultiplexConns
-	return &muxer{opt: opt, conns: make([]*muxConn, n), dialMu: make([]sync.Mutex, n)}
+func newMuxer(p *Pool) *muxer {
+	n := p.opt.MultiplexConns
+	mx := &muxer{pool: p, conns: make([]*muxConn, n), slotDial: make([]chan struct{}, n)}
+	for i := range mx.slotDial {
+		mx.slotDial[i] = make(chan struct{}, 1)
+	}
+	return mx
 }
 
 // conn returns a healthy connection of the slot chosen round-robin.
@@ -408,8 +415,12 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	if mc != nil && mc.failed() == nil {
 		return mc, nil
 	}
-	mx.dialMu[i].Lock()
-	defer mx.dialMu[i].Unlock()
+	select {
+	case mx.slotDial[i] <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &ConnError{Op: "dial", Addr: mx.pool.opt.Addr, Outcome: OutcomeNotSent, Err: ctx.Err()}
+	}
+	defer func() { <-mx.slotDial[i] }()
 	mx.mu.Lock()
 	mc, closed = mx.conns[i], mx.closed
 	mx.mu.Unlock()
@@ -422,7 +433,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	if mc != nil {
 		<-mc.readerDone
 	}
-	cn, err := dialConn(ctx, mx.opt)
+	cn, err := mx.pool.dialUnpooled(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -464,12 +475,11 @@ func (mx *muxer) close() {
 	mx.closed = true
 	conns := append([]*muxConn(nil), mx.conns...)
 	mx.mu.Unlock()
-	for i := range mx.dialMu {
+	for _, ch := range mx.slotDial {
 		// Wait for a dial in progress: it sees closed and gives up its
 		// connection.
-		mx.dialMu[i].Lock()
-		//lint:ignore SA2001 the lock is taken only to wait for the dial holding it
-		mx.dialMu[i].Unlock()
+		ch <- struct{}{}
+		<-ch
 	}
 	for _, mc := range conns {
 		if mc != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -231,4 +232,32 @@ func TestMuxable(t *testing.T) {
 			t.Errorf("muxable(%v) = %v, want %v", c.argv, got, c.want)
 		}
 	}
+}
+
+// A server that accepts connections but never answers the handshake: every
+// multiplexed caller returns at its own deadline, none waits behind
+// another's dial, and nothing is reported as possibly executed.
+func TestMuxDialHonoursContext(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c := NewClient(&Options{Addr: ln.Addr().String(), DialTimeout: time.Minute, MaxRetries: -1})
+	defer c.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			_, err := c.Do(ctx, "GET", "k")
+			if !errors.Is(err, context.DeadlineExceeded) || OutcomeOf(err) != OutcomeNotSent {
+				t.Errorf("GET against a silent server: %v (outcome %v), want the deadline, not sent", err, OutcomeOf(err))
+			}
+		}()
+	}
+	wg.Wait()
 }

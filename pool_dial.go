@@ -146,3 +146,26 @@ func (p *Pool) dialLimited(ctx context.Context) (*Conn, error) {
 	}
 	return cn, err
 }
+
+// dialUnpooled dials a connection the pool does not own, such as a shared
+// connection of a multiplexing Client, under the pool's dial backoff and
+// MaxConcurrentDials: while the server is failing, callers get the last
+// dial error at once instead of each waiting a full DialTimeout. The
+// connection does not count against PoolSize; the caller closes it.
+func (p *Pool) dialUnpooled(ctx context.Context) (*Conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	probe, err := p.backoff.beginLocked(p.opt.now())
+	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	cn, err := p.dialLimited(ctx)
+	p.mu.Lock()
+	p.backoff.endLocked(probe, err, ctx.Err(), p.opt.now())
+	p.mu.Unlock()
+	return cn, err
+}
