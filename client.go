@@ -27,6 +27,12 @@ import (
 // CLUSTERDOWN), or it is read-only by the server's own command table and
 // not blocking. A write whose outcome is unknown is never sent twice:
 // its error says so (OutcomeOf(err) == OutcomeUnknown).
+//
+// A []byte argument is written from the caller's slice: do not modify it
+// while the call runs. A multiplexed command whose context ended is not
+// sent when it was still queued, but one already being written finishes
+// on the wire after the call returned, so a caller that reuses the slice
+// after such a cancellation should pass a copy.
 type Client struct {
 	cmdable
 	opt      *Options

@@ -216,11 +216,23 @@ func (mc *muxConn) flushLoop() {
 			continue
 		}
 		wasIdle := mc.head == len(mc.inflight)
-		mc.outstanding.Add(int64(len(batch)))
+		// A request whose caller already left is not sent at all.
+		kept := batch[:0]
 		for _, m := range batch {
+			if m.state.Load() == muxAbandoned {
+				continue
+			}
 			m.sentAt = now
 			mc.inflight = append(mc.inflight, m)
+			kept = append(kept, m)
 		}
+		clear(batch[len(kept):])
+		batch = kept
+		if len(batch) == 0 {
+			mc.fmu.Unlock()
+			continue
+		}
+		mc.outstanding.Add(int64(len(batch)))
 		if wasIdle {
 			mc.setReadDeadlineLocked()
 		}
