@@ -10,11 +10,12 @@ import (
 type stepKind uint8
 
 const (
-	stepHello   stepKind = iota // HELLO 3 [AUTH u p] [SETNAME n]
-	stepAuth                    // AUTH [u] p
-	stepSetName                 // CLIENT SETNAME n
-	stepSelect                  // SELECT db
-	stepSetInfo                 // CLIENT SETINFO ..., errors ignored
+	stepHello    stepKind = iota // HELLO 3 [AUTH u p] [SETNAME n]
+	stepAuth                     // AUTH [u] p
+	stepSetName                  // CLIENT SETNAME n
+	stepSelect                   // SELECT db
+	stepSetInfo                  // CLIENT SETINFO ..., errors ignored
+	stepReadOnly                 // READONLY, for replica reads in a cluster
 )
 
 type handshakeStep struct {
@@ -83,6 +84,9 @@ func handshakeSteps(opt *Options, creds Credentials, proto int) []handshakeStep 
 	}
 	if opt.DB != 0 {
 		steps = append(steps, handshakeStep{stepSelect, []any{"SELECT", strconv.Itoa(opt.DB)}})
+	}
+	if opt.readOnly {
+		steps = append(steps, handshakeStep{stepReadOnly, []any{"READONLY"}})
 	}
 	if !opt.DisableIdentity {
 		steps = append(steps,

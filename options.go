@@ -181,6 +181,8 @@ type Options struct {
 
 	// now is the clock; nil means time.Now. Tests replace it.
 	now func() time.Time
+	// readOnly adds READONLY to the handshake (replica reads in a cluster).
+	readOnly bool
 }
 
 // withDefaults returns a copy of o (nil means all defaults) with every zero
