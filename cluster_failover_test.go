@@ -185,6 +185,8 @@ func (env *clusterEnv) testManualFailover(t *testing.T) {
 	defer cancel()
 	c := env.newClient(t, nil)
 	lists := spreadKeys(t, 48)
+	subs := shardChannels(t, ctx, env, c)
+	checkShardChannels(t, ctx, c, subs)
 	log := newTokenLog()
 	stop := runWriters(16, func(w, i int) {
 		key := lists[(w*5+i)%len(lists)]
@@ -214,11 +216,10 @@ func (env *clusterEnv) testManualFailover(t *testing.T) {
 	if st.Moved == 0 {
 		t.Fatalf("stats %+v: no MOVED followed across three failovers", st)
 	}
-	// Shard channel subscriptions are not checked here: the demoted
-	// primary keeps the connection open and unsubscribes it (an
-	// unsolicited SUNSUBSCRIBE), which PubSub does not yet treat as a
-	// reason to reconnect. KillPrimary checks that they follow a failover
-	// that drops the connection.
+	// The demoted primaries keep the subscribers' connections open and
+	// end their shard subscriptions themselves (an unsolicited
+	// SUNSUBSCRIBE): the PubSubs must subscribe again on the new primaries.
+	checkShardChannels(t, ctx, c, subs)
 }
 
 // testKillPrimary: kill -9 of a primary under load. Until its replica is

@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -346,6 +347,19 @@ func (ps *PubSub) handle(cn *Conn, v resp.Value) (any, error) {
 		ps.stats.messages.Add(1)
 		return r, nil
 	case *Subscription:
+		if r.Kind == "sunsubscribe" {
+			// A server drops shard channel subscriptions by itself when
+			// the channel's slot moves away from it (a failover, a
+			// resharding). One still wanted is made again elsewhere.
+			ps.mu.Lock()
+			_, wanted := ps.subs[subShard][r.Channel]
+			current := ps.cn == cn
+			ps.mu.Unlock()
+			if wanted && current {
+				return nil, &ConnError{Op: "read", Addr: cn.Addr(), Outcome: OutcomeUnknown,
+					Err: fmt.Errorf("the server ended the subscription to shard channel %q: its slot moved", r.Channel)}
+			}
+		}
 		return r, nil
 	case *Error:
 		ps.mu.Lock()
