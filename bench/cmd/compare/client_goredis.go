@@ -3,23 +3,24 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// goRedisRunner drives go-redis v9 with default options. With auto set,
-// commands go through the client's blocking AutoPipeline (default
-// AutoPipelineOptions), which batches concurrent callers' commands; the
-// explicit pipelines of pipe100 use the client's ordinary Pipeline in
-// both cases.
+// goRedisRunner drives go-redis v9 with default options (PoolSize set only
+// in the small pool scenario). With auto set, commands go through the
+// client's blocking AutoPipeline (default AutoPipelineOptions), which
+// batches concurrent callers' commands; explicit pipelines use the
+// client's ordinary Pipeline in both cases.
 type goRedisRunner struct {
 	client *redis.Client
 	cmds   redis.Cmdable // client, or its AutoPipeliner
 	ap     *redis.AutoPipeliner
 }
 
-func newGoRedisRunner(addr string, auto bool) (*goRedisRunner, error) {
-	c := redis.NewClient(&redis.Options{Addr: addr})
+func newGoRedisRunner(opt runnerOptions, auto bool) (*goRedisRunner, error) {
+	c := redis.NewClient(&redis.Options{Addr: opt.addr, PoolSize: opt.poolSize})
 	r := &goRedisRunner{client: c, cmds: c}
 	if auto {
 		ap, err := c.AutoPipeline()
@@ -32,25 +33,57 @@ func newGoRedisRunner(addr string, auto bool) (*goRedisRunner, error) {
 	return r, nil
 }
 
-func (r *goRedisRunner) get(ctx context.Context, key string) error {
-	_, err := r.cmds.Get(ctx, key).Result()
-	return err
+func (r *goRedisRunner) get(ctx context.Context, key string) (string, error) {
+	v, err := r.cmds.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
 }
 
-func (r *goRedisRunner) set(ctx context.Context, key, value string) error {
-	return r.cmds.Set(ctx, key, value, 0).Err()
+func (r *goRedisRunner) set(ctx context.Context, key, value string) (string, error) {
+	return r.cmds.Set(ctx, key, value, 0).Result()
 }
 
-func (r *goRedisRunner) pipeGets(ctx context.Context, keys []string) error {
+func (r *goRedisRunner) pipeGets(ctx context.Context, keys, out []string) error {
 	p := r.client.Pipeline()
 	for _, k := range keys {
 		p.Get(ctx, k)
 	}
 	cmds, err := p.Exec(ctx)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	if err := checkReplyCount(len(cmds), len(keys)); err != nil {
+		return err
+	}
+	for i, c := range cmds {
+		sc, ok := c.(*redis.StringCmd)
+		if !ok {
+			return fmt.Errorf("compare: pipeline reply %T", c)
+		}
+		v, err := sc.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		out[i] = v
+	}
+	return nil
+}
+
+func (r *goRedisRunner) mget(ctx context.Context, keys, out []string) error {
+	vals, err := r.cmds.MGet(ctx, keys...).Result()
 	if err != nil {
 		return err
 	}
-	return checkPipeLen(len(cmds), len(keys))
+	if err := checkReplyCount(len(vals), len(keys)); err != nil {
+		return err
+	}
+	for i, v := range vals {
+		s, _ := v.(string) // nil when missing
+		out[i] = s
+	}
+	return nil
 }
 
 func (r *goRedisRunner) close() error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/respool/respool"
 )
@@ -14,20 +15,27 @@ type respoolRunner struct {
 	client *respool.Client
 }
 
-func newRespoolRunner(addr string, exclusive bool) (*respoolRunner, error) {
-	return &respoolRunner{client: respool.NewClient(&respool.Options{Addr: addr, Exclusive: exclusive})}, nil
+func newRespoolRunner(opt runnerOptions, exclusive bool) *respoolRunner {
+	return &respoolRunner{client: respool.NewClient(&respool.Options{
+		Addr:      opt.addr,
+		Exclusive: exclusive,
+		PoolSize:  opt.poolSize,
+	})}
 }
 
-func (r *respoolRunner) get(ctx context.Context, key string) error {
-	_, err := r.client.Get(ctx, key).Result()
-	return err
+func (r *respoolRunner) get(ctx context.Context, key string) (string, error) {
+	v, err := r.client.Get(ctx, key).Result()
+	if errors.Is(err, respool.Nil) {
+		return "", nil
+	}
+	return v, err
 }
 
-func (r *respoolRunner) set(ctx context.Context, key, value string) error {
-	return r.client.Set(ctx, key, value, 0).Err()
+func (r *respoolRunner) set(ctx context.Context, key, value string) (string, error) {
+	return r.client.Set(ctx, key, value, 0).Result()
 }
 
-func (r *respoolRunner) pipeGets(ctx context.Context, keys []string) error {
+func (r *respoolRunner) pipeGets(ctx context.Context, keys, out []string) error {
 	p := r.client.Pipeline()
 	cmds := make([]*respool.Cmd[string], len(keys))
 	for i, k := range keys {
@@ -36,12 +44,26 @@ func (r *respoolRunner) pipeGets(ctx context.Context, keys []string) error {
 	if err := p.Exec(ctx); err != nil {
 		return err
 	}
-	// Exec does not report Nil; a missing key is a failed check here, as
-	// for the peers.
-	for _, c := range cmds {
-		if err := c.Err(); err != nil {
+	for i, c := range cmds {
+		v, err := c.Result()
+		if err != nil && !errors.Is(err, respool.Nil) {
 			return err
 		}
+		out[i] = v
+	}
+	return nil
+}
+
+func (r *respoolRunner) mget(ctx context.Context, keys, out []string) error {
+	vals, err := r.client.MGet(ctx, keys...).Result()
+	if err != nil {
+		return err
+	}
+	if err := checkReplyCount(len(vals), len(keys)); err != nil {
+		return err
+	}
+	for i, v := range vals {
+		out[i] = v.Val // "" when missing
 	}
 	return nil
 }

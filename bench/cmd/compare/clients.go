@@ -7,22 +7,36 @@ import (
 )
 
 // runner is one client library under test, built once per worker process
-// and shared by all of the workload's goroutines.
+// and shared by all of the scenario's goroutines. A missing value (a null
+// reply) is returned as "" with a nil error: the worker counts it as a
+// wrong reply, since every key it reads holds a value.
 type runner interface {
-	// get runs GET key and checks that a value came back.
-	get(ctx context.Context, key string) error
-	// set runs SET key value.
-	set(ctx context.Context, key, value string) error
-	// pipeGets sends GET for every key in one pipeline and checks every reply.
-	pipeGets(ctx context.Context, keys []string) error
+	// get runs GET key and returns the value.
+	get(ctx context.Context, key string) (string, error)
+	// set runs SET key value and returns the status reply ("OK").
+	set(ctx context.Context, key, value string) (string, error)
+	// pipeGets sends GET for every key in one explicit pipeline and stores
+	// the replies in out (len(out) == len(keys)).
+	pipeGets(ctx context.Context, keys, out []string) error
+	// mget runs MGET keys... and stores the values in out.
+	mget(ctx context.Context, keys, out []string) error
 	close() error
+}
+
+// runnerOptions is what a runner is built for.
+type runnerOptions struct {
+	addr       string
+	goroutines int
+	// poolSize, when positive, caps the client's connections (and makes
+	// redigo wait for one); zero keeps the library's default.
+	poolSize int
 }
 
 // clientInfo names a client for flags and for the report.
 type clientInfo struct {
 	name  string // flag name
 	title string // report column
-	peer  bool   // not respool: gets a "respool / peer" ratio column
+	peer  bool   // not respool: a candidate for "best peer"
 }
 
 // clientList is every client the driver knows, in report order.
@@ -34,6 +48,9 @@ var clientList = []clientInfo{
 	{name: "redigo", title: "redigo", peer: true},
 	{name: "rueidis", title: "rueidis", peer: true},
 }
+
+// referenceName is the pseudo-client that runs redis-benchmark.
+const referenceName = "redis-benchmark"
 
 // lookupClient finds a client by flag name. respool-mux is accepted for
 // respool: a respool Client multiplexes by default.
@@ -53,30 +70,47 @@ func lookupClient(name string) (clientInfo, error) {
 	return clientInfo{}, fmt.Errorf("compare: unknown client %q (known: %s)", name, strings.Join(names, ","))
 }
 
-// newRunner builds the named client for a workload run by goroutines
-// goroutines against addr.
-func newRunner(name, addr string, goroutines int) (runner, error) {
+// clientTitle is the report's name for a client or the reference.
+func clientTitle(name string) string {
+	if name == referenceName {
+		return name
+	}
+	if c, err := lookupClient(name); err == nil {
+		return c.title
+	}
+	return name
+}
+
+// isPeer reports whether name is one of the peers.
+func isPeer(name string) bool {
+	c, err := lookupClient(name)
+	return err == nil && c.peer
+}
+
+// newRunner builds the named client.
+func newRunner(name string, opt runnerOptions) (runner, error) {
 	switch name {
 	case "respool":
-		return newRespoolRunner(addr, false)
+		return newRespoolRunner(opt, false), nil
 	case "respool-exclusive":
-		return newRespoolRunner(addr, true)
+		return newRespoolRunner(opt, true), nil
 	case "goredis":
-		return newGoRedisRunner(addr, false)
+		return newGoRedisRunner(opt, false)
 	case "goredis-auto":
-		return newGoRedisRunner(addr, true)
+		return newGoRedisRunner(opt, true)
 	case "redigo":
-		return newRedigoRunner(addr, goroutines), nil
+		return newRedigoRunner(opt), nil
 	case "rueidis":
-		return newRueidisRunner(addr)
+		return newRueidisRunner(opt)
 	}
 	return nil, fmt.Errorf("compare: unknown client %q", name)
 }
 
-// checkPipeLen reports a pipeline that answered with the wrong number of replies.
-func checkPipeLen(got, want int) error {
+// checkReplyCount reports a pipeline or MGET that answered with the wrong
+// number of replies.
+func checkReplyCount(got, want int) error {
 	if got != want {
-		return fmt.Errorf("compare: pipeline returned %d replies for %d commands", got, want)
+		return fmt.Errorf("compare: %d replies for %d keys", got, want)
 	}
 	return nil
 }

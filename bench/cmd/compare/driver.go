@@ -7,56 +7,98 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/respool/respool/resp"
 	"github.com/respool/respool/respooltest"
 )
 
 // config is the driver's parsed command line.
 type config struct {
 	clients   []clientInfo
-	workloads []workload
+	scenarios []scenario
 	reps      int
 	dur       time.Duration
 	warmup    time.Duration
 	addr      string
 	out       string
+	plots     string
+	quick     bool
+	note      string
+	reference bool
+	refBin    string
+	args      []string // the command line, for the report
 }
 
-// sample is one worker run as the driver sees it.
+// sample is one run of one client (or of redis-benchmark) as the report
+// sees it.
 type sample struct {
 	opsPerSec   float64
-	cpuPerMOps  float64 // user+sys seconds of the worker process per million commands
+	p50, p99    time.Duration
+	cpuPerMOps  float64 // client CPU seconds per million operations
 	bytesPerOp  float64
 	allocsPerOp float64
 	errors      int64
+	wrong       int64
+	verified    int // SET keys read back holding their writer's value
 	firstError  string
+	firstWrong  string
+	reference   bool // redis-benchmark: no CPU, memory or check figures
 }
 
 // runKey identifies the runs that one median is taken over.
-type runKey struct{ workload, client string }
+type runKey struct{ scenario, client string }
+
+// results holds every sample of a comparison.
+type results map[runKey][]sample
 
 func parseConfig(args []string) (*config, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	clients := fs.String("clients", "respool,respool-exclusive,goredis,goredis-auto,redigo,rueidis", "comma-separated clients: respool (alias respool-mux), respool-exclusive, goredis, goredis-auto, redigo, rueidis")
-	wls := fs.String("workloads", "get16,get256,set256,pipe100,cpu-get256", "comma-separated workloads: "+workloadNames())
-	cfg := &config{}
-	fs.IntVar(&cfg.reps, "reps", 3, "repetitions per client and workload; the report gives medians")
-	fs.DurationVar(&cfg.dur, "dur", 5*time.Second, "measured window of each run")
-	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "warm-up before each measured window")
-	fs.StringVar(&cfg.addr, "addr", "", "use this server instead of starting one (its keys bench:key:* are overwritten)")
+	scens := fs.String("scenarios", "", "comma-separated scenarios (default: all, or the quick set with -quick): "+scenarioNames())
+	cfg := &config{args: args}
+	fs.BoolVar(&cfg.quick, "quick", false, "a short run for development: a few scenarios, 1 repetition, 1s windows (under 2 minutes)")
+	fs.IntVar(&cfg.reps, "reps", 3, "repetitions per client and scenario; the report gives medians")
+	fs.DurationVar(&cfg.dur, "dur", 3*time.Second, "measured window of each run")
+	fs.DurationVar(&cfg.warmup, "warmup", 700*time.Millisecond, "warm-up before each measured window")
+	fs.StringVar(&cfg.addr, "addr", "", "use this server instead of starting one (its bench:* keys are overwritten)")
 	fs.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
+	fs.StringVar(&cfg.plots, "plots", "", "write PNG plots into this directory (the report links them)")
+	fs.StringVar(&cfg.note, "note", "", "conditions of the run, printed in the report's header")
+	fs.BoolVar(&cfg.reference, "reference", true, "run redis-benchmark as the reference row")
+	fs.StringVar(&cfg.refBin, "redis-benchmark", "redis-benchmark", "redis-benchmark binary")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("compare: unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.quick {
+		if !set["reps"] {
+			cfg.reps = 1
+		}
+		if !set["dur"] {
+			cfg.dur = time.Second
+		}
+		if !set["warmup"] {
+			cfg.warmup = 300 * time.Millisecond
+		}
+		if *scens == "" {
+			*scens = strings.Join(quickScenarios, ",")
+		}
+	}
+	if *scens == "" {
+		*scens = scenarioNames()
 	}
 	if cfg.reps < 1 || cfg.dur <= 0 || cfg.warmup < 0 {
 		return nil, errors.New("compare: -reps must be at least 1, -dur positive and -warmup not negative")
@@ -72,18 +114,23 @@ func parseConfig(args []string) (*config, error) {
 			cfg.clients = append(cfg.clients, c)
 		}
 	}
-	for _, name := range splitList(*wls) {
-		w, err := lookupWorkload(name)
+	for _, name := range splitList(*scens) {
+		s, err := lookupScenario(name)
 		if err != nil {
 			return nil, err
 		}
-		if !seen["workload:"+w.name] {
-			seen["workload:"+w.name] = true
-			cfg.workloads = append(cfg.workloads, w)
+		if !seen["scenario:"+s.name] {
+			seen["scenario:"+s.name] = true
+			cfg.scenarios = append(cfg.scenarios, s)
 		}
 	}
-	if len(cfg.clients) == 0 || len(cfg.workloads) == 0 {
-		return nil, errors.New("compare: no clients or no workloads")
+	if len(cfg.clients) == 0 || len(cfg.scenarios) == 0 {
+		return nil, errors.New("compare: no clients or no scenarios")
+	}
+	if cfg.reference {
+		if _, err := exec.LookPath(cfg.refBin); err != nil {
+			return nil, fmt.Errorf("compare: %w (or run with -reference=false)", err)
+		}
 	}
 	return cfg, nil
 }
@@ -98,21 +145,62 @@ func splitList(s string) []string {
 	return out
 }
 
-// runsNeeded lists the workloads that must actually run: cpu-get256 is
-// read from get256's runs.
-func runsNeeded(ws []workload) []workload {
-	var out []workload
-	have := map[string]bool{}
-	for _, w := range ws {
-		if w.cpuOnlyRow {
-			w, _ = lookupWorkload(w.measuredAs)
-		}
-		if !have[w.name] {
-			have[w.name] = true
-			out = append(out, w)
+// task is one run of the plan.
+type task struct {
+	s      scenario
+	rep    int
+	client string // a client name, or referenceName
+}
+
+// participants lists who runs a scenario, in the configured order, with
+// redis-benchmark last.
+func (cfg *config) participants(s scenario) []string {
+	var out []string
+	for _, c := range cfg.clients {
+		if s.runs(c.name) {
+			out = append(out, c.name)
 		}
 	}
+	if cfg.reference && hasReference(s) {
+		out = append(out, referenceName)
+	}
 	return out
+}
+
+// plan lists every run: scenario by scenario, each repetition runs every
+// participant once, the order rotated by one place per repetition so that
+// no client always runs first or last.
+func (cfg *config) plan() []task {
+	var tasks []task
+	for _, s := range cfg.scenarios {
+		who := cfg.participants(s)
+		for rep := range cfg.reps {
+			for i := range who {
+				tasks = append(tasks, task{s: s, rep: rep, client: who[(i+rep)%len(who)]})
+			}
+		}
+	}
+	return tasks
+}
+
+// estimate is how long a task is expected to take, for the progress
+// display: process start, dial and warm-up, the window, and the exit.
+func (cfg *config) estimate(t task) time.Duration {
+	if t.client == referenceName {
+		return cfg.dur + 200*time.Millisecond
+	}
+	return cfg.warmup + cfg.dur + 350*time.Millisecond + time.Duration(t.s.goroutines)*200*time.Microsecond
+}
+
+// runEnv is what the report says about where and how the run happened.
+type runEnv struct {
+	machine      machineInfo
+	redisVersion string
+	refVersion   string
+	started      time.Time
+	elapsed      time.Duration
+	loadStart    string
+	loadEnd      string
 }
 
 func runDriver(args []string) error {
@@ -123,6 +211,10 @@ func runDriver(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
+	env := runEnv{machine: readMachine(), started: time.Now(), loadStart: loadAverage()}
+	if cfg.reference {
+		env.refVersion = referenceVersion(cfg.refBin)
+	}
 	addr := cfg.addr
 	if addr == "" {
 		srv, err := respooltest.NewServer()
@@ -132,8 +224,22 @@ func runDriver(args []string) error {
 		defer srv.Close()
 		addr = srv.Addr
 	}
-	version, err := preload(addr)
+	admin, err := dialRaw(addr)
 	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if env.redisVersion, err = serverVersion(admin); err != nil {
+		return err
+	}
+	var sizes []int
+	for _, s := range cfg.scenarios {
+		if s.kind != opSet && !slices.Contains(sizes, s.valueSize) {
+			sizes = append(sizes, s.valueSize)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "compare: redis-server %s at %s; writing the keyspace\n", env.redisVersion, addr)
+	if err := preloadGetKeys(admin, sizes); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -141,113 +247,158 @@ func runDriver(args []string) error {
 		return err
 	}
 
-	results := map[runKey][]sample{}
-	for _, w := range runsNeeded(cfg.workloads) {
-		for rep := 0; rep < cfg.reps; rep++ {
-			for i := range cfg.clients {
-				c := cfg.clients[(i+rep)%len(cfg.clients)]
-				fmt.Fprintf(os.Stderr, "%s rep %d/%d %-18s ", w.name, rep+1, cfg.reps, c.name)
-				s, err := runOne(ctx, self, cfg, addr, c.name, w)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "failed")
-					return err
-				}
-				fmt.Fprintf(os.Stderr, "%s  %.1f CPU s/M  %.0f B/op  %.2f allocs/op\n",
-					formatRate(s.opsPerSec), s.cpuPerMOps, s.bytesPerOp, s.allocsPerOp)
-				k := runKey{w.name, c.name}
-				results[k] = append(results[k], s)
-			}
+	d := &driver{cfg: cfg, addr: addr, self: self, admin: admin, res: results{}, refRate: map[string]float64{}}
+	tasks := cfg.plan()
+	prog := newProgress(os.Stderr, cfg, tasks)
+	defer prog.close()
+	for i, t := range tasks {
+		prog.begin(i, t)
+		s, err := d.run(ctx, t)
+		if err != nil {
+			prog.fail(err)
+			return err
 		}
+		prog.end(s)
+		k := runKey{t.s.name, t.client}
+		d.res[k] = append(d.res[k], s)
 	}
+	prog.close()
+	env.elapsed = time.Since(env.started)
+	env.loadEnd = loadAverage()
 
-	report := renderReport(cfg, version, results)
-	fmt.Print(report)
-	if cfg.out != "" {
-		if err := os.WriteFile(cfg.out, []byte(report), 0o644); err != nil {
+	rep := &report{cfg: cfg, env: env, res: d.res}
+	if cfg.plots != "" {
+		if rep.plots, err = writePlots(cfg, d.res, cfg.plots); err != nil {
 			return err
 		}
 	}
-	return nil
+	text := rep.render(previousNotes(cfg.out))
+	if cfg.out == "" {
+		fmt.Print(text)
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "compare: wrote %s\n", cfg.out)
+	return os.WriteFile(cfg.out, []byte(text), 0o644)
 }
 
-// runOne runs one worker process and turns its report and resource usage
-// into a sample.
-func runOne(ctx context.Context, self string, cfg *config, addr, client string, w workload) (sample, error) {
-	limit := cfg.warmup + cfg.dur + time.Minute
-	ctx, cancel := context.WithTimeout(ctx, limit)
+// driver runs tasks against one server.
+type driver struct {
+	cfg   *config
+	addr  string
+	self  string
+	admin *rawConn
+	res   results
+	// refRate is the requests per second redis-benchmark last reached per
+	// scenario, to size its next run to the window.
+	refRate map[string]float64
+}
+
+func (d *driver) run(ctx context.Context, t task) (sample, error) {
+	if t.client == referenceName {
+		return d.runReference(ctx, t.s)
+	}
+	if t.s.kind == opSet {
+		if err := resetSetKeys(d.admin, t.s); err != nil {
+			return sample{}, err
+		}
+	}
+	s, err := d.runWorker(ctx, t.client, t.s)
+	if err != nil {
+		return s, err
+	}
+	if t.s.kind == opSet {
+		chk, err := checkSetKeys(d.admin, t.s)
+		if err != nil {
+			return s, err
+		}
+		s.verified = chk.written
+		s.wrong += int64(chk.wrong)
+		if s.firstWrong == "" {
+			s.firstWrong = chk.first
+		}
+	}
+	return s, nil
+}
+
+// runWorker runs one worker process and turns its report into a sample.
+func (d *driver) runWorker(ctx context.Context, client string, s scenario) (sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.warmup+d.cfg.dur+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, self, "worker",
-		"-client", client, "-workload", w.name, "-addr", addr,
-		"-dur", cfg.dur.String(), "-warmup", cfg.warmup.String())
+	cmd := exec.CommandContext(ctx, d.self, "worker",
+		"-client", client, "-scenario", s.name, "-addr", d.addr,
+		"-dur", d.cfg.dur.String(), "-warmup", d.cfg.warmup.String())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return sample{}, fmt.Errorf("compare: worker %s/%s: %w\n%s", client, w.name, err, stderr.String())
+		return sample{}, fmt.Errorf("compare: worker %s/%s: %w\n%s", client, s.name, err, stderr.String())
 	}
 	var res workerResult
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil {
-		return sample{}, fmt.Errorf("compare: worker %s/%s: bad report %q: %w", client, w.name, stdout.String(), err)
+		return sample{}, fmt.Errorf("compare: worker %s/%s: bad report %q: %w", client, s.name, stdout.String(), err)
 	}
-	if res.Ops == 0 || res.TotalOps == 0 {
-		return sample{}, fmt.Errorf("compare: worker %s/%s completed no command (%d errors; first: %s)", client, w.name, res.Errors, res.FirstError)
+	if res.Ops == 0 {
+		return sample{}, fmt.Errorf("compare: worker %s/%s completed nothing in its window (%d errors; first: %s)", client, s.name, res.Errors, res.FirstError)
 	}
-	ps := cmd.ProcessState
-	cpu := (ps.UserTime() + ps.SystemTime()).Seconds()
+	ops := float64(res.Ops)
 	return sample{
-		opsPerSec:   float64(res.Ops) / res.Seconds,
-		cpuPerMOps:  cpu / float64(res.TotalOps) * 1e6,
-		bytesPerOp:  float64(res.AllocBytes) / float64(res.Ops),
-		allocsPerOp: float64(res.Mallocs) / float64(res.Ops),
+		opsPerSec:   ops / res.Seconds,
+		p50:         time.Duration(res.P50),
+		p99:         time.Duration(res.P99),
+		cpuPerMOps:  res.CPUSeconds / ops * 1e6,
+		bytesPerOp:  float64(res.AllocBytes) / ops,
+		allocsPerOp: float64(res.Mallocs) / ops,
 		errors:      res.Errors,
+		wrong:       res.Wrong,
 		firstError:  res.FirstError,
+		firstWrong:  res.FirstWrong,
 	}, nil
 }
 
-// preload writes every key of the keyspace with its 16-byte value in one
-// MSET and returns the server's version.
-func preload(addr string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+// runReference runs redis-benchmark for a scenario, sized to last about
+// one window.
+func (d *driver) runReference(ctx context.Context, s scenario) (sample, error) {
+	host, portText, err := net.SplitHostPort(d.addr)
 	if err != nil {
-		return "", fmt.Errorf("compare: preload: %w", err)
+		return sample{}, err
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	args := []any{"MSET"}
-	value := benchValue()
-	for _, k := range benchKeys() {
-		args = append(args, k, value)
-	}
-	buf, err := resp.AppendCommand(nil, args...)
+	port, err := strconv.Atoi(portText)
 	if err != nil {
-		return "", err
+		return sample{}, err
 	}
-	buf, err = resp.AppendCommand(buf, "INFO", "server")
-	if err != nil {
-		return "", err
-	}
-	if _, err := conn.Write(buf); err != nil {
-		return "", fmt.Errorf("compare: preload: %w", err)
-	}
-	rd := resp.NewReader(conn)
-	v, err := rd.ReadValue()
-	if err != nil {
-		return "", fmt.Errorf("compare: preload: %w", err)
-	}
-	if v.IsError() {
-		return "", fmt.Errorf("compare: preload: MSET: %s", v.String())
-	}
-	info, err := rd.ReadValue()
-	if err != nil {
-		return "", fmt.Errorf("compare: preload: %w", err)
-	}
-	text, err := info.Str()
-	if err != nil {
-		return "", fmt.Errorf("compare: preload: INFO: %w", err)
-	}
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-			return v, nil
+	if s.kind == opGet || s.kind == opPipe {
+		if _, err := d.admin.do("SET", refKey, strings.Repeat("x", s.valueSize)); err != nil {
+			return sample{}, err
 		}
 	}
-	return "unknown", nil
+	rate, ok := d.refRate[s.name]
+	if !ok {
+		rate = guessRequestRate(s)
+	}
+	requests := max(int(rate*d.cfg.dur.Seconds()), 20*s.goroutines, 1000)
+	ctx, cancel := context.WithTimeout(ctx, 10*d.cfg.dur+time.Minute)
+	defer cancel()
+	r, err := runReference(ctx, d.cfg.refBin, s, host, port, requests)
+	if err != nil {
+		return sample{}, err
+	}
+	d.refRate[s.name] = r.rps
+	// redis-benchmark counts every command of a pipeline as a request;
+	// one MGET counts for its keys, as in the workers.
+	ops := r.rps
+	if s.kind == opMGet {
+		ops *= float64(s.batch)
+	}
+	nan := math.NaN()
+	return sample{
+		opsPerSec:   ops,
+		p50:         r.p50,
+		p99:         r.p99,
+		cpuPerMOps:  nan,
+		bytesPerOp:  nan,
+		allocsPerOp: nan,
+		reference:   true,
+	}, nil
 }

@@ -2,154 +2,283 @@ package main
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
-	"slices"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
-	"time"
 )
 
-// metric picks one number out of a sample.
-type metric func(sample) float64
-
-func opsPerSec(s sample) float64   { return s.opsPerSec }
-func cpuPerMOps(s sample) float64  { return s.cpuPerMOps }
-func bytesPerOp(s sample) float64  { return s.bytesPerOp }
-func allocsPerOp(s sample) float64 { return s.allocsPerOp }
-
-// median is the median of m over samples (the mean of the middle two for
-// an even count).
-func median(samples []sample, m metric) float64 {
-	v := make([]float64, len(samples))
-	for i, s := range samples {
-		v[i] = m(s)
-	}
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
+// report renders the Markdown of a finished comparison.
+type report struct {
+	cfg   *config
+	env   runEnv
+	res   results
+	plots []plotFile
 }
 
-func formatRate(perSec float64) string {
-	if perSec >= 1e6 {
-		return fmt.Sprintf("%.2f M/s", perSec/1e6)
+// notesHeading starts the one section of the report that people write; a
+// new run keeps what the previous file had under it.
+const notesHeading = "## Notes on missed targets"
+
+const notesPlaceholder = `(To be written after each full run: for every MISSED target above, why it
+is missed, with a CPU profile of respool's hot path, for example
+` + "`cd bench && go test -run '^$' -bench 'GetParallel/respool$' -cpuprofile cpu.out && go tool pprof -top cpu.out`" + `,
+and what would close the gap. A new run of ` + "`make bench`" + ` keeps this section as it is.)
+`
+
+// previousNotes returns the body of the notes section of an existing
+// report at path, or the placeholder.
+func previousNotes(path string) string {
+	if path == "" {
+		return notesPlaceholder
 	}
-	return fmt.Sprintf("%.1f k/s", perSec/1e3)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return notesPlaceholder
+	}
+	text := string(b)
+	i := strings.Index(text, notesHeading+"\n")
+	if i < 0 {
+		return notesPlaceholder
+	}
+	body := text[i+len(notesHeading)+1:]
+	if j := strings.Index(body, "\n## "); j >= 0 {
+		body = body[:j+1]
+	}
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return notesPlaceholder
+	}
+	return body + "\n"
 }
 
-// renderReport prints the two Markdown tables: throughput (and CPU) per
-// workload with respool/peer ratios, then per-client detail.
-func renderReport(cfg *config, redisVersion string, results map[runKey][]sample) string {
+func (r *report) render(notes string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## respool and its peers (%s)\n\n", time.Now().Format("2006-01-02"))
-	fmt.Fprintf(&b, "%s, GOMAXPROCS %d, %d CPUs; Redis %s on loopback, sharing the machine with the client. ",
-		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), redisVersion)
-	if cfg.reps == 1 {
-		fmt.Fprintf(&b, "Each client in its own process; one run of %s (after %s warm-up); 16-byte values.\n", cfg.dur, cfg.warmup)
-	} else {
-		fmt.Fprintf(&b, "Each client in its own process; %d rotated repetitions of %s (after %s warm-up), medians; 16-byte values.\n",
-			cfg.reps, cfg.dur, cfg.warmup)
-	}
-	if v := moduleVersions(); v != "" {
-		fmt.Fprintf(&b, "Versions: %s.\n", v)
-	}
-	b.WriteString("\n")
-
-	// Ratios compare the first respool client named in -clients with
-	// every peer.
-	type ratioCol struct{ ours, peer clientInfo }
-	var ratios []ratioCol
-	if i := slices.IndexFunc(cfg.clients, func(c clientInfo) bool { return !c.peer }); i >= 0 {
-		for _, p := range cfg.clients {
-			if p.peer {
-				ratios = append(ratios, ratioCol{cfg.clients[i], p})
-			}
-		}
-	}
-
-	b.WriteString("| workload |")
-	for _, c := range cfg.clients {
-		fmt.Fprintf(&b, " %s |", c.title)
-	}
-	for _, r := range ratios {
-		fmt.Fprintf(&b, " %s / %s |", r.ours.title, r.peer.title)
-	}
-	b.WriteString("\n| --- |")
-	for range len(cfg.clients) + len(ratios) {
-		b.WriteString(" --: |")
-	}
-	b.WriteString("\n")
-	for _, w := range cfg.workloads {
-		src, m, format := w.name, metric(opsPerSec), formatRate
-		if w.cpuOnlyRow {
-			src, m = w.measuredAs, cpuPerMOps
-			format = func(v float64) string { return fmt.Sprintf("%.1f", v) }
-		}
-		fmt.Fprintf(&b, "| %s |", w.title)
-		for _, c := range cfg.clients {
-			fmt.Fprintf(&b, " %s |", format(median(results[runKey{src, c.name}], m)))
-		}
-		for _, r := range ratios {
-			ours := median(results[runKey{src, r.ours.name}], m)
-			peer := median(results[runKey{src, r.peer.name}], m)
-			fmt.Fprintf(&b, " %.2f |", ours/peer)
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
-	if len(ratios) > 0 {
-		b.WriteString("A ratio above 1 means respool does more operations per second; in the CPU row, a ratio below 1 means respool spends less CPU. ")
-	}
-	b.WriteString("A pipeline of 100 GETs counts as 100 operations.\n\n")
-
-	b.WriteString("| workload | client | ops/s | client CPU s per million ops | bytes allocated per op | allocations per op | errors |\n")
-	b.WriteString("| --- | --- | --: | --: | --: | --: | --: |\n")
-	var errs []string
-	for _, w := range runsNeeded(cfg.workloads) {
-		for _, c := range cfg.clients {
-			ss := results[runKey{w.name, c.name}]
-			var nerr int64
-			for _, s := range ss {
-				nerr += s.errors
-				if s.firstError != "" {
-					errs = append(errs, fmt.Sprintf("%s, %s: %s", w.name, c.title, s.firstError))
-				}
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.0f | %.2f | %d |\n", w.name, c.title,
-				formatRate(median(ss, opsPerSec)), median(ss, cpuPerMOps),
-				median(ss, bytesPerOp), median(ss, allocsPerOp), nerr)
-		}
-	}
-	b.WriteString("\nCPU is the worker process's user+system time over its whole life (start-up and warm-up included) divided by every command it completed; bytes and allocations are runtime.MemStats deltas over the measured window divided by the commands completed in it.\n")
-	if len(errs) > 0 {
-		b.WriteString("\nFirst error of each run that had any:\n\n")
-		for _, e := range errs {
-			fmt.Fprintf(&b, "- %s\n", e)
-		}
-	}
+	cfg := r.cfg
+	b.WriteString("# respool benchmarks\n\n")
+	b.WriteString("respool side by side with go-redis, redigo and rueidis on one private redis-server, with redis-benchmark on the same server as the reference. ")
+	b.WriteString("This file is written by `make bench` (`bench/cmd/compare`); only the last section, Notes on missed targets, is written by hand, and a new run keeps it.\n\n")
+	r.renderConditions(&b)
+	renderTargets(&b, evaluateTargets(cfg, r.res))
+	r.renderSummary(&b)
+	r.renderPlots(&b)
+	r.renderCells(&b)
+	r.renderCorrectness(&b)
+	r.renderMethod(&b)
+	b.WriteString(notesHeading + "\n\n")
+	b.WriteString(notes)
 	return b.String()
 }
 
-// moduleVersions lists the peer libraries compiled into this binary.
-func moduleVersions() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
+func (r *report) renderConditions(b *strings.Builder) {
+	cfg, env, m := r.cfg, r.env, r.env.machine
+	b.WriteString("## Conditions of this run\n\n")
+	fmt.Fprintf(b, "- **When**: %s, %s in all.\n", env.started.Format("2006-01-02 15:04 MST"), roundDuration(env.elapsed))
+	fmt.Fprintf(b, "- **Command**: %s\n", commandText(cfg))
+	fmt.Fprintf(b, "- **Machine**: %s, %d CPUs (GOMAXPROCS %d), %s of memory, %s, %s.\n", m.cpuModel, m.cpus, m.gomaxprocs, m.memory, m.kernel, m.platform)
+	fmt.Fprintf(b, "- **Software**: %s; Redis %s (redis-server on loopback, started by the benchmark, no persistence)", m.goVersion, env.redisVersion)
+	if env.refVersion != "" {
+		fmt.Fprintf(b, "; %s", env.refVersion)
 	}
-	var parts []string
-	for _, d := range info.Deps {
-		switch d.Path {
-		case "github.com/redis/go-redis/v9", "github.com/gomodule/redigo", "github.com/redis/rueidis":
-			parts = append(parts, d.Path+" "+d.Version)
-		case "github.com/respool/respool":
-			v := d.Version
-			if d.Replace != nil {
-				v = "local tree " + d.Replace.Path
+	b.WriteString(".\n")
+	if len(m.modules) > 0 {
+		b.WriteString("- **Libraries**: ")
+		for i, mv := range m.modules {
+			if i > 0 {
+				b.WriteString(", ")
 			}
-			parts = append(parts, d.Path+" "+v)
+			fmt.Fprintf(b, "%s %s", mv.path, mv.version)
+		}
+		b.WriteString(".\n")
+	}
+	fmt.Fprintf(b, "- **Load**: load average %s (1, 5, 15 minutes) at the start, %s at the end.", env.loadStart, env.loadEnd)
+	if cfg.note != "" {
+		fmt.Fprintf(b, " %s", strings.TrimSpace(cfg.note))
+	}
+	b.WriteString("\n")
+	if cfg.reps == 1 {
+		fmt.Fprintf(b, "- **Runs**: every client in a process of its own, 1 repetition of a %s window after %s of warm-up; one sample per cell, no medians.", cfg.dur, cfg.warmup)
+	} else {
+		fmt.Fprintf(b, "- **Runs**: every client in a process of its own, %d rotated repetitions of a %s window after %s of warm-up; figures are medians over the repetitions.", cfg.reps, cfg.dur, cfg.warmup)
+	}
+	if cfg.quick {
+		b.WriteString(" This was a `-quick` run, for development only: too short to quote.")
+	}
+	b.WriteString("\n\n")
+	b.WriteString("Client and server share the machine, so only ratios from one run mean anything; on 2 cores every microsecond of client CPU is taken from the server.\n\n")
+}
+
+// commandText is the command that produced the report.
+func commandText(cfg *config) string {
+	args := make([]string, len(cfg.args))
+	for i, a := range cfg.args {
+		args[i] = shellQuote(a)
+	}
+	direct := "`cd bench && go run ./cmd/compare " + strings.Join(args, " ") + "`"
+	if os.Getenv("MAKELEVEL") == "" {
+		return direct
+	}
+	target := "make bench"
+	if cfg.quick {
+		target = "make bench-quick"
+	}
+	return fmt.Sprintf("`%s`, which runs %s", target, direct)
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`*?;&|<>()") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// columns are the clients of the summary table, then the reference.
+func (r *report) columns() []string {
+	var cols []string
+	for _, c := range r.cfg.clients {
+		cols = append(cols, c.name)
+	}
+	if r.cfg.reference {
+		cols = append(cols, referenceName)
+	}
+	return cols
+}
+
+func (r *report) renderSummary(b *strings.Builder) {
+	cfg := r.cfg
+	b.WriteString("## Throughput\n\n")
+	b.WriteString("Operations per second (median). An operation is one command; in a pipeline every GET counts, and an MGET counts once per key. ")
+	b.WriteString("The last column divides respool (its default, multiplexed client; in the pool-of-10 row, respool Exclusive) by the best peer of the row.\n\n")
+	cols := r.columns()
+	b.WriteString("| scenario |")
+	for _, c := range cols {
+		fmt.Fprintf(b, " %s |", clientTitle(c))
+	}
+	b.WriteString(" best peer | respool / best peer |\n| --- |")
+	for range len(cols) + 2 {
+		b.WriteString(" --: |")
+	}
+	b.WriteString("\n")
+	for _, s := range cfg.scenarios {
+		fmt.Fprintf(b, "| %s |", s.title)
+		for _, c := range cols {
+			x := r.res.cell(s.name, c)
+			if !x.ok {
+				b.WriteString(" - |")
+				continue
+			}
+			fmt.Fprintf(b, " %s |", formatRate(x.opsPerSec))
+		}
+		peer, _ := r.res.bestPeer(s, cfg.clients)
+		ratio := r.res.ratioToBest(s, s.oursClient(), cfg.clients)
+		fmt.Fprintf(b, " %s | **%s** |\n", clientTitle(peer), ratioText(ratio))
+	}
+	b.WriteString("\n")
+	b.WriteString("redis-benchmark runs with the scenario's concurrency as `-c` and its value size as `-d`; an explicit pipeline becomes `-P`, and the MGET row passes the same MGET as its command. It has no pool-of-10 row. ")
+	b.WriteString("go-redis AutoPipeline has no explicit pipeline rows: its explicit pipelines are the plain client's.\n\n")
+}
+
+func (r *report) renderPlots(b *strings.Builder) {
+	if len(r.plots) == 0 {
+		return
+	}
+	b.WriteString("## Plots\n\n")
+	base := "."
+	if r.cfg.out != "" {
+		base = filepath.Dir(r.cfg.out)
+	}
+	for _, p := range r.plots {
+		link := p.path
+		if rel, err := filepath.Rel(base, p.path); err == nil {
+			link = filepath.ToSlash(rel)
+		}
+		fmt.Fprintf(b, "![%s](%s)\n\n", p.title, link)
+	}
+}
+
+func (r *report) renderCells(b *strings.Builder) {
+	cfg := r.cfg
+	b.WriteString("## Every cell\n\n")
+	b.WriteString("Per scenario and client: throughput, per-call latency (p50 and p99; a call is one command, one pipeline or one MGET), ")
+	b.WriteString("client CPU seconds per million operations, bytes and allocations per operation, failed calls and wrong replies (summed over the repetitions), and the ratio to the best peer of the scenario.\n\n")
+	b.WriteString("| scenario | client | ops/s | p50 | p99 | CPU s / M ops | B / op | allocs / op | errors | wrong replies | / best peer |\n")
+	b.WriteString("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
+	for _, s := range cfg.scenarios {
+		for _, c := range r.columns() {
+			x := r.res.cell(s.name, c)
+			if !x.ok {
+				continue
+			}
+			ratio := r.res.ratioToBest(s, c, cfg.clients)
+			if x.reference {
+				fmt.Fprintf(b, "| %s | %s | %s | %s | %s | - | - | - | - | - | %s |\n", s.name, clientTitle(c),
+					formatRate(x.opsPerSec), formatLatency(x.p50), formatLatency(x.p99), ratioText(ratio))
+				continue
+			}
+			name := clientTitle(c)
+			if c == s.oursClient() {
+				name = "**" + name + "**"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", s.name, name,
+				formatRate(x.opsPerSec), formatLatency(x.p50), formatLatency(x.p99),
+				fixed(x.cpuPerMOps, 1), fixed(x.bytesPerOp, 0), fixed(x.allocs, 2), x.errors, wrongText(x.wrong), ratioText(ratio))
 		}
 	}
-	return strings.Join(parts, ", ")
+	b.WriteString("\n")
+}
+
+func fixed(v float64, prec int) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.*f", prec, v)
+}
+
+func wrongText(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("**%d**", n)
+}
+
+func (r *report) renderCorrectness(b *strings.Builder) {
+	var wrong, errs int64
+	var verified int
+	var firsts []string
+	for _, s := range r.cfg.scenarios {
+		for _, c := range r.cfg.clients {
+			x := r.res.cell(s.name, c.name)
+			if !x.ok {
+				continue
+			}
+			wrong += x.wrong
+			errs += x.errors
+			verified += x.verified
+			if x.firstWrng != "" {
+				firsts = append(firsts, fmt.Sprintf("%s, %s: wrong reply: %s", s.name, c.title, x.firstWrng))
+			}
+			if x.firstErr != "" {
+				firsts = append(firsts, fmt.Sprintf("%s, %s: error: %s", s.name, c.title, x.firstErr))
+			}
+		}
+	}
+	b.WriteString("## Correctness\n\n")
+	b.WriteString("Every key holds a value derived from its name (GET keys) or from its name and the one goroutine that writes it (SET keys), so every reply can be checked. ")
+	b.WriteString("Each GET, pipeline reply and MGET element was compared with the value its key must hold, and each SET's reply with OK; after every SET run the driver read every key back on a connection of its own and compared it with its writer's value.\n\n")
+	fmt.Fprintf(b, "**Wrong replies: %d** (must be 0). Failed calls: %d. SET keys read back holding their writer's value: %d.\n\n", wrong, errs, verified)
+	if len(firsts) > 0 {
+		b.WriteString("First failure of each cell that had any:\n\n")
+		for _, f := range firsts {
+			fmt.Fprintf(b, "- %s\n", f)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func (r *report) renderMethod(b *strings.Builder) {
+	b.WriteString("## How it was measured\n\n")
+	b.WriteString("- The driver starts its own redis-server, writes the keyspace (1,000 keys of 16 bytes, 1,000 of 1 KiB, 100 of 100 KiB), then, scenario by scenario and repetition by repetition, runs every client in a fresh process of its own, in an order rotated by one place per repetition, with redis-benchmark taking its turn in the rotation.\n")
+	b.WriteString("- A worker builds its client with the library's defaults (see bench/README.md for the few options set), checks one call, starts the scenario's goroutines, waits out the warm-up, then measures a window: operations completed, process CPU time (getrusage), `runtime.MemStats` allocation deltas, and the latency of every call started in the window, counted in a per-goroutine histogram with 32 linear buckets per power of two (about 3% resolution; recording allocates nothing).\n")
+	b.WriteString("- CPU, bytes and allocations per operation divide the window's figures by the window's operations; they count the whole worker process, including the benchmark loop (which allocates nothing of its own) and the Go runtime.\n")
+	fmt.Fprintf(b, "- Time to run: about %s for this plan.\n\n", roundDuration(r.env.elapsed))
 }

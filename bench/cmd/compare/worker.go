@@ -9,107 +9,117 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 // workerResult is what a worker process prints, as one JSON line, for the
-// driver to read.
+// driver to read. Every figure but TotalOps, Errors and Wrong covers the
+// measured window only.
 type workerResult struct {
-	Client   string  `json:"client"`
-	Workload string  `json:"workload"`
-	Ops      int64   `json:"ops"`       // commands completed in the measured window
-	Seconds  float64 `json:"seconds"`   // length of the measured window
-	TotalOps int64   `json:"total_ops"` // commands completed over the whole process, warm-up included
-	// TotalAlloc and Mallocs deltas of runtime.MemStats over the window.
-	AllocBytes uint64 `json:"alloc_bytes"`
-	Mallocs    uint64 `json:"mallocs"`
-	Errors     int64  `json:"errors"`
-	FirstError string `json:"first_error,omitempty"`
+	Client     string  `json:"client"`
+	Scenario   string  `json:"scenario"`
+	Ops        int64   `json:"ops"`         // operations completed in the window
+	Seconds    float64 `json:"seconds"`     // length of the window
+	CPUSeconds float64 `json:"cpu"`         // user+system CPU of the process over the window
+	P50        int64   `json:"p50_ns"`      // per-call latency, median
+	P99        int64   `json:"p99_ns"`      // per-call latency, 99th percentile
+	Calls      uint64  `json:"calls"`       // calls behind P50 and P99
+	TotalOps   int64   `json:"total_ops"`   // operations over the whole run, warm-up included
+	AllocBytes uint64  `json:"alloc_bytes"` // runtime.MemStats TotalAlloc delta
+	Mallocs    uint64  `json:"mallocs"`     // runtime.MemStats Mallocs delta
+	Errors     int64   `json:"errors"`      // calls that failed, whole run
+	Wrong      int64   `json:"wrong"`       // replies that were not the value the key holds, whole run
+	FirstError string  `json:"first_error,omitempty"`
+	FirstWrong string  `json:"first_wrong,omitempty"`
 }
 
-// paddedCounter keeps each goroutine's count on a cache line of its own.
-type paddedCounter struct {
-	n atomic.Int64
-	_ [56]byte
+// Phases of a worker run, read by every goroutine before each call.
+const (
+	phaseWarmup int32 = iota
+	phaseMeasure
+	phaseStop
+)
+
+// slot is one goroutine's counters. ops is read by the main goroutine at
+// the window's edges; errors and wrong only after the goroutine has ended.
+// The padding keeps goroutines from sharing a cache line.
+type slot struct {
+	ops    atomic.Int64
+	errors int64
+	wrong  int64
+	_      [40]byte
+}
+
+// failures keeps the first error and the first wrong reply of a run.
+type failures struct {
+	errOnce, wrongOnce sync.Once
+	firstErr           string
+	firstWrong         string
+}
+
+func (f *failures) err(err error) { f.errOnce.Do(func() { f.firstErr = err.Error() }) }
+
+func (f *failures) wrong(key, got, want string) {
+	f.wrongOnce.Do(func() { f.firstWrong = fmt.Sprintf("%s: got %.40q, want %.40q", key, got, want) })
+}
+
+// workerJob is everything a goroutine of the worker needs.
+type workerJob struct {
+	ctx    context.Context
+	r      runner
+	s      scenario
+	keys   []string
+	values []string
+	phase  *atomic.Int32
+	fail   *failures
 }
 
 // runWorker is the hidden "worker" subcommand: it runs one client on one
-// workload for warm-up plus the measured window and prints a workerResult.
+// scenario for the warm-up plus the measured window and prints a
+// workerResult.
 func runWorker(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	clientName := fs.String("client", "", "client to run")
-	workloadName := fs.String("workload", "", "workload to run")
+	scenarioName := fs.String("scenario", "", "scenario to run")
 	addr := fs.String("addr", "", "server address")
-	dur := fs.Duration("dur", 5*time.Second, "measured window")
+	dur := fs.Duration("dur", 3*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	w, err := lookupWorkload(*workloadName)
+	s, err := lookupScenario(*scenarioName)
 	if err != nil {
 		return err
 	}
-	if w.cpuOnlyRow {
-		return fmt.Errorf("compare: workload %s is read from %s, not run on its own", w.name, w.measuredAs)
-	}
-	r, err := newRunner(*clientName, *addr, w.goroutines)
+	r, err := newRunner(*clientName, runnerOptions{addr: *addr, goroutines: s.goroutines, poolSize: s.poolSize})
 	if err != nil {
 		return err
 	}
 	defer r.close()
 
-	keys := benchKeys()
-	value := benchValue()
-	ctx := context.Background()
+	keys, values := keysAndValues(s)
+	var phase atomic.Int32
+	job := &workerJob{ctx: context.Background(), r: r, s: s, keys: keys, values: values, phase: &phase, fail: &failures{}}
 	// One call proves the client can reach the server before timing starts.
-	if err := r.get(ctx, keys[0]); err != nil {
-		return fmt.Errorf("compare: %s: first GET: %w", *clientName, err)
+	if err := job.probe(); err != nil {
+		return fmt.Errorf("compare: %s: first call: %w", *clientName, err)
 	}
 
-	counters := make([]paddedCounter, w.goroutines)
-	var (
-		stop     atomic.Bool
-		errCount atomic.Int64
-		errOnce  sync.Once
-		firstErr string
-		wg       sync.WaitGroup
-	)
-	record := func(err error) {
-		errCount.Add(1)
-		errOnce.Do(func() { firstErr = err.Error() })
-	}
-	for g := 0; g < w.goroutines; g++ {
+	slots := make([]slot, s.goroutines)
+	hists := make([]histogram, s.goroutines)
+	var wg sync.WaitGroup
+	for g := range s.goroutines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := &counters[g].n
-			i := g * numKeys / w.goroutines
-			for !stop.Load() {
-				var err error
-				switch w.kind {
-				case opGet:
-					err = r.get(ctx, keys[i%numKeys])
-					i++
-				case opSet:
-					err = r.set(ctx, keys[i%numKeys], value)
-					i++
-				case opPipe:
-					start := i % (numKeys - pipeDepth + 1)
-					err = r.pipeGets(ctx, keys[start:start+pipeDepth])
-					i += pipeDepth
-				}
-				if err != nil {
-					record(err)
-					continue
-				}
-				n.Add(int64(w.opsPerCall))
-			}
+			job.loop(g, &slots[g], &hists[g])
 		}()
 	}
 	sum := func() int64 {
 		var t int64
-		for i := range counters {
-			t += counters[i].n.Load()
+		for i := range slots {
+			t += slots[i].ops.Load()
 		}
 		return t
 	}
@@ -117,23 +127,175 @@ func runWorker(args []string, stdout io.Writer) error {
 	time.Sleep(*warmup)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := processCPU()
 	ops0, t0 := sum(), time.Now()
+	phase.Store(phaseMeasure)
 	time.Sleep(*dur)
+	phase.Store(phaseWarmup) // calls started from here on are not sampled
 	ops1, t1 := sum(), time.Now()
+	cpu1 := processCPU()
 	runtime.ReadMemStats(&after)
-	stop.Store(true)
+	phase.Store(phaseStop)
 	wg.Wait()
 
+	var hist histogram
 	res := workerResult{
 		Client:     *clientName,
-		Workload:   w.name,
+		Scenario:   s.name,
 		Ops:        ops1 - ops0,
 		Seconds:    t1.Sub(t0).Seconds(),
+		CPUSeconds: (cpu1 - cpu0).Seconds(),
 		TotalOps:   sum(),
 		AllocBytes: after.TotalAlloc - before.TotalAlloc,
 		Mallocs:    after.Mallocs - before.Mallocs,
-		Errors:     errCount.Load(),
-		FirstError: firstErr,
+		FirstError: job.fail.firstErr,
+		FirstWrong: job.fail.firstWrong,
 	}
+	for g := range slots {
+		res.Errors += slots[g].errors
+		res.Wrong += slots[g].wrong
+		hist.merge(&hists[g])
+	}
+	res.P50, res.P99, res.Calls = int64(hist.quantile(0.50)), int64(hist.quantile(0.99)), hist.total
 	return json.NewEncoder(stdout).Encode(res)
+}
+
+// processCPU is the process's user plus system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// probe runs one call of the scenario's kind and checks its reply.
+func (j *workerJob) probe() error {
+	switch j.s.kind {
+	case opSet:
+		_, err := j.r.set(j.ctx, j.keys[0], j.values[0]) // key 0 belongs to writer 0
+		return err
+	default:
+		v, err := j.r.get(j.ctx, j.keys[0])
+		if err == nil && v != j.values[0] {
+			err = fmt.Errorf("GET %s returned %.40q, want %.40q", j.keys[0], v, j.values[0])
+		}
+		return err
+	}
+}
+
+// loop is goroutine g's work until the phase says stop. A call's latency
+// is sampled when the window was open as the call started.
+func (j *workerJob) loop(g int, sl *slot, h *histogram) {
+	switch j.s.kind {
+	case opGet:
+		j.getLoop(g, sl, h)
+	case opSet:
+		j.setLoop(g, sl, h)
+	case opPipe, opMGet:
+		j.batchLoop(g, sl, h)
+	}
+}
+
+func (j *workerJob) getLoop(g int, sl *slot, h *histogram) {
+	n := len(j.keys)
+	k := g * n / j.s.goroutines
+	for {
+		ph := j.phase.Load()
+		if ph == phaseStop {
+			return
+		}
+		if k >= n {
+			k = 0
+		}
+		start := time.Now()
+		v, err := j.r.get(j.ctx, j.keys[k])
+		d := time.Since(start)
+		if err != nil {
+			sl.errors++
+			j.fail.err(err)
+		} else {
+			if v != j.values[k] {
+				sl.wrong++
+				j.fail.wrong(j.keys[k], v, j.values[k])
+			}
+			sl.ops.Add(1)
+			if ph == phaseMeasure {
+				h.record(d)
+			}
+		}
+		k++
+	}
+}
+
+// setLoop writes the keys that belong to writer g: g, g+G, g+2G...
+func (j *workerJob) setLoop(g int, sl *slot, h *histogram) {
+	n, step := len(j.keys), j.s.goroutines
+	k := g
+	for {
+		ph := j.phase.Load()
+		if ph == phaseStop {
+			return
+		}
+		start := time.Now()
+		v, err := j.r.set(j.ctx, j.keys[k], j.values[k])
+		d := time.Since(start)
+		if err != nil {
+			sl.errors++
+			j.fail.err(err)
+		} else {
+			if v != "OK" {
+				sl.wrong++
+				j.fail.wrong(j.keys[k], v, "OK")
+			}
+			sl.ops.Add(1)
+			if ph == phaseMeasure {
+				h.record(d)
+			}
+		}
+		if k += step; k >= n {
+			k = g
+		}
+	}
+}
+
+// batchLoop runs explicit pipelines or MGETs of consecutive keys.
+func (j *workerJob) batchLoop(g int, sl *slot, h *histogram) {
+	n, batch := len(j.keys), j.s.batch
+	windows := n - batch + 1
+	out := make([]string, batch)
+	i := g * n / j.s.goroutines
+	for {
+		ph := j.phase.Load()
+		if ph == phaseStop {
+			return
+		}
+		first := i % windows
+		keys := j.keys[first : first+batch]
+		start := time.Now()
+		var err error
+		if j.s.kind == opPipe {
+			err = j.r.pipeGets(j.ctx, keys, out)
+		} else {
+			err = j.r.mget(j.ctx, keys, out)
+		}
+		d := time.Since(start)
+		if err != nil {
+			sl.errors++
+			j.fail.err(err)
+		} else {
+			for x, v := range out {
+				if want := j.values[first+x]; v != want {
+					sl.wrong++
+					j.fail.wrong(keys[x], v, want)
+				}
+				out[x] = ""
+			}
+			sl.ops.Add(int64(batch))
+			if ph == phaseMeasure {
+				h.record(d)
+			}
+		}
+		i += batch
+	}
 }
