@@ -207,7 +207,8 @@ func TestMuxPipeline(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if st := c.Pool().Stats(); st.Open > 0 {
+	// Only a batch alone in flight takes a connection of its own.
+	if st := c.Pool().Stats(); st.Open > 1 {
 		t.Fatalf("pipelines opened %d pool connections", st.Open)
 	}
 }

@@ -140,6 +140,14 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	for i := 0; shared && i < len(cmds); i++ {
 		shared = muxable(cmds[i].Args())
 	}
+	if shared {
+		// As for single commands: a batch alone in flight is cheaper on a
+		// connection of its own.
+		if c.active.Add(1) == 1 {
+			shared = false
+		}
+		defer c.active.Add(-1)
+	}
 	var r retrier
 	for {
 		var err error
