@@ -123,3 +123,11 @@ func ExampleNewClientFromPool() {
 	defer a.Close()
 	defer b.Close()
 }
+
+func ExampleNewClusterClient() {
+	ctx := context.Background()
+	cc := respool.NewClusterClient(&respool.ClusterOptions{Addrs: []string{"127.0.0.1:7000"}})
+	defer cc.Close()
+	err := cc.Set(ctx, "{user:1}:name", "ada", 0).Err()
+	fmt.Println(err)
+}
