@@ -92,7 +92,8 @@ type FaultProxy struct {
 	cancelDial context.CancelFunc // cancels dialCtx
 	wg         sync.WaitGroup     // the accept loop and every connection's goroutines
 
-	// mu guards the fields below, and the cut state of every proxyConn.
+	// mu guards the fields below, and the fields of every proxyConn marked
+	// as guarded by it.
 	mu           sync.Mutex
 	closed       bool
 	conns        map[*proxyConn]struct{} // pairs open now
@@ -117,7 +118,7 @@ type FaultProxy struct {
 	received  map[string]int // replies whose first byte came from the target, by command name; "" counts all
 	started   map[string]int // replies whose first byte was sent, by command name; "" counts all
 	events    chan struct{}  // closed and replaced when a counter changes and waiters != 0
-	waiters   int            // callers of WaitCommand and WaitReplyStarted waiting now
+	waiters   int            // callers of the Wait methods waiting now
 }
 
 // StartFaultProxy starts a FaultProxy in front of target (for example a
