@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -130,25 +131,36 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 	}
 	var r retrier
 	shared := c.mux != nil && muxable(cmd.Args())
+	alone := false
 	if shared {
 		// A command with no other in flight gains nothing from sharing a
 		// connection: it takes one of its own, which saves the hand-off
-		// to the shared connection's reader goroutine.
+		// to the shared connection's reader goroutine, unless the pool
+		// has none free (then it shares after all).
 		if c.active.Add(1) == 1 {
-			shared = false
+			alone = true
 		}
 		defer c.active.Add(-1)
 	}
 	for {
-		if shared {
+		var cn *Conn
+		var err error
+		if alone {
+			if cn, err = c.pool.get(ctx, true); errors.Is(err, ErrPoolExhausted) {
+				alone = false
+			}
+		} else if !shared {
+			cn, err = c.pool.Get(ctx)
+		}
+		if shared && !alone {
 			_ = c.mux.doOne(ctx, cmd)
-		} else if cn, err := c.pool.Get(ctx); err != nil {
+		} else if err != nil {
 			cmd.setErr(err)
 		} else {
 			_ = cn.run(ctx, cmd)
 			c.pool.Put(cn)
 		}
-		err := cmd.Err()
+		err = cmd.Err()
 		if err == nil || !r.retry(ctx, c.opt, err, cmd.Args()) {
 			return err
 		}

@@ -191,6 +191,24 @@ func (cn *Conn) watchContext(ctx context.Context) func() bool {
 	return context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
 }
 
+// setWriteDeadline and setReadDeadline set a deadline, then make sure a
+// cancellation of ctx that fired meanwhile (its AfterFunc moved the
+// deadline into the past before this call moved it forward again) is not
+// lost.
+func (cn *Conn) setWriteDeadline(ctx context.Context, dl time.Time) {
+	_ = cn.nc.SetWriteDeadline(dl)
+	if ctx.Done() != nil && ctx.Err() != nil {
+		_ = cn.nc.SetDeadline(aLongTimeAgo)
+	}
+}
+
+func (cn *Conn) setReadDeadline(ctx context.Context, dl time.Time) {
+	_ = cn.nc.SetReadDeadline(dl)
+	if ctx.Done() != nil && ctx.Err() != nil {
+		_ = cn.nc.SetDeadline(aLongTimeAgo)
+	}
+}
+
 // ioError wraps a read or write failure. When ctx has ended, the context's
 // error is reported (errors.Is(err, context.DeadlineExceeded) holds) rather
 // than the socket's timeout that it caused.
@@ -257,7 +275,7 @@ func failAll(reqs []request, err error) {
 
 func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	now := cn.opt.now()
-	_ = cn.nc.SetWriteDeadline(deadlineFor(ctx, now, cn.opt.WriteTimeout))
+	cn.setWriteDeadline(ctx, deadlineFor(ctx, now, cn.opt.WriteTimeout))
 	before := cn.tr.written
 	var skipped []bool // requests refused by the writer (bad argument types)
 	var block time.Duration
@@ -293,7 +311,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	if sent == 0 {
 		return nil
 	}
-	_ = cn.nc.SetReadDeadline(cn.readDeadline(ctx, now, block))
+	cn.setReadDeadline(ctx, cn.readDeadline(ctx, now, block))
 	for i, rq := range reqs {
 		if skipped != nil && skipped[i] {
 			continue
@@ -395,7 +413,7 @@ func (cn *Conn) Send(ctx context.Context, args ...any) error {
 		return err
 	}
 	stop := cn.watchContext(ctx)
-	_ = cn.nc.SetWriteDeadline(deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
+	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
 	before := cn.tr.written
 	err := cn.w.WriteArgs(args)
 	if err == nil {
@@ -421,7 +439,7 @@ func (cn *Conn) Flush(ctx context.Context) error {
 		return err
 	}
 	stop := cn.watchContext(ctx)
-	_ = cn.nc.SetWriteDeadline(deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
+	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
 	before := cn.tr.written
 	err := cn.w.Flush()
 	if stop != nil && !stop() && cn.broken == nil {
@@ -455,7 +473,7 @@ func (cn *Conn) receive(ctx context.Context, timeout time.Duration) (resp.Value,
 		}
 	}
 	stop := cn.watchContext(ctx)
-	_ = cn.nc.SetReadDeadline(deadlineFor(ctx, cn.opt.now(), timeout))
+	cn.setReadDeadline(ctx, deadlineFor(ctx, cn.opt.now(), timeout))
 	v, err := cn.r.ReadValue()
 	if stop != nil && !stop() && cn.broken == nil && err == nil {
 		cn.breakWith(context.Cause(ctx))

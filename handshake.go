@@ -124,6 +124,12 @@ func (cn *Conn) runHandshake(ctx context.Context, steps []handshakeStep) (fallba
 	for _, s := range steps {
 		v, err := cn.r.ReadValue()
 		if err != nil {
+			if firstErr != nil {
+				// The server refused a step and hung up (maxclients...):
+				// its words say more than the closed socket.
+				cn.breakWith(firstErr)
+				return false, firstErr
+			}
 			return fail(cn.ioError(ctx, "handshake", OutcomeNotSent, err).Err)
 		}
 		if firstErr != nil || fallback || !v.IsError() {

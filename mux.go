@@ -97,18 +97,26 @@ type muxConn struct {
 	spare    []*muxRequest
 	flushing bool
 
-	fmu        sync.Mutex // guards the fields below; the read deadline is set under it
-	inflight   []*muxRequest
-	head       int       // index of the oldest in-flight request
-	broken     error     // the failure, once the connection failed
-	writing    bool      // a flusher is writing requests of inflight
-	deadlineAt time.Time // the send time the read deadline was set for
+	fmu      sync.Mutex // guards the fields below; the read deadline is set under it
+	inflight []*muxRequest
+	head     int   // index of the oldest in-flight request
+	broken   error // the failure, once the connection failed
+	writing  bool  // a flusher is writing requests of inflight
+	// The reader does not read while nothing is in flight: it parks on
+	// wake, so that bytes a server sends unasked stay unread and the next
+	// flush finds them (parkedBuffered, or the socket's peek) instead of
+	// taking them for its reply.
+	wake           *sync.Cond
+	parked         bool
+	parkedBuffered int       // bytes left in the reader's buffer when it parked
+	deadlineAt     time.Time // the send time the read deadline was set for
 
 	readerDone chan struct{}
 }
 
 func newMuxConn(cn *Conn) *muxConn {
 	mc := &muxConn{cn: cn, readerDone: make(chan struct{})}
+	mc.wake = sync.NewCond(&mc.fmu)
 	go mc.readLoop()
 	return mc
 }
@@ -142,6 +150,12 @@ func (mc *muxConn) doOne(ctx context.Context, rq request) error {
 
 func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
 	reqs := m.reqs
+	if err := ctx.Err(); err != nil {
+		ce := &ConnError{Op: "write", Addr: mc.cn.opt.Addr, Outcome: OutcomeNotSent, Err: err}
+		failAll(reqs, ce)
+		putMuxRequest(m)
+		return ce
+	}
 	mc.qmu.Lock()
 	mc.queue = append(mc.queue, m)
 	lead := !mc.flushing && mc.outstanding.Load() == 0
@@ -216,6 +230,19 @@ func (mc *muxConn) flushLoop() {
 			continue
 		}
 		wasIdle := mc.head == len(mc.inflight)
+		if wasIdle && mc.parked && (mc.parkedBuffered > 0 || !cn.peek.check()) {
+			// Bytes nobody asked for, or a connection the server closed:
+			// nothing of this batch was written; it goes elsewhere.
+			mc.fmu.Unlock()
+			ce := &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeNotSent,
+				Err: errors.New("unexpected data or end of stream on an idle shared connection")}
+			mc.fail(ce)
+			for _, m := range batch {
+				m.complete(ce)
+			}
+			clear(batch)
+			continue
+		}
 		// A request whose caller already left is not sent at all.
 		kept := batch[:0]
 		for _, m := range batch {
@@ -235,6 +262,7 @@ func (mc *muxConn) flushLoop() {
 		mc.outstanding.Add(int64(len(batch)))
 		if wasIdle {
 			mc.setReadDeadlineLocked()
+			mc.wake.Signal()
 		}
 		mc.writing = true
 		mc.fmu.Unlock()
@@ -317,6 +345,7 @@ func (mc *muxConn) fail(err *ConnError) {
 		return
 	}
 	mc.broken = err
+	mc.wake.Broadcast()
 	var pending []*muxRequest
 	if !mc.writing { // else the flusher completes them when it is done
 		pending = mc.inflight[mc.head:]
@@ -347,6 +376,18 @@ func (mc *muxConn) readLoop() {
 	defer close(mc.readerDone)
 	cn := mc.cn
 	for {
+		mc.fmu.Lock()
+		for mc.head == len(mc.inflight) && mc.broken == nil {
+			mc.parked = true
+			mc.parkedBuffered = cn.r.Buffered()
+			mc.wake.Wait()
+		}
+		mc.parked = false
+		broken := mc.broken
+		mc.fmu.Unlock()
+		if broken != nil {
+			return
+		}
 		v, err := cn.r.ReadValue()
 		if err != nil {
 			mc.fail(&ConnError{Op: "read", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err})
@@ -371,6 +412,10 @@ func (mc *muxConn) readLoop() {
 			mc.head++
 			if mc.head == len(mc.inflight) {
 				mc.inflight, mc.head = mc.inflight[:0], 0
+				// Park now, in the same critical section, so a flush
+				// that follows checks what is left unread.
+				mc.parked = true
+				mc.parkedBuffered = cn.r.Buffered()
 			}
 			mc.setReadDeadlineLocked()
 			done = m

@@ -140,20 +140,30 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	for i := 0; shared && i < len(cmds); i++ {
 		shared = muxable(cmds[i].Args())
 	}
+	alone := false
 	if shared {
 		// As for single commands: a batch alone in flight is cheaper on a
-		// connection of its own.
+		// connection of its own, when the pool has one free.
 		if c.active.Add(1) == 1 {
-			shared = false
+			alone = true
 		}
 		defer c.active.Add(-1)
 	}
 	var r retrier
 	for {
 		var err error
-		if shared {
+		var cn *Conn
+		var gerr error
+		if alone {
+			if cn, gerr = c.pool.get(ctx, true); errors.Is(gerr, ErrPoolExhausted) {
+				alone = false
+			}
+		} else if !shared {
+			cn, gerr = c.pool.Get(ctx)
+		}
+		if shared && !alone {
 			err = c.mux.do(ctx, reqs)
-		} else if cn, gerr := c.pool.Get(ctx); gerr != nil {
+		} else if gerr != nil {
 			err = gerr
 			failAll(reqs, err)
 		} else {

@@ -120,6 +120,11 @@ func (p *Pool) Options() Options { return *p.opt }
 // OutcomeNotSent. In steady state (an idle connection is reused) Get
 // allocates nothing.
 func (p *Pool) Get(ctx context.Context) (*Conn, error) {
+	return p.get(ctx, p.opt.PoolFailFast)
+}
+
+// get is Get; failFast returns ErrPoolExhausted instead of waiting.
+func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &poolWaitError{err: err}
 	}
@@ -138,7 +143,7 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 				p.mu.Unlock()
 				return p.dialNew(ctx)
 			}
-			if p.opt.PoolFailFast {
+			if failFast {
 				p.mu.Unlock()
 				return nil, ErrPoolExhausted
 			}

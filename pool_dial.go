@@ -93,7 +93,7 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 
 	p.mu.Lock()
 	p.numDialing--
-	p.backoff.endLocked(probe, err, ctx.Err(), now)
+	p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)
 	if err != nil {
 		if p.closed {
 			p.numOpen--
@@ -164,8 +164,23 @@ func (p *Pool) dialUnpooled(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	cn, err := p.dialLimited(ctx)
+	now := p.opt.now()
 	p.mu.Lock()
-	p.backoff.endLocked(probe, err, ctx.Err(), p.opt.now())
+	p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)
 	p.mu.Unlock()
 	return cn, err
+}
+
+// callerEnded returns ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed by the clock: the socket deadline taken from it can
+// fire a little before ctx's own timer, and a dial cut short by the
+// caller's deadline says nothing about the server.
+func callerEnded(ctx context.Context, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !now.Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

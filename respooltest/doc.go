@@ -49,11 +49,15 @@
 // process group of its own), never by name, and always reaped.
 //
 // A FaultProxy sits between a client and a real server and injects the
-// network's failures on demand: drop every connection, refuse new ones,
-// stall or delay a direction, cut a connection after n bytes, or cut it
-// right after a named command reached the server (the server applied it;
-// the client never sees the reply). It counts the commands that really
-// reached the server, so a test knows the ground truth.
+// network's failures on demand: drop or reset every connection, refuse new
+// ones, stall, delay (with jitter) or blackhole a direction, cut a
+// connection after n bytes with FIN or RST, re-chunk the stream down to one
+// byte per write, inject bytes before the next reply, hold a named reply
+// after n of its bytes, or cut a connection right after a named command
+// reached the server (the server applied it; the client never sees the
+// reply). It follows RESP in both directions, counts the commands that
+// really reached the server, so a test knows the ground truth, and offers
+// events to wait on (WaitCommand, WaitReplyStarted, WaitReplyReceived).
 //
 // A FakeServer is a scripted RESP server for what a real server never
 // does: hostile or malformed replies, an error on connect, a reply cut at
