@@ -130,7 +130,7 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 		return ErrClosed
 	}
 	var r retrier
-	shared := c.mux != nil && muxable(cmd.Args())
+	shared := c.mux != nil && muxable(cmd.args())
 	alone := false
 	if shared {
 		// A command with no other in flight gains nothing from sharing a
@@ -161,7 +161,7 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 			c.pool.Put(cn)
 		}
 		err = cmd.Err()
-		if err == nil || !r.retry(ctx, c.opt, err, cmd.Args()) {
+		if err == nil || !r.retry(ctx, c.opt, err, cmd.args()) {
 			return err
 		}
 		cmd.reset()

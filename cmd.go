@@ -33,7 +33,8 @@ type Cmder interface {
 // Outcome tells whether the command may have run (see OutcomeOf).
 type Cmd[T any] struct {
 	argBuf [3]any // storage of argv for short commands
-	argv   []any
+	argv   []any  // nil for a command of the fast form (cmd_fast.go)
+	fastArgs
 	val    T
 	err    error
 	decode func(resp.Value) (T, error)
@@ -69,16 +70,26 @@ func (c *Cmd[T]) Val() T { return c.val }
 func (c *Cmd[T]) Err() error { return c.err }
 
 // Args returns the command and its arguments.
-func (c *Cmd[T]) Args() []any { return c.argv }
+func (c *Cmd[T]) Args() []any {
+	if c.op != opNone {
+		return c.boxed()
+	}
+	return c.argv
+}
 
 // Name returns the command's name in lower case.
-func (c *Cmd[T]) Name() string { return cmdName(c.argv) }
+func (c *Cmd[T]) Name() string {
+	if c.op != opNone {
+		return fastOps[c.op].lower
+	}
+	return cmdName(c.argv)
+}
 
 // String returns the command and its result for logs, for example
 // "get k: v" or "get k: respool: nil".
 func (c *Cmd[T]) String() string {
 	var b strings.Builder
-	for i, a := range c.argv {
+	for i, a := range c.Args() {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
@@ -93,7 +104,21 @@ func (c *Cmd[T]) String() string {
 	return b.String()
 }
 
-func (c *Cmd[T]) args() []any { return c.argv }
+// args returns the arguments the command tables look at: all of them,
+// or for the fast form the name alone.
+func (c *Cmd[T]) args() []any {
+	if c.op != opNone {
+		return fastOps[c.op].argv
+	}
+	return c.argv
+}
+
+func (c *Cmd[T]) writeArgs(w *resp.Writer) error {
+	if c.op != opNone {
+		return c.write(w)
+	}
+	return w.WriteArgs(c.argv)
+}
 
 func (c *Cmd[T]) setReply(v resp.Value) {
 	if v.IsError() {

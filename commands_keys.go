@@ -34,9 +34,21 @@ func expireArgv(name, key string, arg int64, cond ExpireCond) []any {
 
 // Del deletes keys and returns how many existed.
 func (c cmdable) Del(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"DEL"}, keys)...)
+	cmd := new(Cmd[int64])
+	initKeysCmd(cmd, opDel, keys)
 	c(ctx, cmd)
 	return cmd
+}
+
+// initKeysCmd makes cmd the command op (DEL, EXISTS) of keys: of the fast
+// form for one key.
+func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
+	cmd.decode = DecodeInt
+	if len(keys) == 1 {
+		cmd.op, cmd.a[0] = op, keys[0]
+		return
+	}
+	cmd.argv = appendStrings([]any{fastOps[op].name}, keys)
 }
 
 // Unlink deletes keys, reclaiming their memory in the background, and
@@ -49,7 +61,8 @@ func (c cmdable) Unlink(ctx context.Context, keys ...string) *Cmd[int64] {
 
 // Exists returns how many of keys exist (a key named twice counts twice).
 func (c cmdable) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"EXISTS"}, keys)...)
+	cmd := new(Cmd[int64])
+	initKeysCmd(cmd, opExists, keys)
 	c(ctx, cmd)
 	return cmd
 }

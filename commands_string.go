@@ -114,18 +114,33 @@ func appendStrings(argv []any, ss []string) []any {
 
 // Get returns the value of key; Nil when the key does not exist.
 func (c cmdable) Get(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "GET", key)
+	cmd := new(Cmd[string])
+	initGet(cmd, key)
 	c(ctx, cmd)
 	return cmd
+}
+
+func initGet(cmd *Cmd[string], key string) {
+	cmd.decode, cmd.op, cmd.a[0] = DecodeString, opGet, key
 }
 
 // Set sets key to value and returns "OK". A positive expiration expires
 // the key after it (EX for whole seconds, PX otherwise); KeepTTL keeps the
 // key's time to live; 0 or another negative value clears it.
 func (c cmdable) Set(ctx context.Context, key string, value any, expiration time.Duration) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, appendExpiry([]any{"SET", key, value}, expiration)...)
+	cmd := new(Cmd[string])
+	initSet(cmd, key, value, expiration)
 	c(ctx, cmd)
 	return cmd
+}
+
+func initSet(cmd *Cmd[string], key string, value any, expiration time.Duration) {
+	cmd.decode = DecodeStatus
+	if s, ok := value.(string); ok && expiration == 0 {
+		cmd.op, cmd.a = opSet, [2]string{key, s}
+		return
+	}
+	cmd.argv = appendExpiry([]any{"SET", key, value}, expiration)
 }
 
 // SetArgs runs SET with the options in a. It returns "OK", or with a.Get
@@ -252,9 +267,14 @@ func (c cmdable) MSetNX(ctx context.Context, values ...any) *Cmd[bool] {
 
 // Incr adds 1 to the integer at key (0 if missing) and returns the result.
 func (c cmdable) Incr(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "INCR", key)
+	cmd := new(Cmd[int64])
+	initIncr(cmd, key)
 	c(ctx, cmd)
 	return cmd
+}
+
+func initIncr(cmd *Cmd[int64], key string) {
+	cmd.decode, cmd.op, cmd.a[0] = DecodeInt, opIncr, key
 }
 
 // IncrBy adds value to the integer at key (0 if missing) and returns the

@@ -78,10 +78,20 @@ func Dial(ctx context.Context, opt *Options) (*Conn, error) {
 // dialConn is Dial for options already passed through withDefaults.
 func dialConn(ctx context.Context, opt *Options) (*Conn, error) {
 	start := opt.now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opt.DialTimeout)
 	defer cancel()
 	nc, err := dialNet(ctx, opt)
 	if err != nil {
+		if cerr := callerEnded(parent, opt.now()); cerr != nil {
+			// A dial cut by the caller's deadline may fail with the
+			// socket's own timeout before the context reports itself
+			// done: say it was the caller's.
+			if cause := context.Cause(parent); cause != nil {
+				cerr = cause
+			}
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
 		return nil, &ConnError{Op: "dial", Addr: opt.Addr, Outcome: OutcomeNotSent, Err: err}
 	}
 	cn := newConn(nc, opt)
@@ -281,7 +291,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	var block time.Duration
 	for i, rq := range reqs {
 		argv := rq.args()
-		if err := cn.w.WriteArgs(argv); err != nil {
+		if err := writeRequest(cn.w, rq); err != nil {
 			var ae *resp.ArgError
 			if errors.As(err, &ae) {
 				if skipped == nil {

@@ -271,7 +271,7 @@ func (mc *muxConn) flushLoop() {
 		var err error
 		for _, m := range batch {
 			for _, rq := range m.reqs {
-				if err = cn.w.WriteArgs(rq.args()); err != nil {
+				if err = writeRequest(cn.w, rq); err != nil {
 					break
 				}
 			}

@@ -138,7 +138,7 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	reqs := pipelineRequests(cmds)
 	shared := c.mux != nil && !isTxBatch(cmds)
 	for i := 0; shared && i < len(cmds); i++ {
-		shared = muxable(cmds[i].Args())
+		shared = muxable(cmds[i].args())
 	}
 	alone := false
 	if shared {
@@ -188,7 +188,7 @@ func (r *retrier) retryBatch(ctx context.Context, opt *Options, err error, cmds 
 		if isTx && OutcomeOf(err) != OutcomeNotSent {
 			return false
 		}
-		if !retryable(err, cmd.Args()) {
+		if !retryable(err, cmd.args()) {
 			return false
 		}
 	}
@@ -228,7 +228,8 @@ type queuedRequest struct {
 	rejected bool
 }
 
-func (q *queuedRequest) args() []any { return q.cmd.Args() }
+func (q *queuedRequest) args() []any                    { return q.cmd.args() }
+func (q *queuedRequest) writeArgs(w *resp.Writer) error { return writeRequest(w, q.cmd) }
 func (q *queuedRequest) setReply(v resp.Value) {
 	if v.IsError() {
 		q.rejected = true
@@ -243,7 +244,8 @@ type execRequest struct {
 	queued []queuedRequest
 }
 
-func (e *execRequest) args() []any { return e.exec.Args() }
+func (e *execRequest) args() []any                    { return e.exec.args() }
+func (e *execRequest) writeArgs(w *resp.Writer) error { return writeRequest(w, e.exec) }
 
 func (e *execRequest) setReply(v resp.Value) {
 	e.exec.setReply(v)

@@ -34,7 +34,7 @@
 // longest line (default 64 KiB). Nesting is parsed with an explicit stack,
 // not recursion. A length header is never trusted for allocation: memory
 // grows with the bytes that actually arrive, so a few bytes claiming a
-// gigabyte cost at most 64 KiB.
+// gigabyte cost at most 512 KiB.
 //
 // # Errors
 //

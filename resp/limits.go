@@ -26,7 +26,7 @@ const (
 //
 // Limits do not size allocations. A Reader never allocates from a length
 // header alone: memory grows with the bytes that arrive, so a short reply that
-// claims a huge length costs at most a small fixed amount (64 KiB for a bulk
+// claims a huge length costs at most a small fixed amount (512 KiB for a bulk
 // string, a few elements for an aggregate) before the stream ends or fails.
 type Limits struct {
 	// MaxBulkLen is the largest bulk string, bulk error or verbatim string,

@@ -34,7 +34,7 @@ const maxKeptScratch = 4096
 // ordinary bulk strings and aggregates.
 //
 // Each string costs one allocation and each aggregate one slice of exactly
-// its length (larger bulk strings not already buffered grow in steps: see
+// its length (bulk strings over 512 KiB not already buffered grow in steps: see
 // Limits). Common simple strings such as "OK" and "QUEUED" cost nothing.
 func (r *Reader) ReadValue() (Value, error) {
 	if err := r.begin(); err != nil {

@@ -17,8 +17,10 @@ const minReaderSize = 64
 // bodyChunk is how much memory a bulk string gets before its bytes arrive:
 // a body that is not already buffered starts with at most this much and
 // grows geometrically (each step at most doubling what has arrived) up to the
-// length in its header.
-const bodyChunk = 64 << 10
+// length in its header. Bodies up to this size, the common case by far, get
+// exactly one allocation of their own length; a header claiming more costs
+// at most this much until the bytes arrive.
+const bodyChunk = 512 << 10
 
 // maxEmptyReads is how many times in a row src may return (0, nil) before
 // the Reader gives up with io.ErrNoProgress.

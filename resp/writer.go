@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // defaultWriterSize is the buffer size of NewWriter.
@@ -97,8 +98,15 @@ func (w *Writer) writeCRLF() {
 	}
 }
 
-// writeString copies s into the buffer, sending it as it fills.
+// writeString copies s into the buffer, sending it as it fills. A string
+// at least as large as the buffer is handed to the underlying io.Writer
+// directly, as writeBytes does for a slice (io.Writer must not modify or
+// keep what it is given, so the string's bytes are safe to lend).
 func (w *Writer) writeString(s string) {
+	if len(s) >= cap(w.buf) {
+		w.writeBytes(unsafe.Slice(unsafe.StringData(s), len(s)))
+		return
+	}
 	for len(s) > 0 && w.err == nil {
 		if len(w.buf) == cap(w.buf) {
 			w.Flush()

@@ -1,0 +1,64 @@
+package respool_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/respool/respool"
+	"github.com/respool/respool/respooltest"
+)
+
+// TestTypedCommandAllocations holds the typed fast paths to their promise:
+// a GET through the Client allocates its reply's string and nothing else,
+// and a SET of a string, an INCR, a DEL and an EXISTS allocate nothing
+// (the reply of SET is the shared "OK"). The race detector allocates on
+// its own, so the test runs only without it (scripts/test.sh runs it so).
+// It is an external test: what keeps a *Cmd on the caller's stack must
+// hold across packages, as users call it.
+func TestTypedCommandAllocations(t *testing.T) {
+	if respool.RaceEnabled {
+		t.Skip("the race detector allocates; scripts/test.sh runs this test without it")
+	}
+	srv := respooltest.StartServer(t)
+	for _, mode := range []struct {
+		name      string
+		exclusive bool
+	}{{"multiplexed", false}, {"exclusive", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			c := respool.NewClient(&respool.Options{Addr: srv.Addr, Exclusive: mode.exclusive})
+			defer c.Close()
+			ctx := context.Background()
+			key, value := "alloc:"+mode.name, "0123456789abcdef"
+			counter, hash := key+":n", key+":h"
+			check := func(name string, max float64, f func() error) {
+				t.Helper()
+				if err := f(); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if n := testing.AllocsPerRun(500, func() { _ = f() }); n > max {
+					t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
+				}
+			}
+			check("SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
+			check("GET", 1, func() error {
+				v, err := c.Get(ctx, key).Result()
+				if err == nil && v != value {
+					t.Fatalf("GET %s = %q, want %q", key, v, value)
+				}
+				return err
+			})
+			check("INCR", 0, func() error { return c.Incr(ctx, counter).Err() })
+			check("EXISTS", 0, func() error { return c.Exists(ctx, key).Err() })
+			if err := c.HSet(ctx, hash, "f", value).Err(); err != nil {
+				t.Fatal(err)
+			}
+			check("HGET", 1, func() error {
+				v, err := c.HGet(ctx, hash, "f").Result()
+				if err == nil && v != value {
+					t.Fatalf("HGET = %q, want %q", v, value)
+				}
+				return err
+			})
+		})
+	}
+}

@@ -1,0 +1,155 @@
+package respool
+
+import (
+	"context"
+	"sync"
+
+	"github.com/respool/respool/resp"
+)
+
+// The fast form of a command. The most frequent commands (GET, SET...)
+// keep their arguments unboxed, as strings in the command itself, and are
+// written straight from there: boxing a string into an `any` costs an
+// allocation, which for GET would be as much as the reply itself. Their
+// public Args builds the boxed list only when asked.
+
+// fastOp names a command of the fast form; 0 is a command of the usual
+// form (argv).
+type fastOp uint8
+
+const (
+	opNone fastOp = iota
+	opGet
+	opSet
+	opHGet
+	opIncr
+	opDel
+	opExists
+)
+
+// fastOpInfo describes one fastOp: its name as written, its name in lower
+// case (for Name), its number of arguments after the name, and a boxed
+// argv holding only the name, which is what the command-table lookups
+// (muxable, retryable, blockFor) look at.
+type fastOpInfo struct {
+	name  string
+	lower string
+	nargs int
+	argv  []any
+}
+
+var fastOps = [...]fastOpInfo{
+	opGet:    {"GET", "get", 1, []any{"GET"}},
+	opSet:    {"SET", "set", 2, []any{"SET"}},
+	opHGet:   {"HGET", "hget", 2, []any{"HGET"}},
+	opIncr:   {"INCR", "incr", 1, []any{"INCR"}},
+	opDel:    {"DEL", "del", 1, []any{"DEL"}},
+	opExists: {"EXISTS", "exists", 1, []any{"EXISTS"}},
+}
+
+// fastArgs are the arguments of a command of the fast form.
+type fastArgs struct {
+	op fastOp
+	a  [2]string
+}
+
+// boxed returns the command and its arguments as a new []any.
+func (f *fastArgs) boxed() []any {
+	info := &fastOps[f.op]
+	argv := make([]any, 1+info.nargs)
+	argv[0] = info.name
+	for i := range info.nargs {
+		argv[1+i] = f.a[i]
+	}
+	return argv
+}
+
+// write writes the command.
+func (f *fastArgs) write(w *resp.Writer) error {
+	info := &fastOps[f.op]
+	// The writer's error is sticky: the last call reports any failure.
+	_ = w.WriteArrayHeader(1 + info.nargs)
+	err := w.WriteBulkString(info.name)
+	for i := range info.nargs {
+		err = w.WriteBulkString(f.a[i])
+	}
+	return err
+}
+
+// argsWriter is a request that writes itself rather than through
+// resp.Writer.WriteArgs of its args.
+type argsWriter interface {
+	writeArgs(w *resp.Writer) error
+}
+
+// writeRequest writes rq's command to w.
+func writeRequest(w *resp.Writer, rq request) error {
+	if aw, ok := rq.(argsWriter); ok {
+		return aw.writeArgs(w)
+	}
+	return w.WriteArgs(rq.args())
+}
+
+// fastReq carries a command of the fast form through the Client's
+// machinery (retries, the pool, the multiplexer) on behalf of a *Cmd that
+// stays on its caller's stack: a Cmd handed to that machinery escapes to
+// the heap, a pooled fastReq costs nothing. It keeps the raw reply; the
+// Cmd decodes it.
+type fastReq struct {
+	fastArgs
+	val resp.Value
+	err error
+}
+
+var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
+
+func (f *fastReq) Name() string                   { return fastOps[f.op].lower }
+func (f *fastReq) Args() []any                    { return f.boxed() }
+func (f *fastReq) args() []any                    { return fastOps[f.op].argv }
+func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
+func (f *fastReq) setReply(v resp.Value)          { f.val = v }
+func (f *fastReq) setErr(err error)               { f.err = err }
+func (f *fastReq) reset()                         { f.val, f.err = resp.Value{}, nil }
+
+// Err returns the connection's failure, or the server's error reply.
+func (f *fastReq) Err() error {
+	if f.err == nil && f.val.IsError() {
+		return NewError(f.val.Text())
+	}
+	return f.err
+}
+
+// runLocal runs cmd for a Client without letting cmd escape, so that a
+// typed method whose *Cmd does not outlive its caller allocates nothing
+// for it. A command of the fast form goes through a pooled fastReq; any
+// other command, or any command when hooks are installed (they may keep
+// the Cmder they are given), runs as a heap copy whose result is copied
+// back. It is kept out of line so that the typed methods calling it stay
+// small enough to be inlined, which is what keeps their *Cmd on the
+// caller's stack.
+//
+//go:noinline
+func runLocal[T any](c *Client, ctx context.Context, cmd *Cmd[T]) {
+	if cmd.op == opNone || c.hooks.Load().process != nil {
+		// The callers never point argv into cmd's own argBuf, so the
+		// copy shares nothing with cmd's stack frame.
+		h := new(Cmd[T])
+		*h = *cmd
+		c.processCmd(ctx, h)
+		cmd.val, cmd.err = h.val, h.err
+		return
+	}
+	f := fastReqPool.Get().(*fastReq)
+	f.fastArgs = cmd.fastArgs
+	_ = c.runCmd(ctx, f)
+	if f.err != nil {
+		// A failed request may still be referenced by a multiplexed
+		// connection's queue: it is left to the garbage collector.
+		cmd.err = f.err
+		return
+	}
+	cmd.setReply(f.val)
+	f.reset()
+	f.fastArgs = fastArgs{}
+	fastReqPool.Put(f)
+}

@@ -1,0 +1,4 @@
+package respool
+
+// RaceEnabled lets external tests know that the race detector is on.
+const RaceEnabled = raceEnabled
