@@ -4,5 +4,7 @@
 //
 // The Go benchmarks (go test -bench . -benchmem) measure each client in
 // one process against one private redis-server; cmd/compare runs every
-// client in a process of its own and prints Markdown tables. See README.md.
+// client in a process of its own (the cluster rows against a private
+// 6-node cluster, with each library's cluster client) and prints Markdown
+// tables. See README.md.
 package bench

@@ -12,15 +12,22 @@ import (
 // in the small pool scenario). With auto set, commands go through the
 // client's blocking AutoPipeline (default AutoPipelineOptions), which
 // batches concurrent callers' commands; explicit pipelines use the
-// client's ordinary Pipeline in both cases.
+// client's ordinary Pipeline in both cases. In the cluster scenarios the
+// client is a ClusterClient seeded with every node (reads go to
+// primaries, the default), whose AutoPipeline routes each command by slot.
 type goRedisRunner struct {
-	client *redis.Client
-	cmds   redis.Cmdable // client, or its AutoPipeliner
+	client redis.UniversalClient // *redis.Client or *redis.ClusterClient
+	cmds   redis.Cmdable         // client, or its AutoPipeliner
 	ap     *redis.AutoPipeliner
 }
 
 func newGoRedisRunner(opt runnerOptions, auto bool) (*goRedisRunner, error) {
-	c := redis.NewClient(&redis.Options{Addr: opt.addr, PoolSize: opt.poolSize})
+	var c redis.UniversalClient
+	if opt.cluster != nil {
+		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: opt.cluster, PoolSize: opt.poolSize})
+	} else {
+		c = redis.NewClient(&redis.Options{Addr: opt.addr, PoolSize: opt.poolSize})
+	}
 	r := &goRedisRunner{client: c, cmds: c}
 	if auto {
 		ap, err := c.AutoPipeline()

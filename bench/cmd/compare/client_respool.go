@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/respool/respool"
 )
@@ -10,21 +11,52 @@ import (
 // respoolRunner drives respool with default options: a Client that
 // multiplexes concurrent commands over a few shared connections. With
 // exclusive set, Options.Exclusive makes every command borrow a pooled
-// connection of its own, the way go-redis and redigo work.
+// connection of its own, the way go-redis and redigo work. In the cluster
+// scenarios it drives a ClusterClient seeded with every node, otherwise
+// with defaults (its node Clients multiplex too; reads go to primaries).
+//
+// The single-server rows call the *respool.Client directly rather than
+// through respoolCommands: a typed method called through an interface
+// cannot be inlined, so its *Cmd would escape to the heap, which is not
+// what a user calling the Client sees.
 type respoolRunner struct {
-	client *respool.Client
+	client respoolCommands
+	single *respool.Client // set outside the cluster scenarios
 }
 
+// respoolCommands is what the runner calls, common to respool.Client and
+// respool.ClusterClient.
+type respoolCommands interface {
+	Get(ctx context.Context, key string) *respool.Cmd[string]
+	Set(ctx context.Context, key string, value any, expiration time.Duration) *respool.Cmd[string]
+	MGet(ctx context.Context, keys ...string) *respool.Cmd[[]respool.Optional[string]]
+	Pipeline() *respool.Pipeline
+	Close() error
+}
+
+var (
+	_ respoolCommands = (*respool.Client)(nil)
+	_ respoolCommands = (*respool.ClusterClient)(nil)
+)
+
 func newRespoolRunner(opt runnerOptions, exclusive bool) *respoolRunner {
-	return &respoolRunner{client: respool.NewClient(&respool.Options{
-		Addr:      opt.addr,
-		Exclusive: exclusive,
-		PoolSize:  opt.poolSize,
-	})}
+	node := respool.Options{Addr: opt.addr, Exclusive: exclusive, PoolSize: opt.poolSize}
+	if opt.cluster != nil {
+		node.Addr = ""
+		return &respoolRunner{client: respool.NewClusterClient(&respool.ClusterOptions{Addrs: opt.cluster, Options: node})}
+	}
+	c := respool.NewClient(&node)
+	return &respoolRunner{client: c, single: c}
 }
 
 func (r *respoolRunner) get(ctx context.Context, key string) (string, error) {
-	v, err := r.client.Get(ctx, key).Result()
+	var v string
+	var err error
+	if r.single != nil {
+		v, err = r.single.Get(ctx, key).Result()
+	} else {
+		v, err = r.client.Get(ctx, key).Result()
+	}
 	if errors.Is(err, respool.Nil) {
 		return "", nil
 	}
@@ -32,6 +64,9 @@ func (r *respoolRunner) get(ctx context.Context, key string) (string, error) {
 }
 
 func (r *respoolRunner) set(ctx context.Context, key, value string) (string, error) {
+	if r.single != nil {
+		return r.single.Set(ctx, key, value, 0).Result()
+	}
 	return r.client.Set(ctx, key, value, 0).Result()
 }
 

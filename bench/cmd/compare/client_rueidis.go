@@ -10,12 +10,19 @@ import (
 // client-side caching only affects DoCache, which no scenario calls;
 // Redis 7 supports the tracking it sets up, so DisableCache stays false.
 // rueidis has no pool size to cap: it multiplexes on its own connections.
+// In the cluster scenarios InitAddress lists every node, and rueidis finds
+// out by itself that they form a cluster (reads go to primaries, the
+// default).
 type rueidisRunner struct {
 	client rueidis.Client
 }
 
 func newRueidisRunner(opt runnerOptions) (*rueidisRunner, error) {
-	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{opt.addr}})
+	addrs := []string{opt.addr}
+	if opt.cluster != nil {
+		addrs = opt.cluster
+	}
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: addrs})
 	if err != nil {
 		return nil, err
 	}

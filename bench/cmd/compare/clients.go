@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -25,7 +26,11 @@ type runner interface {
 
 // runnerOptions is what a runner is built for.
 type runnerOptions struct {
-	addr       string
+	addr string
+	// cluster, when set, lists the nodes of a Redis Cluster: the runner
+	// builds its library's cluster client with them as seeds, and addr is
+	// unused.
+	cluster    []string
 	goroutines int
 	// poolSize, when positive, caps the client's connections (and makes
 	// redigo wait for one); zero keeps the library's default.
@@ -99,6 +104,9 @@ func newRunner(name string, opt runnerOptions) (runner, error) {
 	case "goredis-auto":
 		return newGoRedisRunner(opt, true)
 	case "redigo":
+		if opt.cluster != nil {
+			return nil, errors.New("compare: redigo has no cluster client")
+		}
 		return newRedigoRunner(opt), nil
 	case "rueidis":
 		return newRueidisRunner(opt)

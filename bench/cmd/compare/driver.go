@@ -69,7 +69,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.IntVar(&cfg.reps, "reps", 3, "repetitions per client and scenario; the report gives medians")
 	fs.DurationVar(&cfg.dur, "dur", 3*time.Second, "measured window of each run")
 	fs.DurationVar(&cfg.warmup, "warmup", 700*time.Millisecond, "warm-up before each measured window")
-	fs.StringVar(&cfg.addr, "addr", "", "use this server instead of starting one (its bench:* keys are overwritten)")
+	fs.StringVar(&cfg.addr, "addr", "", "use this server instead of starting one (its bench:* keys are overwritten); the cluster scenarios always start their own cluster")
 	fs.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&cfg.plots, "plots", "", "write PNG plots into this directory (the report links them)")
 	fs.StringVar(&cfg.note, "note", "", "conditions of the run, printed in the report's header")
@@ -215,43 +215,41 @@ func runDriver(args []string) error {
 	if cfg.reference {
 		env.refVersion = referenceVersion(cfg.refBin)
 	}
-	addr := cfg.addr
-	if addr == "" {
-		srv, err := respooltest.NewServer()
+	d := &driver{cfg: cfg, res: results{}, refRate: map[string]float64{}}
+	if d.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if cfg.needs(false) {
+		dep, version, stop, err := startSingle(cfg)
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		addr = srv.Addr
+		defer stop()
+		d.single, env.redisVersion = dep, version
 	}
-	admin, err := dialRaw(addr)
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	if env.redisVersion, err = serverVersion(admin); err != nil {
-		return err
-	}
-	var sizes []int
-	for _, s := range cfg.scenarios {
-		if s.kind != opSet && !slices.Contains(sizes, s.valueSize) {
-			sizes = append(sizes, s.valueSize)
+	// The cluster starts just before its first scenario, so that its six
+	// idle servers take nothing from the single-server rows before it.
+	defer func() {
+		if d.stopCluster != nil {
+			d.stopCluster()
 		}
-	}
-	fmt.Fprintf(os.Stderr, "compare: redis-server %s at %s; writing the keyspace\n", env.redisVersion, addr)
-	if err := preloadGetKeys(admin, sizes); err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
+	}()
 
-	d := &driver{cfg: cfg, addr: addr, self: self, admin: admin, res: results{}, refRate: map[string]float64{}}
 	tasks := cfg.plan()
 	prog := newProgress(os.Stderr, cfg, tasks)
 	defer prog.close()
 	for i, t := range tasks {
+		if t.s.cluster && d.cluster == nil {
+			dep, version, stop, err := startCluster(cfg, prog.note)
+			if err != nil {
+				prog.note("compare: the cluster did not start")
+				return err
+			}
+			d.cluster, d.stopCluster = dep, stop
+			if env.redisVersion == "" {
+				env.redisVersion = version
+			}
+		}
 		prog.begin(i, t)
 		s, err := d.run(ctx, t)
 		if err != nil {
@@ -284,24 +282,127 @@ func runDriver(args []string) error {
 	return os.WriteFile(cfg.out, []byte(text), 0o644)
 }
 
-// driver runs tasks against one server.
+// needs reports whether a selected scenario runs on the cluster (cluster
+// true) or on the single server (cluster false).
+func (cfg *config) needs(cluster bool) bool {
+	return slices.ContainsFunc(cfg.scenarios, func(s scenario) bool { return s.cluster == cluster })
+}
+
+// getSizes lists the value sizes of the GET keyspaces that the selected
+// scenarios read on the cluster (cluster true) or on the single server.
+func (cfg *config) getSizes(cluster bool) []int {
+	var sizes []int
+	for _, s := range cfg.scenarios {
+		if s.cluster == cluster && s.kind != opSet && !slices.Contains(sizes, s.valueSize) {
+			sizes = append(sizes, s.valueSize)
+		}
+	}
+	return sizes
+}
+
+// deployment is what scenarios run against: the single server or the
+// cluster.
+type deployment struct {
+	addrs []string // the server, or every node of the cluster
+	store keyStore // the driver's own connections, to write and check keys
+	admin *rawConn // the single server's connection; nil for the cluster
+}
+
+// startSingle starts the private redis-server (or, with -addr, connects
+// to the given one) and writes the GET keyspaces of the single-server
+// scenarios. It returns the server's version and a function that stops
+// what it started.
+func startSingle(cfg *config) (dep *deployment, version string, stop func(), err error) {
+	addr, stopServer := cfg.addr, func() {}
+	if addr == "" {
+		srv, err := respooltest.NewServer()
+		if err != nil {
+			return nil, "", nil, err
+		}
+		addr, stopServer = srv.Addr, func() { srv.Close() }
+	}
+	admin, err := dialRaw(addr)
+	if err != nil {
+		stopServer()
+		return nil, "", nil, err
+	}
+	stop = func() {
+		admin.Close()
+		stopServer()
+	}
+	if version, err = serverVersion(admin); err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	fmt.Fprintf(os.Stderr, "compare: redis-server %s at %s; writing the keyspace\n", version, addr)
+	if err := preloadGetKeys(admin, cfg.getSizes(false)); err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	return &deployment{addrs: []string{addr}, store: admin, admin: admin}, version, stop, nil
+}
+
+// startCluster starts the private 6-node cluster (respooltest.NewCluster:
+// 3 primaries, 3 replicas) and writes the GET keyspaces of the cluster
+// scenarios on the primaries. It returns the nodes' version and a function
+// that stops the cluster; logf reports progress.
+func startCluster(cfg *config, logf func(format string, args ...any)) (dep *deployment, version string, stop func(), err error) {
+	logf("compare: starting a 6-node cluster")
+	cl, err := respooltest.NewCluster()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	st, err := newClusterStore(cl.Addrs()[0])
+	if err != nil {
+		cl.Close()
+		return nil, "", nil, err
+	}
+	stop = func() {
+		st.Close()
+		cl.Close()
+	}
+	if version, err = serverVersion(st.primaries[0]); err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	logf("compare: cluster of %d nodes, %d of them primaries, at %s; writing the keyspace",
+		len(cl.Nodes), len(st.primaries), strings.Join(cl.Addrs(), ","))
+	if err := preloadGetKeys(st, cfg.getSizes(true)); err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	return &deployment{addrs: cl.Addrs(), store: st}, version, stop, nil
+}
+
+// driver runs tasks against the single server and the cluster.
 type driver struct {
-	cfg   *config
-	addr  string
-	self  string
-	admin *rawConn
-	res   results
+	cfg     *config
+	self    string
+	single  *deployment // nil when no scenario runs on the single server
+	cluster *deployment // nil until the first cluster scenario
+	// stopCluster stops the cluster; nil while none was started.
+	stopCluster func()
+	res         results
 	// refRate is the requests per second redis-benchmark last reached per
 	// scenario, to size its next run to the window.
 	refRate map[string]float64
+}
+
+// on is the deployment a scenario runs against.
+func (d *driver) on(s scenario) *deployment {
+	if s.cluster {
+		return d.cluster
+	}
+	return d.single
 }
 
 func (d *driver) run(ctx context.Context, t task) (sample, error) {
 	if t.client == referenceName {
 		return d.runReference(ctx, t.s)
 	}
+	dep := d.on(t.s)
 	if t.s.kind == opSet {
-		if err := resetSetKeys(d.admin, t.s); err != nil {
+		if err := resetSetKeys(dep.store, t.s); err != nil {
 			return sample{}, err
 		}
 	}
@@ -310,7 +411,7 @@ func (d *driver) run(ctx context.Context, t task) (sample, error) {
 		return s, err
 	}
 	if t.s.kind == opSet {
-		chk, err := checkSetKeys(d.admin, t.s)
+		chk, err := checkSetKeys(dep.store, t.s)
 		if err != nil {
 			return s, err
 		}
@@ -328,7 +429,7 @@ func (d *driver) runWorker(ctx context.Context, client string, s scenario) (samp
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.warmup+d.cfg.dur+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, d.self, "worker",
-		"-client", client, "-scenario", s.name, "-addr", d.addr,
+		"-client", client, "-scenario", s.name, "-addr", strings.Join(d.on(s).addrs, ","),
 		"-dur", d.cfg.dur.String(), "-warmup", d.cfg.warmup.String())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -358,9 +459,11 @@ func (d *driver) runWorker(ctx context.Context, client string, s scenario) (samp
 }
 
 // runReference runs redis-benchmark for a scenario, sized to last about
-// one window.
+// one window. On the cluster it connects to the first node and finds the
+// others itself (--cluster).
 func (d *driver) runReference(ctx context.Context, s scenario) (sample, error) {
-	host, portText, err := net.SplitHostPort(d.addr)
+	dep := d.on(s)
+	host, portText, err := net.SplitHostPort(dep.addrs[0])
 	if err != nil {
 		return sample{}, err
 	}
@@ -368,8 +471,15 @@ func (d *driver) runReference(ctx context.Context, s scenario) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 10*d.cfg.dur+time.Minute)
+	defer cancel()
 	if s.kind == opGet || s.kind == opPipe {
-		if _, err := d.admin.do("SET", refKey, strings.Repeat("x", s.valueSize)); err != nil {
+		if s.cluster {
+			err = primeClusterReference(ctx, d.cfg.refBin, s, host, port)
+		} else {
+			_, err = dep.admin.do("SET", refKey, strings.Repeat("x", s.valueSize))
+		}
+		if err != nil {
 			return sample{}, err
 		}
 	}
@@ -378,8 +488,6 @@ func (d *driver) runReference(ctx context.Context, s scenario) (sample, error) {
 		rate = guessRequestRate(s)
 	}
 	requests := max(int(rate*d.cfg.dur.Seconds()), 20*s.goroutines, 1000)
-	ctx, cancel := context.WithTimeout(ctx, 10*d.cfg.dur+time.Minute)
-	defer cancel()
 	r, err := runReference(ctx, d.cfg.refBin, s, host, port, requests)
 	if err != nil {
 		return sample{}, err

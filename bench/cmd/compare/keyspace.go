@@ -130,39 +130,102 @@ func (c *rawConn) do(args ...any) (resp.Value, error) {
 	return v[0], nil
 }
 
-// preloadBatch is how many keys one MSET, MGET or UNLINK carries.
+// preloadBatch is how many keys one MSET, MGET or UNLINK carries, or how
+// many commands one pipelined send carries.
 const preloadBatch = 100
 
-// preloadGetKeys writes every GET key of the given value sizes.
-func preloadGetKeys(c *rawConn, sizes []int) error {
-	for _, size := range sizes {
-		n := getKeyCount(size)
-		for start := 0; start < n; start += preloadBatch {
-			args := []any{"MSET"}
-			for i := start; i < min(n, start+preloadBatch); i++ {
-				args = append(args, getKey(size, i), getValue(size, i))
-			}
-			if _, err := c.do(args...); err != nil {
-				return fmt.Errorf("compare: preload: %w", err)
-			}
-		}
-	}
-	return nil
+// keyStore is where the driver writes, deletes and reads back the
+// scenarios' keys, on connections of its own that no client under test
+// shares: the single server (*rawConn) or the cluster's primaries
+// (*clusterStore).
+type keyStore interface {
+	// setKeys writes values[i] to keys[i].
+	setKeys(keys, values []string) error
+	// unlinkKeys deletes keys.
+	unlinkKeys(keys []string) error
+	// getKeys reads keys, in order; a missing key is a null Value.
+	getKeys(keys []string) ([]resp.Value, error)
 }
 
-// resetSetKeys deletes every SET key a scenario may write.
-func resetSetKeys(c *rawConn, s scenario) error {
-	keys, _ := keysAndValues(s)
+var (
+	_ keyStore = (*rawConn)(nil)
+	_ keyStore = (*clusterStore)(nil)
+)
+
+// setKeys writes the keys with one MSET per preloadBatch keys.
+func (c *rawConn) setKeys(keys, values []string) error {
 	for start := 0; start < len(keys); start += preloadBatch {
-		args := []any{"UNLINK"}
-		for _, k := range keys[start:min(len(keys), start+preloadBatch)] {
-			args = append(args, k)
+		args := []any{"MSET"}
+		for i := start; i < min(len(keys), start+preloadBatch); i++ {
+			args = append(args, keys[i], values[i])
 		}
 		if _, err := c.do(args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unlinkKeys deletes the keys with one UNLINK per preloadBatch keys.
+func (c *rawConn) unlinkKeys(keys []string) error {
+	for start := 0; start < len(keys); start += preloadBatch {
+		if _, err := c.do(keyArgs("UNLINK", keys[start:min(len(keys), start+preloadBatch)])...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// getKeys reads the keys with one MGET per preloadBatch keys.
+func (c *rawConn) getKeys(keys []string) ([]resp.Value, error) {
+	out := make([]resp.Value, 0, len(keys))
+	for start := 0; start < len(keys); start += preloadBatch {
+		end := min(len(keys), start+preloadBatch)
+		v, err := c.do(keyArgs("MGET", keys[start:end])...)
+		if err != nil {
+			return nil, err
+		}
+		elems, err := v.Elems()
+		if err != nil {
+			return nil, err
+		}
+		if len(elems) != end-start {
+			return nil, errors.New("compare: MGET returned the wrong number of values")
+		}
+		out = append(out, elems...)
+	}
+	return out, nil
+}
+
+// keyArgs is a command's name followed by keys, as arguments.
+func keyArgs(name string, keys []string) []any {
+	args := make([]any, 0, 1+len(keys))
+	args = append(args, name)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
+}
+
+// preloadGetKeys writes every GET key of the given value sizes.
+func preloadGetKeys(st keyStore, sizes []int) error {
+	for _, size := range sizes {
+		n := getKeyCount(size)
+		keys, values := make([]string, n), make([]string, n)
+		for i := range n {
+			keys[i], values[i] = getKey(size, i), getValue(size, i)
+		}
+		if err := st.setKeys(keys, values); err != nil {
+			return fmt.Errorf("compare: preload: %w", err)
+		}
+	}
+	return nil
+}
+
+// resetSetKeys deletes every SET key a scenario may write.
+func resetSetKeys(st keyStore, s scenario) error {
+	keys, _ := keysAndValues(s)
+	return st.unlinkKeys(keys)
 }
 
 // setCheck is what reading back a SET scenario's keys found.
@@ -174,39 +237,25 @@ type setCheck struct {
 
 // checkSetKeys reads back every key a SET run wrote. A key never written
 // (a writer that did not get round to it) is neither written nor wrong.
-func checkSetKeys(c *rawConn, s scenario) (setCheck, error) {
+func checkSetKeys(st keyStore, s scenario) (setCheck, error) {
 	var res setCheck
 	keys, values := keysAndValues(s)
-	for start := 0; start < len(keys); start += preloadBatch {
-		end := min(len(keys), start+preloadBatch)
-		args := []any{"MGET"}
-		for _, k := range keys[start:end] {
-			args = append(args, k)
+	got, err := st.getKeys(keys)
+	if err != nil {
+		return res, err
+	}
+	for i, v := range got {
+		if v.IsNull() {
+			continue
 		}
-		v, err := c.do(args...)
-		if err != nil {
-			return res, err
+		text, err := v.Str()
+		if err == nil && text == values[i] {
+			res.written++
+			continue
 		}
-		elems, err := v.Elems()
-		if err != nil {
-			return res, err
-		}
-		if len(elems) != end-start {
-			return res, errors.New("compare: MGET returned the wrong number of values")
-		}
-		for j, e := range elems {
-			if e.IsNull() {
-				continue
-			}
-			got, err := e.Str()
-			if err == nil && got == values[start+j] {
-				res.written++
-				continue
-			}
-			res.wrong++
-			if res.first == "" {
-				res.first = fmt.Sprintf("%s holds %.40q, want %.40q", keys[start+j], got, values[start+j])
-			}
+		res.wrong++
+		if res.first == "" {
+			res.first = fmt.Sprintf("%s holds %.40q, want %.40q", keys[i], text, values[i])
 		}
 	}
 	return res, nil

@@ -16,7 +16,10 @@
 //	                     [-out BENCHMARKS.md] [-plots dir] [-note text]
 //
 // Without -addr it starts its own redis-server (respooltest.NewServer) and
-// stops it at the end. See bench/README.md for the scenarios.
+// stops it at the end. When a cluster scenario (cluster-get256,
+// cluster-set256) is selected it also starts a private 6-node cluster
+// (respooltest.NewCluster) and runs those scenarios there with each
+// library's cluster client. See bench/README.md for the scenarios.
 package main
 
 import (

@@ -93,6 +93,17 @@ func (p *progress) end(s sample) {
 	fmt.Fprintf(p.w, "[%d/%d, about %s left] %s\n", p.current+1, len(p.tasks), roundDuration(p.leftLocked()), line)
 }
 
+// note prints a line of the driver's own between runs (on a terminal,
+// in place of the status line, which the next redraw restores).
+func (p *progress) note(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, format+"\n", args...)
+}
+
 func (p *progress) fail(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -18,6 +18,13 @@ import (
 // same concurrency and value size as the scenario. It reads and writes the
 // single key "key:__rand_int__" (no -r), which the driver sets to a value
 // of the scenario's size first, so a GET reference finds a value to read.
+//
+// On the cluster, redis-benchmark runs with --cluster: it asks the node it
+// is given for the slot map, spreads its connections over the primaries,
+// and gives each primary's commands a hash tag of a slot that primary
+// serves, "key:{tag}:__rand_int__", one key per primary. The driver cannot
+// name those keys, so before a GET reference it has redis-benchmark write
+// them (primeClusterReference).
 
 // refKey is the key redis-benchmark uses without -r.
 const refKey = "key:__rand_int__"
@@ -34,6 +41,9 @@ type refResult struct {
 // command to run.
 func referenceArgs(s scenario, host string, port int, requests int) []string {
 	args := []string{"-h", host, "-p", strconv.Itoa(port), "-c", strconv.Itoa(s.goroutines), "-n", strconv.Itoa(requests)}
+	if s.cluster {
+		args = append(args, "--cluster")
+	}
 	switch s.kind {
 	case opGet, opSet:
 		args = append(args, "-t", strings.ToLower(s.kind.String()), "-d", strconv.Itoa(s.valueSize))
@@ -99,6 +109,18 @@ func runReference(ctx context.Context, bin string, s scenario, host string, port
 		return refResult{}, fmt.Errorf("compare: redis-benchmark printed %d results, want 1:\n%s", len(results), out)
 	}
 	return results[0], nil
+}
+
+// primeClusterReference has redis-benchmark SET, on the cluster, the keys
+// its GET reference for s will read, to values of s's size.
+func primeClusterReference(ctx context.Context, bin string, s scenario, host string, port int) error {
+	prime := scenario{kind: opSet, goroutines: 6, valueSize: s.valueSize, cluster: true}
+	args := referenceArgs(prime, host, port, 600)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("compare: redis-benchmark %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // quietLine matches a result line of redis-benchmark -q, as Redis 7 prints

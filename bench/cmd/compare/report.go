@@ -56,7 +56,11 @@ func (r *report) render(notes string) string {
 	var b strings.Builder
 	cfg := r.cfg
 	b.WriteString("# respool benchmarks\n\n")
-	b.WriteString("respool side by side with go-redis, redigo and rueidis on one private redis-server, with redis-benchmark on the same server as the reference. ")
+	b.WriteString("respool side by side with go-redis, redigo and rueidis on one private redis-server, with redis-benchmark on the same server as the reference")
+	if cfg.needs(true) {
+		b.WriteString("; the cluster rows run on one private 6-node Redis Cluster instead")
+	}
+	b.WriteString(". ")
 	b.WriteString("This file is written by `make bench` (`bench/cmd/compare`); only the last section, Notes on missed targets, is written by hand, and a new run keeps it.\n\n")
 	r.renderConditions(&b)
 	renderTargets(&b, evaluateTargets(cfg, r.res))
@@ -76,7 +80,11 @@ func (r *report) renderConditions(b *strings.Builder) {
 	fmt.Fprintf(b, "- **When**: %s, %s in all.\n", env.started.Format("2006-01-02 15:04 MST"), roundDuration(env.elapsed))
 	fmt.Fprintf(b, "- **Command**: %s\n", commandText(cfg))
 	fmt.Fprintf(b, "- **Machine**: %s, %d CPUs (GOMAXPROCS %d), %s of memory, %s, %s.\n", m.cpuModel, m.cpus, m.gomaxprocs, m.memory, m.kernel, m.platform)
-	fmt.Fprintf(b, "- **Software**: %s; Redis %s (redis-server on loopback, started by the benchmark, no persistence)", m.goVersion, env.redisVersion)
+	fmt.Fprintf(b, "- **Software**: %s; Redis %s (redis-server on loopback, started by the benchmark, no persistence", m.goVersion, env.redisVersion)
+	if cfg.needs(true) {
+		b.WriteString("; for the cluster rows, 6 more such servers forming a cluster of 3 primaries and 3 replicas")
+	}
+	b.WriteString(")")
 	if env.refVersion != "" {
 		fmt.Fprintf(b, "; %s", env.refVersion)
 	}
@@ -176,6 +184,30 @@ func (r *report) renderSummary(b *strings.Builder) {
 	b.WriteString("\n")
 	b.WriteString("redis-benchmark runs with the scenario's concurrency as `-c` and its value size as `-d`; an explicit pipeline becomes `-P`, and the MGET row passes the same MGET as its command. It has no pool-of-10 row. ")
 	b.WriteString("go-redis AutoPipeline has no explicit pipeline rows: its explicit pipelines are the plain client's.\n\n")
+	r.renderClusterNote(b)
+}
+
+// renderClusterNote explains the cluster rows, when the run has any.
+func (r *report) renderClusterNote(b *strings.Builder) {
+	var names []string
+	for _, s := range r.cfg.scenarios {
+		if s.cluster {
+			names = append(names, "`"+s.name+"`")
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "The cluster rows (%s) run on one private Redis Cluster of 6 nodes, each a redis-server process of its own on the same %d-CPU machine as the client: ",
+		strings.Join(names, ", "), r.env.machine.cpus)
+	b.WriteString("3 primaries and 3 replicas, so the primaries, the replication to the replicas and the client share the same cores. ")
+	b.WriteString("Their keys are the 1,000 of the GET and SET rows, spread over the slots of all three primaries, and every read goes to the primary of its key's slot (each library's default). ")
+	b.WriteString("Each library runs its cluster client with default options, seeded with all 6 addresses: respool's ClusterClient (whose node clients multiplex), go-redis's ClusterClient, plain and through its AutoPipeline, and rueidis, which finds out by itself that the addresses form a cluster. ")
+	b.WriteString("redigo has no cluster client, and respool Exclusive does not run there; the ratio is respool's ClusterClient over the best peer.")
+	if r.cfg.reference {
+		b.WriteString(" redis-benchmark runs with `--cluster` against the first node, spreading its connections over the primaries; it uses one key per primary (a hash tag of one of that primary's slots), which it writes itself before a GET reference.")
+	}
+	b.WriteString("\n\n")
 }
 
 func (r *report) renderPlots(b *strings.Builder) {
@@ -264,7 +296,7 @@ func (r *report) renderCorrectness(b *strings.Builder) {
 	}
 	b.WriteString("## Correctness\n\n")
 	b.WriteString("Every key holds a value derived from its name (GET keys) or from its name and the one goroutine that writes it (SET keys), so every reply can be checked. ")
-	b.WriteString("Each GET, pipeline reply and MGET element was compared with the value its key must hold, and each SET's reply with OK; after every SET run the driver read every key back on a connection of its own and compared it with its writer's value.\n\n")
+	b.WriteString("Each GET, pipeline reply and MGET element was compared with the value its key must hold, and each SET's reply with OK; after every SET run the driver read every key back on a connection of its own (on the cluster, one to each primary, every key read from its slot's primary) and compared it with its writer's value.\n\n")
 	fmt.Fprintf(b, "**Wrong replies: %d** (must be 0). Failed calls: %d. SET keys read back holding their writer's value: %d.\n\n", wrong, errs, verified)
 	if len(firsts) > 0 {
 		b.WriteString("First failure of each cell that had any:\n\n")
@@ -277,7 +309,13 @@ func (r *report) renderCorrectness(b *strings.Builder) {
 
 func (r *report) renderMethod(b *strings.Builder) {
 	b.WriteString("## How it was measured\n\n")
-	b.WriteString("- The driver starts its own redis-server, writes the keyspace (1,000 keys of 16 bytes, 1,000 of 1 KiB, 100 of 100 KiB), then, scenario by scenario and repetition by repetition, runs every client in a fresh process of its own, in an order rotated by one place per repetition, with redis-benchmark taking its turn in the rotation.\n")
+	if r.cfg.needs(false) {
+		b.WriteString("- The driver starts its own redis-server and writes the keyspace (1,000 keys of 16 bytes, 1,000 of 1 KiB, 100 of 100 KiB, as the scenarios need them).\n")
+	}
+	if r.cfg.needs(true) {
+		b.WriteString("- For the cluster rows the driver starts a 6-node cluster (`respooltest.NewCluster`: 3 primaries, 3 replicas, created with `redis-cli --cluster create`) and writes the 1,000 keys of 16 bytes on it, each with a SET sent straight to the primary that serves its slot (the server's own `CLUSTER SLOTS` and `CLUSTER KEYSLOT` say which), on connections that no client under test shares.\n")
+	}
+	b.WriteString("- Then, scenario by scenario and repetition by repetition, it runs every client in a fresh process of its own, in an order rotated by one place per repetition, with redis-benchmark taking its turn in the rotation.\n")
 	b.WriteString("- A worker builds its client with the library's defaults (see bench/README.md for the few options set), checks one call, starts the scenario's goroutines, waits out the warm-up, then measures a window: operations completed, process CPU time (getrusage), `runtime.MemStats` allocation deltas, and the latency of every call started in the window, counted in a per-goroutine histogram with 32 linear buckets per power of two (about 3% resolution; recording allocates nothing).\n")
 	b.WriteString("- CPU, bytes and allocations per operation divide the window's figures by the window's operations; they count the whole worker process, including the benchmark loop (which allocates nothing of its own) and the Go runtime.\n")
 	fmt.Fprintf(b, "- Time to run: about %s for this plan.\n\n", roundDuration(r.env.elapsed))

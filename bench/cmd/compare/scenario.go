@@ -50,6 +50,10 @@ type scenario struct {
 	series string
 	// noReference: redis-benchmark has no equivalent run.
 	noReference bool
+	// cluster runs the scenario against the driver's private 6-node
+	// cluster instead of its single server, with each library's cluster
+	// client.
+	cluster bool
 }
 
 // opsPerCall is how many operations one call counts for: every command of
@@ -94,6 +98,11 @@ const (
 // would repeat go-redis's.
 var explicitPipelineClients = []string{"respool", "respool-exclusive", "goredis", "redigo", "rueidis"}
 
+// clusterClients are the clients with a cluster client: redigo has none,
+// and respool's exclusive mode is left out to keep the rows to one
+// respool client.
+var clusterClients = []string{"respool", "goredis", "goredis-auto", "rueidis"}
+
 // scenarios lists every scenario the driver knows, in report order.
 var scenarios = []scenario{
 	getScenario(1), getScenario(16), getScenario(256), getScenario(1024),
@@ -110,11 +119,19 @@ var scenarios = []scenario{
 		poolSize: 10, ours: "respool-exclusive", noReference: true,
 		clients: []string{"respool", "respool-exclusive", "goredis", "redigo"},
 	},
+	{
+		name: "cluster-get256", title: "cluster GET, 256 goroutines", kind: opGet, goroutines: 256, valueSize: size16,
+		cluster: true, clients: clusterClients,
+	},
+	{
+		name: "cluster-set256", title: "cluster SET, 256 goroutines", kind: opSet, goroutines: 256, valueSize: size16,
+		cluster: true, clients: clusterClients,
+	},
 }
 
-// quickScenarios is the -quick subset: enough to see every kind of row and
-// to draw the GET plots.
-var quickScenarios = []string{"get1", "get16", "get256", "get1024", "set256", "pipe100", "get16-1k", "pool10-get256"}
+// quickScenarios is the -quick subset: enough to see every kind of row
+// (one of them on the cluster) and to draw the GET plots.
+var quickScenarios = []string{"get1", "get16", "get256", "get1024", "set256", "pipe100", "get16-1k", "pool10-get256", "cluster-get256"}
 
 func getScenario(g int) scenario {
 	return scenario{name: fmt.Sprintf("get%d", g), title: fmt.Sprintf("GET, %s", goroutinesText(g)),

@@ -82,7 +82,7 @@ func runWorker(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	clientName := fs.String("client", "", "client to run")
 	scenarioName := fs.String("scenario", "", "scenario to run")
-	addr := fs.String("addr", "", "server address")
+	addr := fs.String("addr", "", "server address; in a cluster scenario, every node's, comma-separated")
 	dur := fs.Duration("dur", 3*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
 	if err := fs.Parse(args); err != nil {
@@ -92,7 +92,11 @@ func runWorker(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := newRunner(*clientName, runnerOptions{addr: *addr, goroutines: s.goroutines, poolSize: s.poolSize})
+	opt := runnerOptions{addr: *addr, goroutines: s.goroutines, poolSize: s.poolSize}
+	if s.cluster {
+		opt.addr, opt.cluster = "", splitList(*addr)
+	}
+	r, err := newRunner(*clientName, opt)
 	if err != nil {
 		return err
 	}
