@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"strconv"
 	"testing"
 )
 
@@ -80,5 +81,39 @@ func BenchmarkClientTyped(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+func BenchmarkClientPipeline(b *testing.B) {
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = "bench:k"
+	}
+	for _, mode := range []struct {
+		name      string
+		exclusive bool
+	}{{"multiplexed", false}, {"exclusive", true}} {
+		c := benchClient(b, mode.exclusive)
+		ctx := context.Background()
+		for _, n := range []int{10, 100} {
+			b.Run(mode.name+"/"+strconv.Itoa(n), func(b *testing.B) {
+				b.ReportAllocs()
+				cmds := make([]*Cmd[string], n)
+				for b.Loop() {
+					p := c.Pipeline()
+					for i, k := range keys[:n] {
+						cmds[i] = p.Get(ctx, k)
+					}
+					if err := p.Exec(ctx); err != nil {
+						b.Fatal(err)
+					}
+					for _, cmd := range cmds {
+						if cmd.Val() != "0123456789abcdef" {
+							b.Fatalf("got %q", cmd.Val())
+						}
+					}
+				}
+			})
+		}
 	}
 }

@@ -97,6 +97,10 @@ type muxConn struct {
 	spare    []*muxRequest
 	flushing bool
 
+	// dead is set, under fmu, together with broken: callers choosing a
+	// connection read it without taking fmu.
+	dead atomic.Bool
+
 	fmu      sync.Mutex // guards the fields below; the read deadline is set under it
 	inflight []*muxRequest
 	head     int   // index of the oldest in-flight request
@@ -166,17 +170,23 @@ func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
 	if lead {
 		mc.flushLoop()
 	}
-	select {
-	case <-m.done:
-	case <-ctx.Done():
-		if m.state.CompareAndSwap(muxWaiting, muxAbandoned) {
-			// The command may already be on the wire: its outcome is
-			// unknown. Its reply will be read and dropped.
-			ce := &ConnError{Op: "read", Addr: mc.cn.opt.Addr, Outcome: OutcomeUnknown, Err: context.Cause(ctx)}
-			failAll(reqs, ce)
-			return ce
+	if done := ctx.Done(); done == nil {
+		// A context that cannot end: a plain receive is cheaper than a
+		// select.
+		<-m.done
+	} else {
+		select {
+		case <-m.done:
+		case <-done:
+			if m.state.CompareAndSwap(muxWaiting, muxAbandoned) {
+				// The command may already be on the wire: its outcome is
+				// unknown. Its reply will be read and dropped.
+				ce := &ConnError{Op: "read", Addr: mc.cn.opt.Addr, Outcome: OutcomeUnknown, Err: context.Cause(ctx)}
+				failAll(reqs, ce)
+				return ce
+			}
+			<-m.done // completed meanwhile
 		}
-		<-m.done // completed meanwhile
 	}
 	err := m.err
 	if err == nil {
@@ -345,6 +355,7 @@ func (mc *muxConn) fail(err *ConnError) {
 		return
 	}
 	mc.broken = err
+	mc.dead.Store(true)
 	mc.wake.Broadcast()
 	var pending []*muxRequest
 	if !mc.writing { // else the flusher completes them when it is done
@@ -449,11 +460,15 @@ type muxer struct {
 	mu     sync.Mutex // guards conns and closed; dials happen outside it
 	conns  []*muxConn
 	closed bool
+
+	// live mirrors conns for callers, who read it without mu: each slot is
+	// stored under mu and cleared by close.
+	live []atomic.Pointer[muxConn]
 }
 
 func newMuxer(p *Pool) *muxer {
 	n := p.opt.MultiplexConns
-	mx := &muxer{pool: p, conns: make([]*muxConn, n), slotDial: make([]chan struct{}, n)}
+	mx := &muxer{pool: p, conns: make([]*muxConn, n), slotDial: make([]chan struct{}, n), live: make([]atomic.Pointer[muxConn], n)}
 	for i := range mx.slotDial {
 		mx.slotDial[i] = make(chan struct{}, 1)
 	}
@@ -463,6 +478,9 @@ func newMuxer(p *Pool) *muxer {
 // conn returns a healthy connection of the slot chosen round-robin.
 func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	i := int(mx.next.Add(1)) % len(mx.conns)
+	if mc := mx.live[i].Load(); mc != nil && !mc.dead.Load() {
+		return mc, nil
+	}
 	mx.mu.Lock()
 	mc, closed := mx.conns[i], mx.closed
 	mx.mu.Unlock()
@@ -502,6 +520,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 		return nil, ErrClosed
 	}
 	mx.conns[i] = fresh
+	mx.live[i].Store(fresh)
 	mx.mu.Unlock()
 	return fresh, nil
 }
@@ -531,6 +550,9 @@ func (mx *muxer) close() {
 	mx.mu.Lock()
 	mx.closed = true
 	conns := append([]*muxConn(nil), mx.conns...)
+	for i := range mx.live {
+		mx.live[i].Store(nil)
+	}
 	mx.mu.Unlock()
 	for _, ch := range mx.slotDial {
 		// Wait for a dial in progress: it sees closed and gives up its
