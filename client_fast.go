@@ -64,13 +64,13 @@ func (c *Client) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
 //
 //go:noinline
 func runFastString(c *Client, ctx context.Context, cmd *Cmd[string], op fastOp, a0, a1 string) {
-	cmd.op, cmd.a = op, [2]string{a0, a1}
+	cmd.setFast(op, a0, a1)
 	runLocal(c, ctx, cmd)
 }
 
 //go:noinline
 func runFastInt(c *Client, ctx context.Context, cmd *Cmd[int64], op fastOp, a0, a1 string) {
-	cmd.op, cmd.a = op, [2]string{a0, a1}
+	cmd.setFast(op, a0, a1)
 	runLocal(c, ctx, cmd)
 }
 

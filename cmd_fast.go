@@ -53,6 +53,12 @@ type fastArgs struct {
 	a  [2]string
 }
 
+// setFast makes f the command op of a0, and of a1 for an op of two
+// arguments (a1 is ignored otherwise).
+func (f *fastArgs) setFast(op fastOp, a0, a1 string) {
+	f.op, f.a = op, [2]string{a0, a1}
+}
+
 // boxed returns the command and its arguments as a new []any.
 func (f *fastArgs) boxed() []any {
 	info := &fastOps[f.op]
@@ -124,11 +130,10 @@ func (f *fastReq) Err() error {
 // for it. A command of the fast form goes through a pooled fastReq; any
 // other command, or any command when hooks are installed (they may keep
 // the Cmder they are given), runs as a heap copy whose result is copied
-// back. It is kept out of line so that the typed methods calling it stay
-// small enough to be inlined, which is what keeps their *Cmd on the
-// caller's stack.
-//
-//go:noinline
+// back. Its callers (runFastString, runSet... in client_fast.go) are kept
+// out of line and non-generic, so that the typed methods calling them stay
+// inlinable and the compiler can prove, across packages, that their *Cmd
+// does not escape.
 func runLocal[T any](c *Client, ctx context.Context, cmd *Cmd[T]) {
 	if cmd.op == opNone || c.hooks.Load().process != nil {
 		// The callers never point argv into cmd's own argBuf, so the

@@ -29,14 +29,10 @@ func (c cmdable) HSetNX(ctx context.Context, key, field string, value any) *Cmd[
 // HGet returns the value of field in the hash at key; Nil when the field
 // or the key does not exist.
 func (c cmdable) HGet(ctx context.Context, key, field string) *Cmd[string] {
-	cmd := new(Cmd[string])
-	initHGet(cmd, key, field)
+	cmd := &Cmd[string]{decode: DecodeString}
+	cmd.setFast(opHGet, key, field)
 	c(ctx, cmd)
 	return cmd
-}
-
-func initHGet(cmd *Cmd[string], key, field string) {
-	cmd.decode, cmd.op, cmd.a = DecodeString, opHGet, [2]string{key, field}
 }
 
 // HMGet returns the values of fields in order; a missing field gives an

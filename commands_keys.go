@@ -45,7 +45,7 @@ func (c cmdable) Del(ctx context.Context, keys ...string) *Cmd[int64] {
 func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
 	cmd.decode = DecodeInt
 	if len(keys) == 1 {
-		cmd.op, cmd.a[0] = op, keys[0]
+		cmd.setFast(op, keys[0], "")
 		return
 	}
 	cmd.argv = appendStrings([]any{fastOps[op].name}, keys)

@@ -114,14 +114,10 @@ func appendStrings(argv []any, ss []string) []any {
 
 // Get returns the value of key; Nil when the key does not exist.
 func (c cmdable) Get(ctx context.Context, key string) *Cmd[string] {
-	cmd := new(Cmd[string])
-	initGet(cmd, key)
+	cmd := &Cmd[string]{decode: DecodeString}
+	cmd.setFast(opGet, key, "")
 	c(ctx, cmd)
 	return cmd
-}
-
-func initGet(cmd *Cmd[string], key string) {
-	cmd.decode, cmd.op, cmd.a[0] = DecodeString, opGet, key
 }
 
 // Set sets key to value and returns "OK". A positive expiration expires
@@ -137,7 +133,7 @@ func (c cmdable) Set(ctx context.Context, key string, value any, expiration time
 func initSet(cmd *Cmd[string], key string, value any, expiration time.Duration) {
 	cmd.decode = DecodeStatus
 	if s, ok := value.(string); ok && expiration == 0 {
-		cmd.op, cmd.a = opSet, [2]string{key, s}
+		cmd.setFast(opSet, key, s)
 		return
 	}
 	cmd.argv = appendExpiry([]any{"SET", key, value}, expiration)
@@ -267,14 +263,10 @@ func (c cmdable) MSetNX(ctx context.Context, values ...any) *Cmd[bool] {
 
 // Incr adds 1 to the integer at key (0 if missing) and returns the result.
 func (c cmdable) Incr(ctx context.Context, key string) *Cmd[int64] {
-	cmd := new(Cmd[int64])
-	initIncr(cmd, key)
+	cmd := &Cmd[int64]{decode: DecodeInt}
+	cmd.setFast(opIncr, key, "")
 	c(ctx, cmd)
 	return cmd
-}
-
-func initIncr(cmd *Cmd[int64], key string) {
-	cmd.decode, cmd.op, cmd.a[0] = DecodeInt, opIncr, key
 }
 
 // IncrBy adds value to the integer at key (0 if missing) and returns the
