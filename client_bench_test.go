@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -69,18 +70,20 @@ func BenchmarkClientTyped(b *testing.B) {
 				}
 			}
 		})
-		b.Run(mode.name+"/get-parallel256", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetParallelism(128)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := c.Get(ctx, "bench:k").Result(); err != nil {
-						b.Error(err)
-						return
+		for _, g := range []int{256, 1024} {
+			b.Run(mode.name+"/get-parallel"+strconv.Itoa(g), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(g / runtime.GOMAXPROCS(0))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := c.Get(ctx, "bench:k").Result(); err != nil {
+							b.Error(err)
+							return
+						}
 					}
-				}
+				})
 			})
-		})
+		}
 	}
 }
 
@@ -116,4 +119,26 @@ func BenchmarkClientPipeline(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkClientPoolContention runs GETs from 256 goroutines through an
+// Exclusive Client whose pool has 10 connections: most callers wait in the
+// pool's queue, as in the bench module's pool-of-10 scenario.
+func BenchmarkClientPoolContention(b *testing.B) {
+	c := NewClient(&Options{Addr: sharedServer(b).Addr, Exclusive: true, PoolSize: 10})
+	b.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	if err := c.Set(ctx, "bench:k", "0123456789abcdef", 0).Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(128)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Get(ctx, "bench:k").Result(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -85,6 +87,7 @@ func runWorker(args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "", "server address; in a cluster scenario, every node's, comma-separated")
 	dur := fs.Duration("dur", 3*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -134,7 +137,20 @@ func runWorker(args []string, stdout io.Writer) error {
 	cpu0 := processCPU()
 	ops0, t0 := sum(), time.Now()
 	phase.Store(phaseMeasure)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	time.Sleep(*dur)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	phase.Store(phaseWarmup) // calls started from here on are not sampled
 	ops1, t1 := sum(), time.Now()
 	cpu1 := processCPU()
