@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"crypto/tls"
 	"strconv"
 	"strings"
 )
@@ -16,6 +17,7 @@ const (
 	stepSelect                   // SELECT db
 	stepSetInfo                  // CLIENT SETINFO ..., errors ignored
 	stepReadOnly                 // READONLY, for replica reads in a cluster
+	stepPing                     // PING, for a TLS connection with nothing else to send
 )
 
 type handshakeStep struct {
@@ -24,7 +26,8 @@ type handshakeStep struct {
 }
 
 // handshake sets the connection up in one write: HELLO (or AUTH and CLIENT
-// SETNAME for RESP2), SELECT and CLIENT SETINFO, then reads every reply.
+// SETNAME for RESP2), SELECT and CLIENT SETINFO (a PING for a TLS
+// connection that needs none of them), then reads every reply.
 // When the server does not know HELLO it runs again with RESP2. ctx carries
 // the dial deadline.
 func (cn *Conn) handshake(ctx context.Context) error {
@@ -43,6 +46,13 @@ func (cn *Conn) handshake(ctx context.Context) error {
 	}
 	for {
 		steps := handshakeSteps(opt, creds, proto)
+		if _, isTLS := cn.nc.(*tls.Conn); isTLS && len(steps) == 0 {
+			// A TLS 1.3 server sends session tickets after the TLS
+			// handshake. They are read only with the first reply: without
+			// one, a connection put in the pool unused holds them unread,
+			// and the idle check takes it for a dead one.
+			steps = append(steps, handshakeStep{stepPing, []any{"PING"}})
+		}
 		fallback, err := cn.runHandshake(ctx, steps)
 		if err != nil {
 			return err

@@ -40,6 +40,15 @@
 // the sentinels know each other and agree on the primary (a few seconds:
 // sentinels announce themselves every 2 s).
 //
+// # TLS
+//
+// NewTLSFiles writes a private certificate authority, a server certificate
+// for 127.0.0.1, ::1 and localhost, and a client certificate as PEM files;
+// WithTLS(files, requireClientCert) makes StartServer also listen for TLS
+// on Server.TLSAddr with them (the plain port stays open for the kit's
+// helpers), and files.ClientConfig gives a client the matching
+// *tls.Config.
+//
 // # Faults
 //
 // A Server can be killed (Kill, SIGKILL), restarted on the same port with the

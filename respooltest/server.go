@@ -42,6 +42,9 @@ type config struct {
 	args []string // extra redis-server flags, after the base flags
 	port int      // fixed port; 0 picks a free one
 
+	tls            *TLSFiles // non-nil: also listen for TLS (WithTLS)
+	tlsAuthClients bool
+
 	// pickPort returns a port believed free. Tests replace it to provoke
 	// the retry on a taken port.
 	pickPort func() (int, error)
@@ -70,13 +73,25 @@ func WithPort(port int) Option {
 	return func(c *config) { c.port = port }
 }
 
+// WithTLS makes a data server also listen for TLS connections, on a second
+// free port (Server.TLSAddr), with the server certificate of files. With
+// requireClientCert the server refuses clients that do not present a
+// certificate signed by files' authority. The plain port (Server.Addr)
+// stays open; the kit's own helpers use it.
+func WithTLS(files *TLSFiles, requireClientCert bool) Option {
+	return func(c *config) { c.tls, c.tlsAuthClients = files, requireClientCert }
+}
+
 // Server is one redis-server process (a data node or a sentinel) that the kit
 // started and owns. Its exported fields are fixed once it is returned; its
 // methods are safe for concurrent use.
 type Server struct {
 	Addr string // "127.0.0.1:PORT"
 	Port int    // the TCP port it listens on; Restart keeps it
-	Dir  string // its private temporary directory: working dir, config, log
+	// TLSAddr is "127.0.0.1:TLSPORT" for a server started WithTLS, else
+	// empty; Restart keeps it.
+	TLSAddr string
+	Dir     string // its private temporary directory: working dir, config, log
 
 	bin      string   // absolute path of redis-server
 	cli      string   // absolute path of redis-cli
@@ -160,6 +175,21 @@ func dataServerArgs(port int, dir string, extra []string) []string {
 	return append(args, extra...)
 }
 
+// tlsServerArgs are the flags of a TLS listener on port.
+func tlsServerArgs(port int, f *TLSFiles, authClients bool) []string {
+	auth := "no"
+	if authClients {
+		auth = "yes"
+	}
+	return []string{
+		"--tls-port", strconv.Itoa(port),
+		"--tls-cert-file", f.ServerCert,
+		"--tls-key-file", f.ServerKey,
+		"--tls-ca-cert-file", f.CA,
+		"--tls-auth-clients", auth,
+	}
+}
+
 // startServer creates a directory, builds the command line for a port with
 // argv and starts the server, trying fresh ports when the chosen one turns
 // out to be taken (unless cfg fixes the port).
@@ -193,6 +223,14 @@ func startServer(cfg *config, dirPrefix string, argv func(port int, dir string) 
 		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 		if s.args, err = argv(port, dir); err != nil {
 			break
+		}
+		if cfg.tls != nil {
+			var tlsPort int
+			if tlsPort, err = cfg.pickPort(); err != nil {
+				break
+			}
+			s.TLSAddr = "127.0.0.1:" + strconv.Itoa(tlsPort)
+			s.args = append(s.args, tlsServerArgs(tlsPort, cfg.tls, cfg.tlsAuthClients)...)
 		}
 		s.mu.Lock()
 		err = s.launchLocked()
