@@ -164,15 +164,31 @@ func mergeReplies(policy replyPolicy, subs []*Cmd[resp.Value]) (resp.Value, erro
 // DEL, EXISTS, UNLINK and TOUCH added up, MSET's OK when every part
 // succeeded.
 func (c *ClusterClient) runSplit(ctx context.Context, cmd Cmder, rt clusterRoute) error {
+	sp := newSplitCmd(cmd, rt)
+	c.runBatch(ctx, sp.batch)
+	return sp.finish()
+}
+
+// splitCmd is a multi-key command cut into one command per slot.
+type splitCmd struct {
+	cmd    Cmder
+	name   string
+	nkeys  int
+	groups []cluster.Group
+	subs   []*Cmd[resp.Value]
+	batch  []Cmder // subs, as Cmders
+}
+
+func newSplitCmd(cmd Cmder, rt clusterRoute) *splitCmd {
 	argv := cmd.Args()
 	keys := make([]string, len(rt.keys))
 	for i, p := range rt.keys {
 		keys[i] = argText(argv[p])
 	}
-	groups := cluster.GroupBySlot(keys)
-	subs := make([]*Cmd[resp.Value], len(groups))
-	batch := make([]Cmder, len(groups))
-	for i, g := range groups {
+	sp := &splitCmd{cmd: cmd, name: rt.name, nkeys: len(keys), groups: cluster.GroupBySlot(keys)}
+	sp.subs = make([]*Cmd[resp.Value], len(sp.groups))
+	sp.batch = make([]Cmder, len(sp.groups))
+	for i, g := range sp.groups {
 		sub := []any{argv[0]}
 		for _, k := range g.Indexes {
 			p := rt.keys[k]
@@ -181,17 +197,21 @@ func (c *ClusterClient) runSplit(ctx context.Context, cmd Cmder, rt clusterRoute
 				sub = append(sub, argv[p+1])
 			}
 		}
-		subs[i] = newCmd(DecodeValue, sub...)
-		batch[i] = subs[i]
+		sp.subs[i] = newCmd(DecodeValue, sub...)
+		sp.batch[i] = sp.subs[i]
 	}
-	c.runBatch(ctx, batch)
-	v, err := mergeSplit(rt.name, len(keys), groups, subs)
+	return sp
+}
+
+// finish gives the command the merged replies of its parts, once they ran.
+func (sp *splitCmd) finish() error {
+	v, err := mergeSplit(sp.name, sp.nkeys, sp.groups, sp.subs)
 	if err != nil {
-		cmd.setErr(err)
+		sp.cmd.setErr(err)
 		return err
 	}
-	cmd.setReply(v)
-	return cmd.Err()
+	sp.cmd.setReply(v)
+	return sp.cmd.Err()
 }
 
 func mergeSplit(name string, nkeys int, groups []cluster.Group, subs []*Cmd[resp.Value]) (resp.Value, error) {

@@ -68,8 +68,9 @@ type ClusterOptions struct {
 	// the caller's key order; the counts of DEL, EXISTS, UNLINK and TOUCH
 	// added up; MSET's OK when every part succeeded). The split command is
 	// no longer atomic: an MSET may be applied on some slots and fail on
-	// others, and the error says so. Off by default: keys of several slots
-	// then fail with a *CrossSlotError before anything is sent.
+	// others, and the error says so. It applies in pipelines too (not in
+	// transactions). Off by default: keys of several slots then fail with a
+	// *CrossSlotError before anything is sent.
 	SplitMultiKey bool
 
 	// RefreshInterval is how often the slot map is reloaded in the

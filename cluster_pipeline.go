@@ -29,8 +29,11 @@ func (e notSentError) Outcome() Outcome { return OutcomeNotSent }
 // the order the commands were queued. Commands for the same node run in
 // the order queued; commands for different nodes run concurrently.
 // Keyless commands run on one random primary; commands meaning every
-// node (FLUSHALL, SCRIPT LOAD...) and commands whose keys span slots fail
-// without being sent (SplitMultiKey does not apply in pipelines).
+// node (FLUSHALL, SCRIPT LOAD...) fail without being sent. A command whose
+// keys span slots fails without being sent too, unless SplitMultiKey lets
+// it be cut into one command per slot, as outside pipelines: its parts go
+// out with the rest of the pipeline, each in its place among the commands
+// of its node, and the command gets their merged replies.
 func (c *ClusterClient) Pipeline() *Pipeline {
 	return newPipeline(c.processPipeline, false)
 }
@@ -78,6 +81,32 @@ func (c *ClusterClient) runPipeline(ctx context.Context, cmds []Cmder) error {
 	return firstErr(cmds)
 }
 
+// expandSplits replaces each command of cmds whose keys span slots, and
+// that SplitMultiKey lets split, by its parts. It returns nil when there is
+// none.
+func (c *ClusterClient) expandSplits(cmds []Cmder) ([]Cmder, []*splitCmd) {
+	var (
+		expanded []Cmder
+		splits   []*splitCmd
+	)
+	for i, cmd := range cmds {
+		rt, err := c.routeOf(cmd.Args())
+		if err != nil || !rt.split {
+			if splits != nil {
+				expanded = append(expanded, cmd)
+			}
+			continue
+		}
+		if splits == nil {
+			expanded = append(make([]Cmder, 0, len(cmds)+8), cmds[:i]...)
+		}
+		sp := newSplitCmd(cmd, rt)
+		splits = append(splits, sp)
+		expanded = append(expanded, sp.batch...)
+	}
+	return expanded, splits
+}
+
 // batchItem is one command of a pipeline on its way.
 type batchItem struct {
 	slot     int
@@ -99,6 +128,15 @@ type batchGroup struct {
 // redirected or failed in a way that is safe to retry go in the next
 // round, within the budget of one call.
 func (c *ClusterClient) runBatch(ctx context.Context, cmds []Cmder) {
+	if c.cfg.split {
+		if expanded, splits := c.expandSplits(cmds); splits != nil {
+			c.runBatch(ctx, expanded) // the parts are of one slot each
+			for _, sp := range splits {
+				_ = sp.finish()
+			}
+			return
+		}
+	}
 	items := make([]batchItem, len(cmds))
 	pending := make([]int, 0, len(cmds))
 	for i, cmd := range cmds {

@@ -321,6 +321,47 @@ func (env *clusterEnv) testSplitMultiKey(t *testing.T) {
 	if err := c.SInter(ctx, keys[0], keys[1], keys[2], keys[3]).Err(); !errors.Is(err, ErrCrossSlot) {
 		t.Fatalf("SINTER across slots with SplitMultiKey: %v", err)
 	}
+
+	// In a pipeline too: the parts of a split command run in its place
+	// among the commands of their nodes, so a SET queued before an MGET
+	// is seen by it and a DEL queued after it is not.
+	p := c.Pipeline()
+	mset := p.MSet(ctx, pairs...)
+	set := p.Set(ctx, keys[3], "changed", 0)
+	mget := p.MGet(ctx, query...)
+	del := p.Del(ctx, keys[:10]...)
+	sinter := p.SInter(ctx, keys[0], keys[1], keys[2], keys[3])
+	exists := p.Exists(ctx, keys...)
+	if err := p.Exec(ctx); !errors.Is(err, ErrCrossSlot) {
+		t.Fatalf("pipeline Exec = %v; want the SINTER's cross-slot error", err)
+	}
+	if mset.Err() != nil || set.Err() != nil {
+		t.Fatalf("pipelined MSET, SET: %v, %v", mset.Err(), set.Err())
+	}
+	pvals, err := mget.Result()
+	if err != nil || len(pvals) != len(query) {
+		t.Fatalf("pipelined MGET: %d values, %v", len(pvals), err)
+	}
+	for i, q := range query {
+		want := ""
+		if j := slices.Index(keys, q); j == 3 {
+			want = "changed"
+		} else if j >= 0 {
+			want = "v" + strconv.Itoa(j)
+		}
+		if pvals[i].OK != (want != "") || pvals[i].Val != want {
+			t.Fatalf("pipelined MGET value %d (%s) = %+v, want %q", i, q, pvals[i], want)
+		}
+	}
+	if n, err := del.Result(); err != nil || n != 10 {
+		t.Fatalf("pipelined DEL = %d, %v", n, err)
+	}
+	if !errors.Is(sinter.Err(), ErrCrossSlot) {
+		t.Fatalf("pipelined SINTER across slots: %v", sinter.Err())
+	}
+	if n, err := exists.Result(); err != nil || n != int64(len(keys)-10) {
+		t.Fatalf("pipelined EXISTS = %d, %v; want %d", n, err, len(keys)-10)
+	}
 }
 
 // testSeeds: unreachable seeds are passed over; with none reachable,
