@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -451,7 +452,6 @@ func (mc *muxConn) close() {
 // dialling each lazily and again after it fails.
 type muxer struct {
 	pool *Pool // dials through its backoff and dial limit
-	next atomic.Uint32
 
 	// slotDial holds one token per slot while a caller replaces that
 	// slot's connection; waiting for it honours the caller's context.
@@ -475,9 +475,11 @@ func newMuxer(p *Pool) *muxer {
 	return mx
 }
 
-// conn returns a healthy connection of the slot chosen round-robin.
+// conn returns a healthy connection of a slot chosen at random: a shared
+// round-robin counter would be one more cache line that every command of
+// every core writes.
 func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
-	i := int(mx.next.Add(1)) % len(mx.conns)
+	i := int(rand.Uint32N(uint32(len(mx.conns))))
 	if mc := mx.live[i].Load(); mc != nil && !mc.dead.Load() {
 		return mc, nil
 	}
