@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,6 +170,11 @@ func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
 	}
 	mc.qmu.Unlock()
 	if lead {
+		// Let callers that are already runnable (woken by the last replies)
+		// queue their commands first, so that they go out in this flush
+		// rather than each in a write of its own. Alone, nothing else is
+		// runnable and the yield returns at once.
+		runtime.Gosched()
 		mc.flushLoop()
 	}
 	if done := ctx.Done(); done == nil {
