@@ -52,6 +52,20 @@ func TestTypedCommandAllocations(t *testing.T) {
 			if err := c.HSet(ctx, hash, "f", value).Err(); err != nil {
 				t.Fatal(err)
 			}
+			// A pipeline of GETs: per command its Cmd and its reply, and
+			// a few allocations per batch (the Pipeline itself...). The
+			// queue and the request list are recycled, not regrown.
+			keys := make([]string, 100)
+			for i := range keys {
+				keys[i] = key
+			}
+			check("pipeline of 100 GETs", 2*100+5, func() error {
+				p := c.Pipeline()
+				for _, k := range keys {
+					p.Get(ctx, k)
+				}
+				return p.Exec(ctx)
+			})
 			check("HGET", 1, func() error {
 				v, err := c.HGet(ctx, hash, "f").Result()
 				if err == nil && v != value {

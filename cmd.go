@@ -32,8 +32,7 @@ type Cmder interface {
 // server error reply, and otherwise a failure of the connection, whose
 // Outcome tells whether the command may have run (see OutcomeOf).
 type Cmd[T any] struct {
-	argBuf [3]any // storage of argv for short commands
-	argv   []any  // nil for a command of the fast form (cmd_fast.go)
+	argv []any // nil for a command of the fast form (cmd_fast.go)
 	fastArgs
 	val    T
 	err    error
@@ -47,17 +46,33 @@ func NewCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 	return &Cmd[T]{argv: args, decode: decode}
 }
 
-// newCmd is NewCmd for the typed methods. Short argument lists are
-// copied into the command itself, so the variadic slice does not escape.
+// newCmd is NewCmd for the typed methods. The arguments are copied, so
+// the variadic slice does not escape; up to six of them share one
+// allocation with the command. The storage lives beside the Cmd rather
+// than in it, so that a command of the fast form (GET, SET...), which
+// has no argv, is not made larger by it: in a pipeline of GETs the Cmd
+// is most of the bytes allocated per command.
 func newCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
-	c := &Cmd[T]{decode: decode}
-	if len(args) <= len(c.argBuf) {
-		n := copy(c.argBuf[:], args)
-		c.argv = c.argBuf[:n:n]
-	} else {
-		c.argv = append([]any(nil), args...)
+	switch n := len(args); {
+	case n <= 3:
+		b := &struct {
+			cmd Cmd[T]
+			buf [3]any
+		}{}
+		copy(b.buf[:], args)
+		b.cmd.argv, b.cmd.decode = b.buf[:n:n], decode
+		return &b.cmd
+	case n <= 6:
+		b := &struct {
+			cmd Cmd[T]
+			buf [6]any
+		}{}
+		copy(b.buf[:], args)
+		b.cmd.argv, b.cmd.decode = b.buf[:n:n], decode
+		return &b.cmd
+	default:
+		return &Cmd[T]{argv: append([]any(nil), args...), decode: decode}
 	}
-	return c
 }
 
 // Result returns the value and the error.

@@ -136,8 +136,6 @@ func (f *fastReq) Err() error {
 // does not escape.
 func runLocal[T any](c *Client, ctx context.Context, cmd *Cmd[T]) {
 	if cmd.op == opNone || c.hooks.Load().process != nil {
-		// The callers never point argv into cmd's own argBuf, so the
-		// copy shares nothing with cmd's stack frame.
 		h := new(Cmd[T])
 		*h = *cmd
 		c.processCmd(ctx, h)

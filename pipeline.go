@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/respool/respool/resp"
 )
@@ -20,17 +21,28 @@ type Pipeline struct {
 	exec func(ctx context.Context, cmds []Cmder) error
 	tx   bool
 	cmds []Cmder
+
+	// client is set for a Client's pipelines, whose queue is recycled
+	// after Exec (see recycleQueue) unless exposed says that someone
+	// outside may still hold it.
+	client  *Client
+	exposed bool
+	box     *[]Cmder // the queuePool entry cmds came from, reused to put it back
 }
 
 // Pipeline returns an empty pipeline that runs on the Client's pool.
 func (c *Client) Pipeline() *Pipeline {
-	return newPipeline(c.processPipeline, false)
+	p := newPipeline(c.processPipeline, false)
+	p.client = c
+	return p
 }
 
 // TxPipeline returns an empty pipeline whose commands Exec wraps in
 // MULTI and EXEC.
 func (c *Client) TxPipeline() *Pipeline {
-	return newPipeline(c.processPipeline, true)
+	p := newPipeline(c.processPipeline, true)
+	p.client = c
+	return p
 }
 
 // Pipelined queues the commands fn adds to a new Pipeline and runs them
@@ -50,6 +62,7 @@ func runPipelined(ctx context.Context, p *Pipeline, fn func(*Pipeline) error) ([
 		p.Discard()
 		return nil, err
 	}
+	p.exposed = true
 	cmds := p.cmds
 	err := p.Exec(ctx)
 	return cmds, err
@@ -61,7 +74,45 @@ func newPipeline(exec func(context.Context, []Cmder) error, tx bool) *Pipeline {
 	return p
 }
 
-func (p *Pipeline) queue(_ context.Context, cmd Cmder) { p.cmds = append(p.cmds, cmd) }
+func (p *Pipeline) queue(_ context.Context, cmd Cmder) {
+	if p.cmds == nil && p.client != nil {
+		if q, ok := queuePool.Get().(*[]Cmder); ok {
+			p.cmds, p.box = *q, q
+		}
+	}
+	p.cmds = append(p.cmds, cmd)
+}
+
+// queuePool holds the queues of finished pipelines, so that a program
+// making a new Pipeline per batch does not grow a new slice each time.
+var queuePool sync.Pool
+
+// recycleQueue gives the queue of a finished Exec back to queuePool when
+// no one else can hold it: the caller never had it (Cmds, Pipelined) and
+// no pipeline hook saw it. Only the slice is reused, never the commands.
+func (p *Pipeline) recycleQueue(q []Cmder) {
+	if p.client == nil || p.exposed || cap(q) > maxRecycledQueue {
+		p.box = nil
+		return
+	}
+	// Hooks are only ever added: none now means none saw q. A
+	// transaction's hooks were given a copy with MULTI and EXEC.
+	if !p.tx && p.client.hooks.Load().pipeline != nil {
+		return
+	}
+	clear(q)
+	box := p.box
+	if box == nil {
+		box = new([]Cmder)
+	}
+	p.box = nil
+	*box = q[:0]
+	queuePool.Put(box)
+}
+
+// maxRecycledQueue bounds the queues kept for reuse, so that one huge
+// pipeline does not stay in memory.
+const maxRecycledQueue = 4096
 
 // Do queues any command; its reply is the *Cmd's value after Exec.
 func (p *Pipeline) Do(ctx context.Context, args ...any) *Cmd[resp.Value] {
@@ -73,8 +124,12 @@ func (p *Pipeline) Do(ctx context.Context, args ...any) *Cmd[resp.Value] {
 // Len returns the number of queued commands.
 func (p *Pipeline) Len() int { return len(p.cmds) }
 
-// Cmds returns the queued commands.
-func (p *Pipeline) Cmds() []Cmder { return p.cmds }
+// Cmds returns the queued commands. The slice stays the caller's: Exec
+// does not reuse it.
+func (p *Pipeline) Cmds() []Cmder {
+	p.exposed = true
+	return p.cmds
+}
 
 // Discard drops the queued commands without sending them.
 func (p *Pipeline) Discard() { p.cmds = nil }
@@ -90,6 +145,7 @@ func (p *Pipeline) Exec(ctx context.Context) error {
 	if len(cmds) == 0 {
 		return nil
 	}
+	queue := cmds
 	if p.tx {
 		wrapped := make([]Cmder, 0, len(cmds)+2)
 		wrapped = append(wrapped, newCmd(DecodeStatus, "MULTI"))
@@ -101,7 +157,10 @@ func (p *Pipeline) Exec(ctx context.Context) error {
 	if p.tx {
 		cmds = cmds[1 : len(cmds)-1]
 	}
-	return firstErr(cmds)
+	err := firstErr(cmds)
+	p.recycleQueue(queue)
+	p.exposed = false
+	return err
 }
 
 // firstErr returns the first error of cmds that is not Nil.
@@ -136,6 +195,19 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 		return ErrClosed
 	}
 	reqs := pipelineRequests(cmds)
+	err := c.runRequests(ctx, cmds, reqs)
+	if err == nil {
+		// Every request completed: no connection holds reqs any more. (A
+		// multiplexed batch whose caller left is still referenced by its
+		// connection; that ends in an error and is not recycled.)
+		putRequests(reqs)
+	}
+	return err
+}
+
+// runRequests runs reqs, the requests of cmds, on the multiplexer or a
+// connection of the pool, retrying when runPipeline says so.
+func (c *Client) runRequests(ctx context.Context, cmds []Cmder, reqs []request) error {
 	shared := c.mux != nil && !isTxBatch(cmds)
 	for i := 0; shared && i < len(cmds); i++ {
 		shared = muxable(cmds[i].args())
@@ -203,7 +275,7 @@ func isTxBatch(cmds []Cmder) bool {
 // pipelineRequests turns cmds into what a Conn runs; a MULTI ... EXEC
 // batch gets the requests that read QUEUED and EXEC's array.
 func pipelineRequests(cmds []Cmder) []request {
-	reqs := make([]request, len(cmds))
+	reqs := getRequests(len(cmds))
 	if !isTxBatch(cmds) {
 		for i, cmd := range cmds {
 			reqs[i] = cmd
@@ -220,6 +292,38 @@ func pipelineRequests(cmds []Cmder) []request {
 	reqs[len(reqs)-1] = &execRequest{exec: cmds[len(cmds)-1], queued: queued}
 	return reqs
 }
+
+// requestsPool recycles the request slices of pipelines that completed.
+var requestsPool sync.Pool
+
+// getRequests returns a slice of n nil requests.
+func getRequests(n int) []request {
+	if b, ok := requestsPool.Get().(*[]request); ok && cap(*b) >= n {
+		reqs := (*b)[:n]
+		*b = nil
+		requestsBoxes.Put(b)
+		return reqs
+	}
+	return make([]request, n)
+}
+
+// putRequests gives reqs back to requestsPool; no one may use it after.
+func putRequests(reqs []request) {
+	if cap(reqs) > maxRecycledQueue {
+		return
+	}
+	clear(reqs)
+	b, _ := requestsBoxes.Get().(*[]request)
+	if b == nil {
+		b = new([]request)
+	}
+	*b = reqs[:0]
+	requestsPool.Put(b)
+}
+
+// requestsBoxes keeps the pointers that carry slices through
+// requestsPool, so that putting one back allocates nothing.
+var requestsBoxes sync.Pool
 
 // queuedRequest reads the reply to a command sent inside MULTI: QUEUED,
 // or an error that rejects it (and aborts the transaction).
