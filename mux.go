@@ -442,6 +442,9 @@ func (mc *muxConn) readLoop() {
 		if done != nil {
 			done.complete(nil)
 			if mc.outstanding.Add(-1) == 0 {
+				// Let the callers just woken queue their next commands,
+				// so that they go out with those already waiting.
+				runtime.Gosched()
 				mc.flushFromReader()
 			}
 		}
