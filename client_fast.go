@@ -21,6 +21,10 @@ func (c *Client) Get(ctx context.Context, key string) *Cmd[string] {
 // Set sets key to value and returns "OK". A positive expiration expires
 // the key after it (EX for whole seconds, PX otherwise); KeepTTL keeps the
 // key's time to live; 0 or another negative value clears it.
+//
+// A SET of a string without expiration allocates nothing inside respool.
+// value is an `any`, though, and Go boxes a string that is not a constant
+// when the call converts it: 16 bytes, paid by the caller.
 func (c *Client) Set(ctx context.Context, key string, value any, expiration time.Duration) *Cmd[string] {
 	cmd := new(Cmd[string])
 	runSet(c, ctx, cmd, key, value, expiration)
