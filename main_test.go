@@ -3,8 +3,10 @@ package respool
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -47,7 +49,20 @@ func sharedServer(t testing.TB) *respooltest.Server {
 }
 
 // testKey returns a key unique to the running test, so tests sharing the
-// server never see each other's data.
+// server never see each other's data. It is unique to this run of the
+// test as well: with -count=N the same test runs N times against the same
+// server, and must not find the keys its previous run left. The same
+// testing.TB and name always give the same key; the hash tag keeps a
+// test's keys in one cluster slot.
 func testKey(t testing.TB, name string) string {
-	return "{" + strings.ReplaceAll(t.Name(), "/", ":") + "}:" + name
+	run, ok := testRuns.Load(t)
+	if !ok {
+		run, _ = testRuns.LoadOrStore(t, testRunSeq.Add(1))
+	}
+	return "{" + strings.ReplaceAll(t.Name(), "/", ":") + "#" + strconv.FormatInt(run.(int64), 10) + "}:" + name
 }
+
+var (
+	testRuns   sync.Map // testing.TB -> int64, its run's number
+	testRunSeq atomic.Int64
+)

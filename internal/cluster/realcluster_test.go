@@ -98,14 +98,20 @@ func TestRealCluster(t *testing.T) {
 			// CLUSTER SLOTS from a replica this time.
 			slotsReplies[i] = dialRaw(t, c.Nodes[5].Addr, protocol).do("CLUSTER", "SLOTS")
 		}
+		// Both protocols' replies must show every node online: the RESP2
+		// one was read first and may still show a replica loading.
+		shards2, err0 := ParseShards(shardsReplies[0], seedHost)
 		shards, err1 := ParseShards(shardsReplies[1], seedHost)
 		slots, err2 := ParseSlots(slotsReplies[1], seedHost)
-		if err1 == nil && err2 == nil && allOnline(shards) && len(slots.Nodes()) == 6 {
+		slots2, err3 := ParseSlots(slotsReplies[0], seedHost)
+		if err0 == nil && err1 == nil && err2 == nil && err3 == nil &&
+			allOnline(shards2) && allOnline(shards) && len(slots.Nodes()) == 6 && len(slots2.Nodes()) == 6 {
 			t.Logf("all nodes online and known after %v", time.Since(start))
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cluster not all online: %v %v\n%v\n%v", err1, err2, shardsReplies[1], slotsReplies[1])
+			t.Fatalf("cluster not all online: %v %v %v %v\n%v\n%v\n%v\n%v", err0, err1, err2, err3,
+				shardsReplies[0], shardsReplies[1], slotsReplies[0], slotsReplies[1])
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
