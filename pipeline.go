@@ -3,7 +3,6 @@ package respool
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/respool/respool/resp"
 )
@@ -27,7 +26,6 @@ type Pipeline struct {
 	// outside may still hold it.
 	client  *Client
 	exposed bool
-	box     *[]Cmder // the queuePool entry cmds came from, reused to put it back
 }
 
 // Pipeline returns an empty pipeline that runs on the Client's pool.
@@ -76,23 +74,20 @@ func newPipeline(exec func(context.Context, []Cmder) error, tx bool) *Pipeline {
 
 func (p *Pipeline) queue(_ context.Context, cmd Cmder) {
 	if p.cmds == nil && p.client != nil {
-		if q, ok := queuePool.Get().(*[]Cmder); ok {
-			p.cmds, p.box = *q, q
-		}
+		p.cmds = queues.get(0)
 	}
 	p.cmds = append(p.cmds, cmd)
 }
 
-// queuePool holds the queues of finished pipelines, so that a program
+// queues holds the queues of finished pipelines, so that a program
 // making a new Pipeline per batch does not grow a new slice each time.
-var queuePool sync.Pool
+var queues slicePool[Cmder]
 
-// recycleQueue gives the queue of a finished Exec back to queuePool when
+// recycleQueue gives the queue of a finished Exec back to queues when
 // no one else can hold it: the caller never had it (Cmds, Pipelined) and
 // no pipeline hook saw it. Only the slice is reused, never the commands.
 func (p *Pipeline) recycleQueue(q []Cmder) {
-	if p.client == nil || p.exposed || cap(q) > maxRecycledQueue {
-		p.box = nil
+	if p.client == nil || p.exposed {
 		return
 	}
 	// Hooks are only ever added: none now means none saw q. A
@@ -100,19 +95,8 @@ func (p *Pipeline) recycleQueue(q []Cmder) {
 	if !p.tx && p.client.hooks.Load().pipeline != nil {
 		return
 	}
-	clear(q)
-	box := p.box
-	if box == nil {
-		box = new([]Cmder)
-	}
-	p.box = nil
-	*box = q[:0]
-	queuePool.Put(box)
+	queues.put(q)
 }
-
-// maxRecycledQueue bounds the queues kept for reuse, so that one huge
-// pipeline does not stay in memory.
-const maxRecycledQueue = 4096
 
 // Do queues any command; its reply is the *Cmd's value after Exec.
 func (p *Pipeline) Do(ctx context.Context, args ...any) *Cmd[resp.Value] {
@@ -200,7 +184,7 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 		// Every request completed: no connection holds reqs any more. (A
 		// multiplexed batch whose caller left is still referenced by its
 		// connection; that ends in an error and is not recycled.)
-		putRequests(reqs)
+		requestLists.put(reqs)
 	}
 	return err
 }
@@ -275,7 +259,7 @@ func isTxBatch(cmds []Cmder) bool {
 // pipelineRequests turns cmds into what a Conn runs; a MULTI ... EXEC
 // batch gets the requests that read QUEUED and EXEC's array.
 func pipelineRequests(cmds []Cmder) []request {
-	reqs := getRequests(len(cmds))
+	reqs := requestLists.get(len(cmds))[:len(cmds)]
 	if !isTxBatch(cmds) {
 		for i, cmd := range cmds {
 			reqs[i] = cmd
@@ -293,37 +277,8 @@ func pipelineRequests(cmds []Cmder) []request {
 	return reqs
 }
 
-// requestsPool recycles the request slices of pipelines that completed.
-var requestsPool sync.Pool
-
-// getRequests returns a slice of n nil requests.
-func getRequests(n int) []request {
-	if b, ok := requestsPool.Get().(*[]request); ok && cap(*b) >= n {
-		reqs := (*b)[:n]
-		*b = nil
-		requestsBoxes.Put(b)
-		return reqs
-	}
-	return make([]request, n)
-}
-
-// putRequests gives reqs back to requestsPool; no one may use it after.
-func putRequests(reqs []request) {
-	if cap(reqs) > maxRecycledQueue {
-		return
-	}
-	clear(reqs)
-	b, _ := requestsBoxes.Get().(*[]request)
-	if b == nil {
-		b = new([]request)
-	}
-	*b = reqs[:0]
-	requestsPool.Put(b)
-}
-
-// requestsBoxes keeps the pointers that carry slices through
-// requestsPool, so that putting one back allocates nothing.
-var requestsBoxes sync.Pool
+// requestLists recycles the request lists of pipelines that completed.
+var requestLists slicePool[request]
 
 // queuedRequest reads the reply to a command sent inside MULTI: QUEUED,
 // or an error that rejects it (and aborts the transaction).
