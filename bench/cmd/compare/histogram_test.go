@@ -71,3 +71,20 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 		t.Errorf("record allocates %v times", n)
 	}
 }
+
+func TestRecorderAddsEveryLatency(t *testing.T) {
+	shared := &sharedHistogram{}
+	r := recorder{shared: shared}
+	var want histogram
+	for i := range 1000 {
+		d := time.Duration(i) * time.Microsecond
+		r.record(d)
+		want.record(d)
+	}
+	r.record(10 * time.Second) // too large for the buffer
+	want.record(10 * time.Second)
+	r.flush()
+	if shared.h != want {
+		t.Fatalf("shared histogram holds %d calls, want %d, or their buckets differ", shared.h.total, want.total)
+	}
+}

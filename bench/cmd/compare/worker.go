@@ -36,6 +36,11 @@ type workerResult struct {
 	FirstWrong string  `json:"first_wrong,omitempty"`
 }
 
+// epoch is the worker's start. Calls are timed as time.Since(epoch), which
+// reads only the monotonic clock; time.Now also reads the wall clock, a
+// cost that would be charged to the client under test.
+var epoch = time.Now()
+
 // Phases of a worker run, read by every goroutine before each call.
 const (
 	phaseWarmup int32 = iota
@@ -114,13 +119,15 @@ func runWorker(args []string, stdout io.Writer) error {
 	}
 
 	slots := make([]slot, s.goroutines)
-	hists := make([]histogram, s.goroutines)
+	hist := &sharedHistogram{}
+	recs := make([]recorder, s.goroutines)
 	var wg sync.WaitGroup
 	for g := range s.goroutines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			job.loop(g, &slots[g], &hists[g])
+			recs[g].shared = hist
+			job.loop(g, &slots[g], &recs[g])
 		}()
 	}
 	sum := func() int64 {
@@ -158,7 +165,6 @@ func runWorker(args []string, stdout io.Writer) error {
 	phase.Store(phaseStop)
 	wg.Wait()
 
-	var hist histogram
 	res := workerResult{
 		Client:     *clientName,
 		Scenario:   s.name,
@@ -174,9 +180,9 @@ func runWorker(args []string, stdout io.Writer) error {
 	for g := range slots {
 		res.Errors += slots[g].errors
 		res.Wrong += slots[g].wrong
-		hist.merge(&hists[g])
+		recs[g].flush()
 	}
-	res.P50, res.P99, res.Calls = int64(hist.quantile(0.50)), int64(hist.quantile(0.99)), hist.total
+	res.P50, res.P99, res.Calls = int64(hist.h.quantile(0.50)), int64(hist.h.quantile(0.99)), hist.h.total
 	return json.NewEncoder(stdout).Encode(res)
 }
 
@@ -206,7 +212,7 @@ func (j *workerJob) probe() error {
 
 // loop is goroutine g's work until the phase says stop. A call's latency
 // is sampled when the window was open as the call started.
-func (j *workerJob) loop(g int, sl *slot, h *histogram) {
+func (j *workerJob) loop(g int, sl *slot, h *recorder) {
 	switch j.s.kind {
 	case opGet:
 		j.getLoop(g, sl, h)
@@ -217,7 +223,7 @@ func (j *workerJob) loop(g int, sl *slot, h *histogram) {
 	}
 }
 
-func (j *workerJob) getLoop(g int, sl *slot, h *histogram) {
+func (j *workerJob) getLoop(g int, sl *slot, h *recorder) {
 	n := len(j.keys)
 	k := g * n / j.s.goroutines
 	for {
@@ -228,9 +234,9 @@ func (j *workerJob) getLoop(g int, sl *slot, h *histogram) {
 		if k >= n {
 			k = 0
 		}
-		start := time.Now()
+		start := time.Since(epoch)
 		v, err := j.r.get(j.ctx, j.keys[k])
-		d := time.Since(start)
+		d := time.Since(epoch) - start
 		if err != nil {
 			sl.errors++
 			j.fail.err(err)
@@ -249,7 +255,7 @@ func (j *workerJob) getLoop(g int, sl *slot, h *histogram) {
 }
 
 // setLoop writes the keys that belong to writer g: g, g+G, g+2G...
-func (j *workerJob) setLoop(g int, sl *slot, h *histogram) {
+func (j *workerJob) setLoop(g int, sl *slot, h *recorder) {
 	n, step := len(j.keys), j.s.goroutines
 	k := g
 	for {
@@ -257,9 +263,9 @@ func (j *workerJob) setLoop(g int, sl *slot, h *histogram) {
 		if ph == phaseStop {
 			return
 		}
-		start := time.Now()
+		start := time.Since(epoch)
 		v, err := j.r.set(j.ctx, j.keys[k], j.values[k])
-		d := time.Since(start)
+		d := time.Since(epoch) - start
 		if err != nil {
 			sl.errors++
 			j.fail.err(err)
@@ -280,7 +286,7 @@ func (j *workerJob) setLoop(g int, sl *slot, h *histogram) {
 }
 
 // batchLoop runs explicit pipelines or MGETs of consecutive keys.
-func (j *workerJob) batchLoop(g int, sl *slot, h *histogram) {
+func (j *workerJob) batchLoop(g int, sl *slot, h *recorder) {
 	n, batch := len(j.keys), j.s.batch
 	windows := n - batch + 1
 	out := make([]string, batch)
@@ -292,14 +298,14 @@ func (j *workerJob) batchLoop(g int, sl *slot, h *histogram) {
 		}
 		first := i % windows
 		keys := j.keys[first : first+batch]
-		start := time.Now()
+		start := time.Since(epoch)
 		var err error
 		if j.s.kind == opPipe {
 			err = j.r.pipeGets(j.ctx, keys, out)
 		} else {
 			err = j.r.mget(j.ctx, keys, out)
 		}
-		d := time.Since(start)
+		d := time.Since(epoch) - start
 		if err != nil {
 			sl.errors++
 			j.fail.err(err)
