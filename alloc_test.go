@@ -2,6 +2,7 @@ package respool_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/respool/respool"
@@ -39,6 +40,19 @@ func TestTypedCommandAllocations(t *testing.T) {
 					t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
 				}
 			}
+			checkBytes := func(name string, maxAllocs float64, maxBytes uint64, f func() error) {
+				t.Helper()
+				check(name, maxAllocs, f)
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for range 100 {
+					_ = f()
+				}
+				runtime.ReadMemStats(&after)
+				if n := (after.TotalAlloc - before.TotalAlloc) / 100; n > maxBytes {
+					t.Errorf("%s: %d bytes allocated per call, want at most %d", name, n, maxBytes)
+				}
+			}
 			check("SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
 			check("GET", 1, func() error {
 				v, err := c.Get(ctx, key).Result()
@@ -65,6 +79,18 @@ func TestTypedCommandAllocations(t *testing.T) {
 					p.Get(ctx, k)
 				}
 				return p.Exec(ctx)
+			})
+			// An MGET of 100 keys: per key its boxed name and its reply,
+			// and one allocation each for the argument list (built once,
+			// at its final size), the reply's elements and the result.
+			// Bytes are held too: 18.7 KB when the argument list grew by
+			// doubling and was copied again.
+			checkBytes("MGET of 100 keys", 2*100+5, 16000, func() error {
+				vals, err := c.MGet(ctx, keys...).Result()
+				if err == nil && (len(vals) != len(keys) || vals[99].Val != value) {
+					t.Fatalf("MGET returned %d values, the last %+v, want %d times %q", len(vals), vals[len(vals)-1], len(keys), value)
+				}
+				return err
 			})
 			check("HGET", 1, func() error {
 				v, err := c.HGet(ctx, hash, "f").Result()

@@ -75,6 +75,15 @@ func newCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 	}
 }
 
+// newCmdArgv is newCmd for an argument list built for this command alone,
+// whose length depends on the caller's input: the Cmd keeps argv instead
+// of copying it. newCmd stays the right call for a short list, which it
+// copies into the Cmd's own allocation so that the list can live on the
+// caller's stack.
+func newCmdArgv[T any](decode func(resp.Value) (T, error), argv []any) *Cmd[T] {
+	return &Cmd[T]{argv: argv, decode: decode}
+}
+
 // Result returns the value and the error.
 func (c *Cmd[T]) Result() (T, error) { return c.val, c.err }
 

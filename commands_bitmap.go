@@ -70,7 +70,7 @@ func (c cmdable) BitPosSpan(ctx context.Context, key string, bit int64, start, e
 
 // bitOp runs BITOP op destKey keys... and returns the length of the result.
 func (c cmdable) bitOp(ctx context.Context, op, destKey string, keys []string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"BITOP", op, destKey}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"BITOP", op, destKey}, keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -104,7 +104,7 @@ func (c cmdable) BitOpNot(ctx context.Context, destKey, key string) *Cmd[int64] 
 // returns one result per GET, SET and INCRBY. An INCRBY that overflowed
 // under OVERFLOW FAIL gives an element with OK false.
 func (c cmdable) BitField(ctx context.Context, key string, args ...any) *Cmd[[]Optional[int64]] {
-	cmd := newCmd(decodeOptionalInts, append([]any{"BITFIELD", key}, args...)...)
+	cmd := newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD", key}, args...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -112,7 +112,7 @@ func (c cmdable) BitField(ctx context.Context, key string, args ...any) *Cmd[[]O
 // BitFieldRO is the read-only BITFIELD_RO, which takes only GET
 // subcommands ("GET", "u8", 0) and which replicas accept.
 func (c cmdable) BitFieldRO(ctx context.Context, key string, args ...any) *Cmd[[]Optional[int64]] {
-	cmd := newCmd(decodeOptionalInts, append([]any{"BITFIELD_RO", key}, args...)...)
+	cmd := newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD_RO", key}, args...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -131,7 +131,7 @@ func decodeOptionalInts(v resp.Value) ([]Optional[int64], error) {
 // PFAdd adds elements to the HyperLogLog at key and reports whether its
 // estimate changed.
 func (c cmdable) PFAdd(ctx context.Context, key string, els ...any) *Cmd[bool] {
-	cmd := newCmd(DecodeBool, append([]any{"PFADD", key}, els...)...)
+	cmd := newCmdArgv(DecodeBool, append([]any{"PFADD", key}, els...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -139,7 +139,7 @@ func (c cmdable) PFAdd(ctx context.Context, key string, els ...any) *Cmd[bool] {
 // PFCount returns the estimated number of distinct elements in the union
 // of the HyperLogLogs at keys.
 func (c cmdable) PFCount(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"PFCOUNT"}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"PFCOUNT"}, keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -147,7 +147,7 @@ func (c cmdable) PFCount(ctx context.Context, keys ...string) *Cmd[int64] {
 // PFMerge stores the union of the HyperLogLogs at keys in dest (merged
 // with dest's own) and returns "OK".
 func (c cmdable) PFMerge(ctx context.Context, dest string, keys ...string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, appendStrings([]any{"PFMERGE", dest}, keys)...)
+	cmd := newCmdArgv(DecodeStatus, appendStrings([]any{"PFMERGE", dest}, keys))
 	c(ctx, cmd)
 	return cmd
 }

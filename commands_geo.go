@@ -101,14 +101,14 @@ func (c cmdable) GeoAdd(ctx context.Context, key string, geoLocation ...*GeoLoca
 	for _, l := range geoLocation {
 		argv = append(argv, l.Longitude, l.Latitude, l.Name)
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }
 
 // GeoPos returns the positions of members in order; nil for a missing one.
 func (c cmdable) GeoPos(ctx context.Context, key string, members ...string) *Cmd[[]*GeoPos] {
-	cmd := newCmd(decodeGeoPositions, argvKeys([]any{"GEOPOS", key}, members)...)
+	cmd := newCmd(decodeGeoPositions, appendStrings([]any{"GEOPOS", key}, members)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -124,7 +124,7 @@ func (c cmdable) GeoDist(ctx context.Context, key, member1, member2, unit string
 // GeoHash returns the 11-character geohash strings of members in order;
 // "" for a missing one.
 func (c cmdable) GeoHash(ctx context.Context, key string, members ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, argvKeys([]any{"GEOHASH", key}, members)...)
+	cmd := newCmd(DecodeStrings, appendStrings([]any{"GEOHASH", key}, members)...)
 	c(ctx, cmd)
 	return cmd
 }

@@ -54,7 +54,7 @@ func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
 // Unlink deletes keys, reclaiming their memory in the background, and
 // returns how many existed.
 func (c cmdable) Unlink(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"UNLINK"}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"UNLINK"}, keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -243,7 +243,7 @@ func (c cmdable) RandomKey(ctx context.Context) *Cmd[string] {
 
 // Touch updates the last access time of keys and returns how many exist.
 func (c cmdable) Touch(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"TOUCH"}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"TOUCH"}, keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -86,28 +86,28 @@ func decodeKeyValues(v resp.Value) (KeyValues, error) {
 // LPush inserts values at the head of the list at key (the last value
 // ends up first) and returns the new length.
 func (c cmdable) LPush(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, append([]any{"LPUSH", key}, values...)...)
+	cmd := newCmdArgv(DecodeInt, append([]any{"LPUSH", key}, values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // RPush appends values to the list at key and returns the new length.
 func (c cmdable) RPush(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, append([]any{"RPUSH", key}, values...)...)
+	cmd := newCmdArgv(DecodeInt, append([]any{"RPUSH", key}, values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // LPushX is LPush only when the list exists; it returns 0 otherwise.
 func (c cmdable) LPushX(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, append([]any{"LPUSHX", key}, values...)...)
+	cmd := newCmdArgv(DecodeInt, append([]any{"LPUSHX", key}, values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // RPushX is RPush only when the list exists; it returns 0 otherwise.
 func (c cmdable) RPushX(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, append([]any{"RPUSHX", key}, values...)...)
+	cmd := newCmdArgv(DecodeInt, append([]any{"RPUSHX", key}, values...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -287,7 +287,7 @@ func (c cmdable) BRPopLPush(ctx context.Context, source, destination string, tim
 func (c cmdable) LMPop(ctx context.Context, direction string, count int64, keys ...string) *Cmd[KeyValues] {
 	argv := appendStrings([]any{"LMPOP", len(keys)}, keys)
 	argv = append(argv, direction, "COUNT", count)
-	cmd := newCmd(decodeKeyValues, argv...)
+	cmd := newCmdArgv(decodeKeyValues, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -297,7 +297,7 @@ func (c cmdable) LMPop(ctx context.Context, direction string, count int64, keys 
 func (c cmdable) BLMPop(ctx context.Context, timeout time.Duration, direction string, count int64, keys ...string) *Cmd[KeyValues] {
 	argv := appendStrings([]any{"BLMPOP", blockSeconds(timeout), len(keys)}, keys)
 	argv = append(argv, direction, "COUNT", count)
-	cmd := newCmd(decodeKeyValues, argv...)
+	cmd := newCmdArgv(decodeKeyValues, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -306,7 +306,7 @@ func (c cmdable) BLMPop(ctx context.Context, timeout time.Duration, direction st
 // waiting up to timeout (0: forever) for one; Nil when the timeout passes.
 func (c cmdable) BLPop(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[KeyValue] {
 	argv := append(appendStrings([]any{"BLPOP"}, keys), blockSeconds(timeout))
-	cmd := newCmd(decodeKeyValue, argv...)
+	cmd := newCmdArgv(decodeKeyValue, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -314,7 +314,7 @@ func (c cmdable) BLPop(ctx context.Context, timeout time.Duration, keys ...strin
 // BRPop is BLPop popping the last element.
 func (c cmdable) BRPop(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[KeyValue] {
 	argv := append(appendStrings([]any{"BRPOP"}, keys), blockSeconds(timeout))
-	cmd := newCmd(decodeKeyValue, argv...)
+	cmd := newCmdArgv(decodeKeyValue, argv)
 	c(ctx, cmd)
 	return cmd
 }

@@ -37,7 +37,7 @@ func (c cmdable) Echo(ctx context.Context, message any) *Cmd[string] {
 // Info returns the server's INFO text for sections (none: the default
 // sections; "all" or "everything" for more). See InfoMap for it parsed.
 func (c cmdable) Info(ctx context.Context, sections ...string) *Cmd[string] {
-	cmd := newCmd(DecodeString, appendStrings([]any{"INFO"}, sections)...)
+	cmd := newCmdArgv(DecodeString, appendStrings([]any{"INFO"}, sections))
 	c(ctx, cmd)
 	return cmd
 }
@@ -46,7 +46,7 @@ func (c cmdable) Info(ctx context.Context, sections ...string) *Cmd[string] {
 // "clients", "keyspace"...) to the section's fields ("redis_version" to
 // "7.0.15").
 func (c cmdable) InfoMap(ctx context.Context, sections ...string) *Cmd[map[string]map[string]string] {
-	cmd := newCmd(decodeInfoMap, appendStrings([]any{"INFO"}, sections)...)
+	cmd := newCmdArgv(decodeInfoMap, appendStrings([]any{"INFO"}, sections))
 	c(ctx, cmd)
 	return cmd
 }

@@ -9,21 +9,11 @@ import (
 // Set commands. Members are values (any of the argument types the resp
 // writer accepts); replies come back as strings.
 
-// argvKeys returns prefix followed by keys, as one argument list.
-func argvKeys(prefix []any, keys []string) []any {
-	argv := make([]any, 0, len(prefix)+len(keys))
-	argv = append(argv, prefix...)
-	for _, k := range keys {
-		argv = append(argv, k)
-	}
-	return argv
-}
-
 // SAdd adds members to the set at key and returns how many were not
 // already in it.
 func (c cmdable) SAdd(ctx context.Context, key string, members ...any) *Cmd[int64] {
 	argv := append([]any{"SADD", key}, members...)
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -31,7 +21,7 @@ func (c cmdable) SAdd(ctx context.Context, key string, members ...any) *Cmd[int6
 // SRem removes members from the set at key and returns how many were in it.
 func (c cmdable) SRem(ctx context.Context, key string, members ...any) *Cmd[int64] {
 	argv := append([]any{"SREM", key}, members...)
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -55,7 +45,7 @@ func (c cmdable) SIsMember(ctx context.Context, key string, member any) *Cmd[boo
 // set at key.
 func (c cmdable) SMIsMember(ctx context.Context, key string, members ...any) *Cmd[[]bool] {
 	argv := append([]any{"SMISMEMBER", key}, members...)
-	cmd := newCmd(DecodeBools, argv...)
+	cmd := newCmdArgv(DecodeBools, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -110,7 +100,7 @@ func (c cmdable) SMove(ctx context.Context, source, destination string, member a
 
 // SInter returns the members present in every one of the sets at keys.
 func (c cmdable) SInter(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, argvKeys([]any{"SINTER"}, keys)...)
+	cmd := newCmd(DecodeStrings, appendStrings([]any{"SINTER"}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -118,11 +108,11 @@ func (c cmdable) SInter(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SInterCard returns the size of the intersection of the sets at keys,
 // counting no further than limit when limit is above 0.
 func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *Cmd[int64] {
-	argv := argvKeys([]any{"SINTERCARD", len(keys)}, keys)
+	argv := appendStrings([]any{"SINTERCARD", len(keys)}, keys)
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -130,14 +120,14 @@ func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *C
 // SInterStore stores the intersection of the sets at keys in destination
 // and returns its size.
 func (c cmdable) SInterStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, argvKeys([]any{"SINTERSTORE", destination}, keys)...)
+	cmd := newCmd(DecodeInt, appendStrings([]any{"SINTERSTORE", destination}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // SUnion returns the members present in any of the sets at keys.
 func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, argvKeys([]any{"SUNION"}, keys)...)
+	cmd := newCmd(DecodeStrings, appendStrings([]any{"SUNION"}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -145,7 +135,7 @@ func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SUnionStore stores the union of the sets at keys in destination and
 // returns its size.
 func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, argvKeys([]any{"SUNIONSTORE", destination}, keys)...)
+	cmd := newCmd(DecodeInt, appendStrings([]any{"SUNIONSTORE", destination}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -153,7 +143,7 @@ func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...st
 // SDiff returns the members of the first set at keys that are in none of
 // the others.
 func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, argvKeys([]any{"SDIFF"}, keys)...)
+	cmd := newCmd(DecodeStrings, appendStrings([]any{"SDIFF"}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -161,7 +151,7 @@ func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SDiffStore stores the difference of the sets at keys (see SDiff) in
 // destination and returns its size.
 func (c cmdable) SDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, argvKeys([]any{"SDIFFSTORE", destination}, keys)...)
+	cmd := newCmd(DecodeInt, appendStrings([]any{"SDIFFSTORE", destination}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }

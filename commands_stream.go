@@ -208,7 +208,7 @@ func (c cmdable) XRevRangeN(ctx context.Context, stream, start, stop string, cou
 
 // XDel deletes entries by ID and returns how many existed.
 func (c cmdable) XDel(ctx context.Context, stream string, ids ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, argvKeys([]any{"XDEL", stream}, ids)...)
+	cmd := newCmd(DecodeInt, appendStrings([]any{"XDEL", stream}, ids)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -271,7 +271,7 @@ func (c cmdable) XRead(ctx context.Context, a *XReadArgs) *Cmd[[]XStream] {
 	}
 	argv = appendBlock(argv, a.Block)
 	argv = appendStreams(argv, a.Streams)
-	cmd := newCmd(decodeXStreams, argv...)
+	cmd := newCmdArgv(decodeXStreams, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -295,7 +295,7 @@ func (c cmdable) XReadGroup(ctx context.Context, a *XReadGroupArgs) *Cmd[[]XStre
 		argv = append(argv, "NOACK")
 	}
 	argv = appendStreams(argv, a.Streams)
-	cmd := newCmd(decodeXStreams, argv...)
+	cmd := newCmdArgv(decodeXStreams, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -347,7 +347,7 @@ func (c cmdable) XGroupDelConsumer(ctx context.Context, stream, group, consumer 
 
 // XAck acknowledges entries of a group and returns how many were pending.
 func (c cmdable) XAck(ctx context.Context, stream, group string, ids ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, argvKeys([]any{"XACK", stream, group}, ids)...)
+	cmd := newCmd(DecodeInt, appendStrings([]any{"XACK", stream, group}, ids)...)
 	c(ctx, cmd)
 	return cmd
 }

@@ -106,6 +106,7 @@ func appendPairs(argv []any, values []any) []any {
 
 // appendStrings appends each of ss to argv.
 func appendStrings(argv []any, ss []string) []any {
+	argv = slices.Grow(argv, len(ss))
 	for _, s := range ss {
 		argv = append(argv, s)
 	}
@@ -239,7 +240,7 @@ func (c cmdable) GetEx(ctx context.Context, key string, expiration time.Duration
 // MGet returns the values of keys in order; a missing key (or one that
 // does not hold a string) gives an element with OK false.
 func (c cmdable) MGet(ctx context.Context, keys ...string) *Cmd[[]Optional[string]] {
-	cmd := newCmd(DecodeOptionalStrings, appendStrings([]any{"MGET"}, keys)...)
+	cmd := newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"MGET"}, keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -199,7 +199,7 @@ func (c cmdable) ZIncrBy(ctx context.Context, key string, increment float64, mem
 // were in it.
 func (c cmdable) ZRem(ctx context.Context, key string, members ...any) *Cmd[int64] {
 	argv := append([]any{"ZREM", key}, members...)
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -238,7 +238,7 @@ func (c cmdable) ZScore(ctx context.Context, key, member string) *Cmd[float64] {
 // ZMScore returns the scores of members in order; a missing member has OK
 // false.
 func (c cmdable) ZMScore(ctx context.Context, key string, members ...string) *Cmd[[]Optional[float64]] {
-	cmd := newCmd(decodeOptionalFloats, argvKeys([]any{"ZMSCORE", key}, members)...)
+	cmd := newCmd(decodeOptionalFloats, appendStrings([]any{"ZMSCORE", key}, members)...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -413,16 +413,16 @@ func zpopArgv(name, key string, count []int64) []any {
 // Nil on timeout. The connection's read deadline is extended by timeout;
 // ctx can still cut the wait short (the connection is then closed).
 func (c cmdable) BZPopMin(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[ZWithKey] {
-	argv := append(argvKeys([]any{"BZPOPMIN"}, keys), formatSeconds(timeout))
-	cmd := newCmd(decodeZWithKey, argv...)
+	argv := append(appendStrings([]any{"BZPOPMIN"}, keys), formatSeconds(timeout))
+	cmd := newCmdArgv(decodeZWithKey, argv)
 	c(ctx, cmd)
 	return cmd
 }
 
 // BZPopMax is BZPopMin for the highest score.
 func (c cmdable) BZPopMax(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[ZWithKey] {
-	argv := append(argvKeys([]any{"BZPOPMAX"}, keys), formatSeconds(timeout))
-	cmd := newCmd(decodeZWithKey, argv...)
+	argv := append(appendStrings([]any{"BZPOPMAX"}, keys), formatSeconds(timeout))
+	cmd := newCmdArgv(decodeZWithKey, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -430,12 +430,12 @@ func (c cmdable) BZPopMax(ctx context.Context, timeout time.Duration, keys ...st
 // ZMPop pops up to count members (at least 1) from the first non-empty
 // sorted set of keys; order is "MIN" or "MAX". Nil when all are empty.
 func (c cmdable) ZMPop(ctx context.Context, order string, count int64, keys ...string) *Cmd[ZSliceWithKey] {
-	argv := argvKeys([]any{"ZMPOP", len(keys)}, keys)
+	argv := appendStrings([]any{"ZMPOP", len(keys)}, keys)
 	argv = append(argv, order)
 	if count > 1 {
 		argv = append(argv, "COUNT", count)
 	}
-	cmd := newCmd(decodeZSliceWithKey, argv...)
+	cmd := newCmdArgv(decodeZSliceWithKey, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -443,12 +443,12 @@ func (c cmdable) ZMPop(ctx context.Context, order string, count int64, keys ...s
 // BZMPop is ZMPop waiting up to timeout (0 or less: forever) for a
 // member; Nil on timeout.
 func (c cmdable) BZMPop(ctx context.Context, timeout time.Duration, order string, count int64, keys ...string) *Cmd[ZSliceWithKey] {
-	argv := argvKeys([]any{"BZMPOP", formatSeconds(timeout), len(keys)}, keys)
+	argv := appendStrings([]any{"BZMPOP", formatSeconds(timeout), len(keys)}, keys)
 	argv = append(argv, order)
 	if count > 1 {
 		argv = append(argv, "COUNT", count)
 	}
-	cmd := newCmd(decodeZSliceWithKey, argv...)
+	cmd := newCmdArgv(decodeZSliceWithKey, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -515,11 +515,11 @@ func (c cmdable) ZInterStore(ctx context.Context, dest string, store *ZStore) *C
 // ZInterCard returns the size of the intersection of the sorted sets at
 // keys, counting no further than limit when limit is above 0.
 func (c cmdable) ZInterCard(ctx context.Context, limit int64, keys ...string) *Cmd[int64] {
-	argv := argvKeys([]any{"ZINTERCARD", len(keys)}, keys)
+	argv := appendStrings([]any{"ZINTERCARD", len(keys)}, keys)
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -527,15 +527,15 @@ func (c cmdable) ZInterCard(ctx context.Context, limit int64, keys ...string) *C
 // ZDiff returns the members of the first sorted set at keys that are in
 // none of the others.
 func (c cmdable) ZDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, argvKeys([]any{"ZDIFF", len(keys)}, keys)...)
+	cmd := newCmd(DecodeStrings, appendStrings([]any{"ZDIFF", len(keys)}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZDiffWithScores is ZDiff returning the scores too.
 func (c cmdable) ZDiffWithScores(ctx context.Context, keys ...string) *Cmd[[]Z] {
-	argv := append(argvKeys([]any{"ZDIFF", len(keys)}, keys), "WITHSCORES")
-	cmd := newCmd(decodeZSlice, argv...)
+	argv := append(appendStrings([]any{"ZDIFF", len(keys)}, keys), "WITHSCORES")
+	cmd := newCmdArgv(decodeZSlice, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -543,7 +543,7 @@ func (c cmdable) ZDiffWithScores(ctx context.Context, keys ...string) *Cmd[[]Z] 
 // ZDiffStore stores the difference of the sorted sets at keys (see ZDiff)
 // at destination and returns its size.
 func (c cmdable) ZDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, argvKeys([]any{"ZDIFFSTORE", destination, len(keys)}, keys)...)
+	cmd := newCmd(DecodeInt, appendStrings([]any{"ZDIFFSTORE", destination, len(keys)}, keys)...)
 	c(ctx, cmd)
 	return cmd
 }

@@ -69,7 +69,7 @@ func (tx *Tx) Watch(ctx context.Context, keys ...string) *Cmd[string] {
 	for _, k := range keys {
 		argv = append(argv, k)
 	}
-	cmd := newCmd(DecodeStatus, argv...)
+	cmd := newCmdArgv(DecodeStatus, argv)
 	tx.process(ctx, cmd)
 	return cmd
 }
