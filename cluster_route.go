@@ -458,6 +458,7 @@ type askingRequest struct{}
 func (askingRequest) args() []any         { return []any{"ASKING"} }
 func (askingRequest) setReply(resp.Value) {}
 func (askingRequest) setErr(error)        {}
+func (askingRequest) borrowsElems() bool  { return false }
 
 // runAsking runs reqs (ASKING requests among them) in one round trip on
 // a connection of the node's Pool of its own, so that nothing else comes

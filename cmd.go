@@ -34,6 +34,10 @@ type Cmder interface {
 type Cmd[T any] struct {
 	argv []any // nil for a command of the fast form (cmd_fast.go)
 	fastArgs
+	// borrow says decode keeps nothing of the reply's top-level element
+	// slice (set for the decoders of the commands that return many
+	// values); see request.borrowsElems.
+	borrow bool
 	val    T
 	err    error
 	decode func(resp.Value) (T, error)
@@ -153,6 +157,16 @@ func (c *Cmd[T]) setReply(v resp.Value) {
 }
 
 func (c *Cmd[T]) setErr(err error) { c.err = err }
+
+func (c *Cmd[T]) borrowsElems() bool { return c.borrow }
+
+// borrowing marks c as done with its reply's elements once decoded: its
+// decoder must copy out every element it keeps and never keep the slice
+// of elements itself (as DecodeSlice and DecodeMap do).
+func borrowing[T any](c *Cmd[T]) *Cmd[T] {
+	c.borrow = true
+	return c
+}
 
 func (c *Cmd[T]) reset() {
 	var zero T

@@ -115,6 +115,7 @@ func (f *fastReq) args() []any                    { return fastOps[f.op].argv }
 func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
 func (f *fastReq) setReply(v resp.Value)          { f.val = v }
 func (f *fastReq) setErr(err error)               { f.err = err }
+func (f *fastReq) borrowsElems() bool             { return false }
 func (f *fastReq) reset()                         { f.val, f.err = resp.Value{}, nil }
 
 // Err returns the connection's failure, or the server's error reply.

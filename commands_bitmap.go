@@ -104,7 +104,7 @@ func (c cmdable) BitOpNot(ctx context.Context, destKey, key string) *Cmd[int64] 
 // returns one result per GET, SET and INCRBY. An INCRBY that overflowed
 // under OVERFLOW FAIL gives an element with OK false.
 func (c cmdable) BitField(ctx context.Context, key string, args ...any) *Cmd[[]Optional[int64]] {
-	cmd := newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD", key}, args...))
+	cmd := borrowing(newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD", key}, args...)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -112,7 +112,7 @@ func (c cmdable) BitField(ctx context.Context, key string, args ...any) *Cmd[[]O
 // BitFieldRO is the read-only BITFIELD_RO, which takes only GET
 // subcommands ("GET", "u8", 0) and which replicas accept.
 func (c cmdable) BitFieldRO(ctx context.Context, key string, args ...any) *Cmd[[]Optional[int64]] {
-	cmd := newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD_RO", key}, args...))
+	cmd := borrowing(newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD_RO", key}, args...)))
 	c(ctx, cmd)
 	return cmd
 }

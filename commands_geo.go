@@ -108,7 +108,7 @@ func (c cmdable) GeoAdd(ctx context.Context, key string, geoLocation ...*GeoLoca
 
 // GeoPos returns the positions of members in order; nil for a missing one.
 func (c cmdable) GeoPos(ctx context.Context, key string, members ...string) *Cmd[[]*GeoPos] {
-	cmd := newCmd(decodeGeoPositions, appendStrings([]any{"GEOPOS", key}, members)...)
+	cmd := newCmdArgv(decodeGeoPositions, appendStrings([]any{"GEOPOS", key}, members))
 	c(ctx, cmd)
 	return cmd
 }
@@ -124,14 +124,14 @@ func (c cmdable) GeoDist(ctx context.Context, key, member1, member2, unit string
 // GeoHash returns the 11-character geohash strings of members in order;
 // "" for a missing one.
 func (c cmdable) GeoHash(ctx context.Context, key string, members ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendStrings([]any{"GEOHASH", key}, members)...)
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"GEOHASH", key}, members)))
 	c(ctx, cmd)
 	return cmd
 }
 
 // GeoSearch returns the names of the members inside the area of q.
 func (c cmdable) GeoSearch(ctx context.Context, key string, q *GeoSearchQuery) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, q.appendArgs([]any{"GEOSEARCH", key})...)
+	cmd := borrowing(newCmd(DecodeStrings, q.appendArgs([]any{"GEOSEARCH", key})...))
 	c(ctx, cmd)
 	return cmd
 }

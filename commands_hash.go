@@ -38,7 +38,7 @@ func (c cmdable) HGet(ctx context.Context, key, field string) *Cmd[string] {
 // HMGet returns the values of fields in order; a missing field gives an
 // element with OK false.
 func (c cmdable) HMGet(ctx context.Context, key string, fields ...string) *Cmd[[]Optional[string]] {
-	cmd := newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"HMGET", key}, fields))
+	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"HMGET", key}, fields)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -46,7 +46,7 @@ func (c cmdable) HMGet(ctx context.Context, key string, fields ...string) *Cmd[[
 // HGetAll returns every field and value of the hash at key; an empty map
 // when the key does not exist.
 func (c cmdable) HGetAll(ctx context.Context, key string) *Cmd[map[string]string] {
-	cmd := newCmd(DecodeStringMap, "HGETALL", key)
+	cmd := borrowing(newCmd(DecodeStringMap, "HGETALL", key))
 	c(ctx, cmd)
 	return cmd
 }
@@ -83,14 +83,14 @@ func (c cmdable) HIncrByFloat(ctx context.Context, key, field string, incr float
 
 // HKeys returns the fields of the hash at key; empty when it does not exist.
 func (c cmdable) HKeys(ctx context.Context, key string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "HKEYS", key)
+	cmd := borrowing(newCmd(DecodeStrings, "HKEYS", key))
 	c(ctx, cmd)
 	return cmd
 }
 
 // HVals returns the values of the hash at key; empty when it does not exist.
 func (c cmdable) HVals(ctx context.Context, key string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "HVALS", key)
+	cmd := borrowing(newCmd(DecodeStrings, "HVALS", key))
 	c(ctx, cmd)
 	return cmd
 }
@@ -113,7 +113,7 @@ func (c cmdable) HStrLen(ctx context.Context, key, field string) *Cmd[int64] {
 // key, or with a negative count exactly -count fields that may repeat;
 // empty when the key does not exist.
 func (c cmdable) HRandField(ctx context.Context, key string, count int) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "HRANDFIELD", key, count)
+	cmd := borrowing(newCmd(DecodeStrings, "HRANDFIELD", key, count))
 	c(ctx, cmd)
 	return cmd
 }

@@ -229,7 +229,7 @@ func (c cmdable) RenameNX(ctx context.Context, key, newkey string) *Cmd[bool] {
 // Keys returns the keys matching pattern. It walks the whole database in
 // one blocking step: prefer SCAN on a busy server.
 func (c cmdable) Keys(ctx context.Context, pattern string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "KEYS", pattern)
+	cmd := borrowing(newCmd(DecodeStrings, "KEYS", pattern))
 	c(ctx, cmd)
 	return cmd
 }
@@ -380,14 +380,14 @@ func appendSortArgs(argv []any, a *SortArgs) []any {
 // Sort returns the elements of the list, set or sorted set at key sorted
 // as a says (nil: numerically, ascending); an empty slice for a missing key.
 func (c cmdable) Sort(ctx context.Context, key string, a *SortArgs) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendSortArgs([]any{"SORT", key}, a)...)
+	cmd := borrowing(newCmd(DecodeStrings, appendSortArgs([]any{"SORT", key}, a)...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // SortRO is Sort as the read-only SORT_RO, which replicas accept.
 func (c cmdable) SortRO(ctx context.Context, key string, a *SortArgs) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendSortArgs([]any{"SORT_RO", key}, a)...)
+	cmd := borrowing(newCmd(DecodeStrings, appendSortArgs([]any{"SORT_RO", key}, a)...))
 	c(ctx, cmd)
 	return cmd
 }

@@ -123,7 +123,7 @@ func (c cmdable) LPop(ctx context.Context, key string) *Cmd[string] {
 // LPopCount removes and returns up to count elements from the head of the
 // list at key; Nil when the key does not exist.
 func (c cmdable) LPopCount(ctx context.Context, key string, count int) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "LPOP", key, count)
+	cmd := borrowing(newCmd(DecodeStrings, "LPOP", key, count))
 	c(ctx, cmd)
 	return cmd
 }
@@ -139,7 +139,7 @@ func (c cmdable) RPop(ctx context.Context, key string) *Cmd[string] {
 // RPopCount removes and returns up to count elements from the tail of the
 // list at key, last first; Nil when the key does not exist.
 func (c cmdable) RPopCount(ctx context.Context, key string, count int) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "RPOP", key, count)
+	cmd := borrowing(newCmd(DecodeStrings, "RPOP", key, count))
 	c(ctx, cmd)
 	return cmd
 }
@@ -154,7 +154,7 @@ func (c cmdable) LLen(ctx context.Context, key string) *Cmd[int64] {
 // LRange returns the elements of the list at key from start to stop, both
 // included; negative indexes count from the end (-1 is the last).
 func (c cmdable) LRange(ctx context.Context, key string, start, stop int64) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "LRANGE", key, start, stop)
+	cmd := borrowing(newCmd(DecodeStrings, "LRANGE", key, start, stop))
 	c(ctx, cmd)
 	return cmd
 }
@@ -244,7 +244,7 @@ func (c cmdable) LPos(ctx context.Context, key string, value string, a LPosArgs)
 // none.
 func (c cmdable) LPosCount(ctx context.Context, key string, value string, count int64, a LPosArgs) *Cmd[[]int64] {
 	argv := append(appendLPosArgs([]any{"LPOS", key, value}, a), "COUNT", count)
-	cmd := newCmd(DecodeInts, argv...)
+	cmd := borrowing(newCmd(DecodeInts, argv...))
 	c(ctx, cmd)
 	return cmd
 }

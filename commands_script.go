@@ -65,7 +65,7 @@ func (c cmdable) ScriptLoad(ctx context.Context, script string) *Cmd[string] {
 // ScriptExists reports, for each digest in order, whether the script is
 // in the cache.
 func (c cmdable) ScriptExists(ctx context.Context, hashes ...string) *Cmd[[]bool] {
-	cmd := newCmd(DecodeBools, appendStrings([]any{"SCRIPT", "EXISTS"}, hashes)...)
+	cmd := borrowing(newCmdArgv(DecodeBools, appendStrings([]any{"SCRIPT", "EXISTS"}, hashes)))
 	c(ctx, cmd)
 	return cmd
 }

@@ -178,7 +178,7 @@ func (c cmdable) BgSave(ctx context.Context) *Cmd[string] {
 // ConfigGet returns the configuration parameters matching parameter (a
 // glob pattern) with their values.
 func (c cmdable) ConfigGet(ctx context.Context, parameter string) *Cmd[map[string]string] {
-	cmd := newCmd(DecodeStringMap, "CONFIG", "GET", parameter)
+	cmd := borrowing(newCmd(DecodeStringMap, "CONFIG", "GET", parameter))
 	c(ctx, cmd)
 	return cmd
 }

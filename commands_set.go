@@ -29,7 +29,7 @@ func (c cmdable) SRem(ctx context.Context, key string, members ...any) *Cmd[int6
 // SMembers returns every member of the set at key, in no particular
 // order; an empty slice when the key does not exist.
 func (c cmdable) SMembers(ctx context.Context, key string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "SMEMBERS", key)
+	cmd := borrowing(newCmd(DecodeStrings, "SMEMBERS", key))
 	c(ctx, cmd)
 	return cmd
 }
@@ -45,7 +45,7 @@ func (c cmdable) SIsMember(ctx context.Context, key string, member any) *Cmd[boo
 // set at key.
 func (c cmdable) SMIsMember(ctx context.Context, key string, members ...any) *Cmd[[]bool] {
 	argv := append([]any{"SMISMEMBER", key}, members...)
-	cmd := newCmdArgv(DecodeBools, argv)
+	cmd := borrowing(newCmdArgv(DecodeBools, argv))
 	c(ctx, cmd)
 	return cmd
 }
@@ -100,7 +100,7 @@ func (c cmdable) SMove(ctx context.Context, source, destination string, member a
 
 // SInter returns the members present in every one of the sets at keys.
 func (c cmdable) SInter(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendStrings([]any{"SINTER"}, keys)...)
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"SINTER"}, keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -120,14 +120,14 @@ func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *C
 // SInterStore stores the intersection of the sets at keys in destination
 // and returns its size.
 func (c cmdable) SInterStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"SINTERSTORE", destination}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"SINTERSTORE", destination}, keys))
 	c(ctx, cmd)
 	return cmd
 }
 
 // SUnion returns the members present in any of the sets at keys.
 func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendStrings([]any{"SUNION"}, keys)...)
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"SUNION"}, keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -135,7 +135,7 @@ func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SUnionStore stores the union of the sets at keys in destination and
 // returns its size.
 func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"SUNIONSTORE", destination}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"SUNIONSTORE", destination}, keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -143,7 +143,7 @@ func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...st
 // SDiff returns the members of the first set at keys that are in none of
 // the others.
 func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendStrings([]any{"SDIFF"}, keys)...)
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"SDIFF"}, keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -151,7 +151,7 @@ func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SDiffStore stores the difference of the sets at keys (see SDiff) in
 // destination and returns its size.
 func (c cmdable) SDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"SDIFFSTORE", destination}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"SDIFFSTORE", destination}, keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -208,7 +208,7 @@ func (c cmdable) XRevRangeN(ctx context.Context, stream, start, stop string, cou
 
 // XDel deletes entries by ID and returns how many existed.
 func (c cmdable) XDel(ctx context.Context, stream string, ids ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"XDEL", stream}, ids)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"XDEL", stream}, ids))
 	c(ctx, cmd)
 	return cmd
 }
@@ -347,7 +347,7 @@ func (c cmdable) XGroupDelConsumer(ctx context.Context, stream, group, consumer 
 
 // XAck acknowledges entries of a group and returns how many were pending.
 func (c cmdable) XAck(ctx context.Context, stream, group string, ids ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"XACK", stream, group}, ids)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"XACK", stream, group}, ids))
 	c(ctx, cmd)
 	return cmd
 }
@@ -395,7 +395,7 @@ func (c cmdable) XClaim(ctx context.Context, a *XClaimArgs) *Cmd[[]XMessage] {
 // XClaimJustID is XClaim returning the IDs only (and leaving the delivery
 // counts alone).
 func (c cmdable) XClaimJustID(ctx context.Context, a *XClaimArgs) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, xclaimArgv(a, true)...)
+	cmd := borrowing(newCmd(DecodeStrings, xclaimArgv(a, true)...))
 	c(ctx, cmd)
 	return cmd
 }

@@ -240,7 +240,7 @@ func (c cmdable) GetEx(ctx context.Context, key string, expiration time.Duration
 // MGet returns the values of keys in order; a missing key (or one that
 // does not hold a string) gives an element with OK false.
 func (c cmdable) MGet(ctx context.Context, keys ...string) *Cmd[[]Optional[string]] {
-	cmd := newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"MGET"}, keys))
+	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"MGET"}, keys)))
 	c(ctx, cmd)
 	return cmd
 }

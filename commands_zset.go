@@ -238,7 +238,7 @@ func (c cmdable) ZScore(ctx context.Context, key, member string) *Cmd[float64] {
 // ZMScore returns the scores of members in order; a missing member has OK
 // false.
 func (c cmdable) ZMScore(ctx context.Context, key string, members ...string) *Cmd[[]Optional[float64]] {
-	cmd := newCmd(decodeOptionalFloats, appendStrings([]any{"ZMSCORE", key}, members)...)
+	cmd := borrowing(newCmdArgv(decodeOptionalFloats, appendStrings([]any{"ZMSCORE", key}, members)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -262,7 +262,7 @@ func (c cmdable) ZRevRank(ctx context.Context, key, member string) *Cmd[int64] {
 // ZRange returns the members ranked start to stop (inclusive; negative
 // ranks count from the end), lowest score first.
 func (c cmdable) ZRange(ctx context.Context, key string, start, stop int64) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "ZRANGE", key, start, stop)
+	cmd := borrowing(newCmd(DecodeStrings, "ZRANGE", key, start, stop))
 	c(ctx, cmd)
 	return cmd
 }
@@ -277,7 +277,7 @@ func (c cmdable) ZRangeWithScores(ctx context.Context, key string, start, stop i
 // ZRangeArgs runs ZRANGE with options (by score, by lex, reversed,
 // limited) and returns the members.
 func (c cmdable) ZRangeArgs(ctx context.Context, z ZRangeArgs) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, z.appendArgs([]any{"ZRANGE", z.Key})...)
+	cmd := borrowing(newCmd(DecodeStrings, z.appendArgs([]any{"ZRANGE", z.Key})...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -300,7 +300,7 @@ func (c cmdable) ZRangeStore(ctx context.Context, dst string, z ZRangeArgs) *Cmd
 
 // ZRevRange returns the members ranked start to stop, highest score first.
 func (c cmdable) ZRevRange(ctx context.Context, key string, start, stop int64) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, "ZREVRANGE", key, start, stop)
+	cmd := borrowing(newCmd(DecodeStrings, "ZREVRANGE", key, start, stop))
 	c(ctx, cmd)
 	return cmd
 }
@@ -315,7 +315,7 @@ func (c cmdable) ZRevRangeWithScores(ctx context.Context, key string, start, sto
 // ZRangeByScore returns the members with a score between opt.Min and
 // opt.Max, lowest first (the legacy form of ZRANGE ... BYSCORE).
 func (c cmdable) ZRangeByScore(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, opt.appendLimit([]any{"ZRANGEBYSCORE", key, opt.Min, opt.Max})...)
+	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZRANGEBYSCORE", key, opt.Min, opt.Max})...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -330,7 +330,7 @@ func (c cmdable) ZRangeByScoreWithScores(ctx context.Context, key string, opt *Z
 // ZRevRangeByScore returns the members with a score between opt.Max and
 // opt.Min, highest first.
 func (c cmdable) ZRevRangeByScore(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, opt.appendLimit([]any{"ZREVRANGEBYSCORE", key, opt.Max, opt.Min})...)
+	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZREVRANGEBYSCORE", key, opt.Max, opt.Min})...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -345,14 +345,14 @@ func (c cmdable) ZRevRangeByScoreWithScores(ctx context.Context, key string, opt
 // ZRangeByLex returns the members between the lexicographic bounds opt.Min
 // and opt.Max, in order (all members should share one score).
 func (c cmdable) ZRangeByLex(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, opt.appendLimit([]any{"ZRANGEBYLEX", key, opt.Min, opt.Max})...)
+	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZRANGEBYLEX", key, opt.Min, opt.Max})...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZRevRangeByLex is ZRangeByLex in reverse order.
 func (c cmdable) ZRevRangeByLex(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, opt.appendLimit([]any{"ZREVRANGEBYLEX", key, opt.Max, opt.Min})...)
+	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZREVRANGEBYLEX", key, opt.Max, opt.Min})...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -470,14 +470,14 @@ func (c cmdable) ZRandMemberWithScores(ctx context.Context, key string, count in
 
 // ZUnion returns the union of the sorted sets in store, lowest score first.
 func (c cmdable) ZUnion(ctx context.Context, store ZStore) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, store.appendArgs([]any{"ZUNION"})...)
+	cmd := borrowing(newCmd(DecodeStrings, store.appendArgs([]any{"ZUNION"})...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZUnionWithScores is ZUnion returning the aggregated scores too.
 func (c cmdable) ZUnionWithScores(ctx context.Context, store ZStore) *Cmd[[]Z] {
-	cmd := newCmd(decodeZSlice, append(store.appendArgs([]any{"ZUNION"}), "WITHSCORES")...)
+	cmd := newCmdArgv(decodeZSlice, append(store.appendArgs([]any{"ZUNION"}), "WITHSCORES"))
 	c(ctx, cmd)
 	return cmd
 }
@@ -492,14 +492,14 @@ func (c cmdable) ZUnionStore(ctx context.Context, dest string, store *ZStore) *C
 
 // ZInter returns the intersection of the sorted sets in store.
 func (c cmdable) ZInter(ctx context.Context, store *ZStore) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, store.appendArgs([]any{"ZINTER"})...)
+	cmd := borrowing(newCmd(DecodeStrings, store.appendArgs([]any{"ZINTER"})...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZInterWithScores is ZInter returning the aggregated scores too.
 func (c cmdable) ZInterWithScores(ctx context.Context, store *ZStore) *Cmd[[]Z] {
-	cmd := newCmd(decodeZSlice, append(store.appendArgs([]any{"ZINTER"}), "WITHSCORES")...)
+	cmd := newCmdArgv(decodeZSlice, append(store.appendArgs([]any{"ZINTER"}), "WITHSCORES"))
 	c(ctx, cmd)
 	return cmd
 }
@@ -527,7 +527,7 @@ func (c cmdable) ZInterCard(ctx context.Context, limit int64, keys ...string) *C
 // ZDiff returns the members of the first sorted set at keys that are in
 // none of the others.
 func (c cmdable) ZDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := newCmd(DecodeStrings, appendStrings([]any{"ZDIFF", len(keys)}, keys)...)
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"ZDIFF", len(keys)}, keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -543,7 +543,7 @@ func (c cmdable) ZDiffWithScores(ctx context.Context, keys ...string) *Cmd[[]Z] 
 // ZDiffStore stores the difference of the sorted sets at keys (see ZDiff)
 // at destination and returns its size.
 func (c cmdable) ZDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendStrings([]any{"ZDIFFSTORE", destination, len(keys)}, keys)...)
+	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"ZDIFFSTORE", destination, len(keys)}, keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -32,12 +32,13 @@ type Conn struct {
 	proto int
 
 	// Protocol state, owned by the goroutine holding the Conn.
-	pending        int   // replies written and not yet read
-	inMulti        bool  // MULTI sent, EXEC/DISCARD not yet
-	watching       bool  // WATCH sent, EXEC/DISCARD/UNWATCH not yet
-	subscribed     bool  // SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE sent
-	sessionChanged bool  // SELECT, CLIENT SETNAME, HELLO... changed the session
-	broken         error // the error that made the connection unusable
+	pending        int          // replies written and not yet read
+	inMulti        bool         // MULTI sent, EXEC/DISCARD not yet
+	watching       bool         // WATCH sent, EXEC/DISCARD/UNWATCH not yet
+	subscribed     bool         // SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE sent
+	sessionChanged bool         // SELECT, CLIENT SETNAME, HELLO... changed the session
+	broken         error        // the error that made the connection unusable
+	elems          []resp.Value // reused for the replies of requests that borrow them
 
 	closed atomic.Bool
 	peek   peeker // liveness check of an idle connection
@@ -245,6 +246,11 @@ type request interface {
 	setReply(v resp.Value)
 	// setErr receives the failure when no reply could be read.
 	setErr(err error)
+	// borrowsElems reports whether setReply is done with the elements of
+	// an aggregate reply when it returns, having decoded them into values
+	// of its own (copies of element Values count as its own). Such a
+	// reply may be read into a reused buffer (resp.Reader.ReadValueBuf).
+	borrowsElems() bool
 }
 
 // run writes reqs in one flush and reads their replies in order. A server
@@ -326,7 +332,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		if skipped != nil && skipped[i] {
 			continue
 		}
-		v, err := cn.readReply()
+		v, err := cn.readReplyFor(rq)
 		if err != nil {
 			ce := cn.ioError(ctx, "read", OutcomeUnknown, err)
 			cn.breakWith(ce)
@@ -339,6 +345,9 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		}
 		cn.pending--
 		rq.setReply(v)
+		if len(cn.elems) > 0 {
+			cn.doneWithElems()
+		}
 	}
 	return nil
 }
@@ -386,6 +395,37 @@ func (cn *Conn) readReply() (resp.Value, error) {
 	}
 }
 
+// readReplyFor reads the reply of rq. The elements of an aggregate reply
+// to a request that borrows them are read into the Conn's reusable
+// buffer; doneWithElems clears it once the request has its reply.
+func (cn *Conn) readReplyFor(rq request) (resp.Value, error) {
+	if !rq.borrowsElems() {
+		return cn.readReply()
+	}
+	for {
+		v, buf, err := cn.r.ReadValueBuf(cn.elems[:0])
+		cn.elems = buf
+		if err != nil {
+			cn.doneWithElems()
+			return v, err
+		}
+		if v.Kind() == resp.KindPush && !cn.subscribed {
+			continue
+		}
+		return v, nil
+	}
+}
+
+// doneWithElems clears the element buffer, so that it holds on to no
+// reply, and drops it if one reply made it large.
+func (cn *Conn) doneWithElems() {
+	clear(cn.elems)
+	cn.elems = cn.elems[:0]
+	if cap(cn.elems) > maxRecycledLen {
+		cn.elems = nil
+	}
+}
+
 // valueRequest is the request of Conn.Do.
 type valueRequest struct {
 	argv []any
@@ -393,7 +433,8 @@ type valueRequest struct {
 	err  error
 }
 
-func (r *valueRequest) args() []any { return r.argv }
+func (r *valueRequest) args() []any        { return r.argv }
+func (r *valueRequest) borrowsElems() bool { return false }
 func (r *valueRequest) setReply(v resp.Value) {
 	r.v = v
 	if v.IsError() {

@@ -83,6 +83,22 @@ func (m *muxRequest) complete(err error) {
 	// looking at it when it is reused.
 }
 
+// replyElems recycles the buffers that the shared connections' readers
+// read the elements of aggregate replies into, for requests that borrow
+// them (request.borrowsElems).
+var replyElems slicePool[resp.Value]
+
+// releaseElems gives back the buffer holding the elements of v, a reply
+// the reader read for rq, once rq has it.
+func releaseElems(rq request, v resp.Value) {
+	if !rq.borrowsElems() || v.Kind() == resp.KindPush {
+		return
+	}
+	if e, _ := v.Elems(); len(e) > 0 {
+		replyElems.put(e)
+	}
+}
+
 // muxConn is one shared connection.
 type muxConn struct {
 	cn *Conn
@@ -199,6 +215,7 @@ func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
 	if err == nil {
 		for i, rq := range reqs {
 			rq.setReply(m.vals[i])
+			releaseElems(rq, m.vals[i])
 		}
 	} else {
 		mc.deliverPartial(m, err)
@@ -213,6 +230,7 @@ func (mc *muxConn) deliverPartial(m *muxRequest, err error) {
 	for i, rq := range m.reqs {
 		if i < m.read {
 			rq.setReply(m.vals[i])
+			releaseElems(rq, m.vals[i])
 		} else {
 			rq.setErr(err)
 		}
@@ -402,11 +420,31 @@ func (mc *muxConn) readLoop() {
 		}
 		mc.parked = false
 		broken := mc.broken
+		var borrow bool
+		if broken == nil {
+			// The next reply is this request's. (Requests are immutable
+			// in this respect, so the answer holds even if the request
+			// completes with a failure meanwhile.)
+			head := mc.inflight[mc.head]
+			borrow = head.reqs[head.read].borrowsElems()
+		}
 		mc.fmu.Unlock()
 		if broken != nil {
 			return
 		}
-		v, err := cn.r.ReadValue()
+		var v resp.Value
+		var err error
+		if borrow {
+			// The elements go into a recycled buffer, which the caller
+			// gives back once the request has its reply (releaseElems).
+			var buf []resp.Value
+			v, buf, err = cn.r.ReadValueBuf(replyElems.get(0))
+			if e, _ := v.Elems(); err != nil || len(e) == 0 || v.Kind() == resp.KindPush {
+				replyElems.put(buf)
+			}
+		} else {
+			v, err = cn.r.ReadValue()
+		}
 		if err != nil {
 			mc.fail(&ConnError{Op: "read", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err})
 			return

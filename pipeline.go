@@ -295,7 +295,8 @@ func (q *queuedRequest) setReply(v resp.Value) {
 		q.cmd.setReply(v)
 	}
 }
-func (q *queuedRequest) setErr(err error) { q.cmd.setErr(err) }
+func (q *queuedRequest) setErr(err error)   { q.cmd.setErr(err) }
+func (q *queuedRequest) borrowsElems() bool { return false }
 
 // execRequest reads EXEC's reply and hands each element to its command.
 type execRequest struct {
@@ -338,6 +339,9 @@ func (e *execRequest) setReply(v resp.Value) {
 		}
 	}
 }
+
+// borrowsElems is false: the EXEC command itself keeps the reply.
+func (e *execRequest) borrowsElems() bool { return false }
 
 func (e *execRequest) setErr(err error) {
 	e.exec.setErr(err)

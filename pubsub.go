@@ -589,7 +589,7 @@ func (c cmdable) PubSubChannels(ctx context.Context, pattern string) *Cmd[[]stri
 	if pattern != "" {
 		argv = append(argv, pattern)
 	}
-	cmd := newCmd(DecodeStrings, argv...)
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -597,7 +597,7 @@ func (c cmdable) PubSubChannels(ctx context.Context, pattern string) *Cmd[[]stri
 // PubSubNumSub returns the number of subscribers (patterns not counted) of
 // each of channels (PUBSUB NUMSUB).
 func (c cmdable) PubSubNumSub(ctx context.Context, channels ...string) *Cmd[map[string]int64] {
-	cmd := newCmd(decodeNumSub, appendStrings([]any{"PUBSUB", "NUMSUB"}, channels)...)
+	cmd := newCmdArgv(decodeNumSub, appendStrings([]any{"PUBSUB", "NUMSUB"}, channels))
 	c(ctx, cmd)
 	return cmd
 }
@@ -617,7 +617,7 @@ func (c cmdable) PubSubShardChannels(ctx context.Context, pattern string) *Cmd[[
 	if pattern != "" {
 		argv = append(argv, pattern)
 	}
-	cmd := newCmd(DecodeStrings, argv...)
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -625,7 +625,7 @@ func (c cmdable) PubSubShardChannels(ctx context.Context, pattern string) *Cmd[[
 // PubSubShardNumSub is PubSubNumSub for shard channels (PUBSUB
 // SHARDNUMSUB).
 func (c cmdable) PubSubShardNumSub(ctx context.Context, channels ...string) *Cmd[map[string]int64] {
-	cmd := newCmd(decodeNumSub, appendStrings([]any{"PUBSUB", "SHARDNUMSUB"}, channels)...)
+	cmd := newCmdArgv(decodeNumSub, appendStrings([]any{"PUBSUB", "SHARDNUMSUB"}, channels))
 	c(ctx, cmd)
 	return cmd
 }

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -45,6 +46,29 @@ func (r *Reader) ReadValue() (Value, error) {
 		return Value{}, r.fail(err)
 	}
 	return v, nil
+}
+
+// ReadValueBuf is ReadValue for a caller that is done with the reply's
+// elements before it reads again: the elements of an aggregate reply are
+// stored in buf, which is grown (reallocated) when too small, instead of in
+// a slice of their own. It returns the buffer, possibly grown, for the
+// caller to reuse. The returned Value's elements alias that buffer, so
+// they must not be used once the buffer is written again; copies of the
+// element Values themselves stay valid (each holds its own strings, and a
+// nested aggregate's elements are allocated as by ReadValue). When the
+// reply is not an aggregate, buf is returned unchanged.
+func (r *Reader) ReadValueBuf(buf []Value) (Value, []Value, error) {
+	if err := r.begin(); err != nil {
+		return Value{}, buf, err
+	}
+	r.top, r.useTop = buf, true
+	v, err := r.parse(false)
+	buf = r.top
+	r.top, r.useTop = nil, false
+	if err != nil {
+		return Value{}, buf, r.fail(err)
+	}
+	return v, buf, nil
 }
 
 // Skip consumes one whole reply of any kind, attributes included, checking
@@ -215,7 +239,15 @@ func (r *Reader) pop(discard bool) Value {
 	r.frames = r.frames[:last]
 	v := Value{kind: f.kind, attr: f.attr}
 	if !discard && len(r.scratch) > f.start {
-		v.elems = make([]Value, len(r.scratch)-f.start)
+		n := len(r.scratch) - f.start
+		if last == 0 && r.useTop && f.kind != KindAttribute {
+			// The outermost aggregate of ReadValueBuf: into the caller's
+			// buffer. (An attribute before it is not the reply.)
+			r.top = slices.Grow(r.top[:0], n)[:n]
+			v.elems = r.top
+		} else {
+			v.elems = make([]Value, n)
+		}
 		copy(v.elems, r.scratch[f.start:])
 		clear(r.scratch[f.start:])
 		r.scratch = r.scratch[:f.start]

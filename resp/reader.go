@@ -69,6 +69,10 @@ type Reader struct {
 	scratch []Value
 	// discarded stands for an attribute when Skip reads one.
 	discarded Value
+	// top, during ReadValueBuf, is the caller's buffer for the elements
+	// of the outermost aggregate; useTop says the call is one.
+	top    []Value
+	useTop bool
 }
 
 // NewReader returns a Reader with a 16 KiB buffer and DefaultLimits.
