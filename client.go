@@ -39,7 +39,7 @@ type Client struct {
 	opt      *Options
 	pool     *Pool
 	mux      *muxer       // nil when Options.Exclusive
-	active   atomic.Int64 // multiplexable commands in progress
+	active   atomic.Int64 // multiplexable commands in progress, counted unless the muxer is crowded
 	ownsPool bool
 	closed   atomic.Bool
 
@@ -132,11 +132,16 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 	var r retrier
 	shared := c.mux != nil && muxable(cmd.args())
 	alone := false
-	if shared {
+	if shared && !c.mux.crowded.Load() {
 		// A command with no other in flight gains nothing from sharing a
 		// connection: it takes one of its own, which saves the hand-off
 		// to the shared connection's reader goroutine, unless the pool
-		// has none free (then it shares after all).
+		// has none free (then it shares after all). Under load (crowded)
+		// the count is skipped: it costs every command a contended atomic
+		// and would only say "not alone". Commands that skip it are not
+		// counted, so for a moment after the load falls a command may
+		// take a connection of its own while others are in flight: a
+		// choice of path, never of outcome.
 		if c.active.Add(1) == 1 {
 			alone = true
 		}

@@ -101,7 +101,8 @@ func releaseElems(rq request, v resp.Value) {
 
 // muxConn is one shared connection.
 type muxConn struct {
-	cn *Conn
+	cn      *Conn
+	crowded *atomic.Bool // the muxer's
 
 	// outstanding counts the requests written and not yet completed. A
 	// new flush starts only when it is zero: while a batch is on the wire,
@@ -136,8 +137,8 @@ type muxConn struct {
 	readerDone chan struct{}
 }
 
-func newMuxConn(cn *Conn) *muxConn {
-	mc := &muxConn{cn: cn, readerDone: make(chan struct{})}
+func newMuxConn(cn *Conn, crowded *atomic.Bool) *muxConn {
+	mc := &muxConn{cn: cn, crowded: crowded, readerDone: make(chan struct{})}
 	mc.wake = sync.NewCond(&mc.fmu)
 	go mc.readLoop()
 	return mc
@@ -295,6 +296,9 @@ func (mc *muxConn) flushLoop() {
 			continue
 		}
 		mc.outstanding.Add(int64(len(batch)))
+		if crowd := len(batch) > 1; mc.crowded.Load() != crowd {
+			mc.crowded.Store(crowd)
+		}
 		if wasIdle {
 			mc.setReadDeadlineLocked()
 			mc.wake.Signal()
@@ -500,6 +504,16 @@ func (mc *muxConn) close() {
 type muxer struct {
 	pool *Pool // dials through its backoff and dial limit
 
+	// crowded says that the last write on a shared connection carried the
+	// commands of several callers. While it holds, Client.runCmd sends
+	// its commands to the shared connections without first counting the
+	// commands in progress to find one that is alone: under load that
+	// count is an atomic that every command of every core writes twice.
+	// The first write of a lone caller's command clears it again. Only
+	// flushers write it, and only when it changes.
+	crowded atomic.Bool
+	_       [56]byte // keeps crowded's cache line to itself and pool
+
 	// slotDial holds one token per slot while a caller replaces that
 	// slot's connection; waiting for it honours the caller's context.
 	slotDial []chan struct{}
@@ -561,7 +575,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fresh := newMuxConn(cn)
+	fresh := newMuxConn(cn, &mx.crowded)
 	mx.mu.Lock()
 	if mx.closed {
 		mx.mu.Unlock()

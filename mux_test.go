@@ -262,3 +262,62 @@ func TestMuxDialHonoursContext(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMuxCrowdedSkipsTheLoneCheck checks the switch between counting the
+// commands in progress (to find a lone one, which takes a connection of its
+// own) and skipping the count under load: a write carrying several callers'
+// commands makes the muxer crowded, a write of one caller's makes it not.
+func TestMuxCrowdedSkipsTheLoneCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestClient(t)
+	key := testKey(t, "k")
+	gets := func() uint64 { s := c.Pool().Stats(); return s.Hits + s.Misses }
+	if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets(); n != 1 {
+		t.Fatalf("a lone command took %d pool connections, want 1", n)
+	}
+
+	// Two callers' commands in one write.
+	mc, err := c.mux.conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newCmd(DecodeString, "GET", key), newCmd(DecodeString, "GET", key)
+	ma, mb := getMuxRequest([]request{a}), getMuxRequest([]request{b})
+	mc.qmu.Lock()
+	mc.queue = append(mc.queue, ma, mb)
+	mc.flushing = true
+	mc.qmu.Unlock()
+	mc.flushLoop()
+	<-ma.done
+	<-mb.done
+	for _, m := range []*muxRequest{ma, mb} {
+		if m.err != nil || m.vals[0].Text() != "v" {
+			t.Fatalf("a flushed command got %v, %v", m.vals[0], m.err)
+		}
+	}
+	if !c.mux.crowded.Load() {
+		t.Fatal("a write of two callers' commands did not make the muxer crowded")
+	}
+
+	// Crowded: straight to a shared connection, without a pool Get. That
+	// write carries one caller's command, which ends the crowd.
+	if v, err := c.Get(ctx, key).Result(); err != nil || v != "v" {
+		t.Fatalf("GET while crowded = %q, %v", v, err)
+	}
+	if n := gets(); n != 1 {
+		t.Fatalf("a command sent while crowded took a pool connection (%d Gets, want 1)", n)
+	}
+	if c.mux.crowded.Load() {
+		t.Fatal("a write of one caller's command left the muxer crowded")
+	}
+	if v, err := c.Get(ctx, key).Result(); err != nil || v != "v" {
+		t.Fatalf("GET = %q, %v", v, err)
+	}
+	if n := gets(); n != 2 {
+		t.Fatalf("a lone command after the crowd left made %d pool Gets in all, want 2", n)
+	}
+}
