@@ -127,7 +127,8 @@ type Options struct {
 	// (a non-blocking peek at the socket, which shows a server that closed
 	// it or restarted) and replaced silently when dead: nothing was sent on
 	// it yet. Default 0 checks every idle connection; negative turns the
-	// check off.
+	// check off. A connection that a Put hands straight to a Get waiting
+	// for one was never idle and is not checked.
 	HealthCheckInterval time.Duration
 
 	// Exclusive makes a Client run every command on a connection of its

@@ -100,7 +100,9 @@ func (p *Pool) Options() Options { return *p.opt }
 //   - otherwise it fails with ErrPoolExhausted when PoolFailFast is set,
 //     or waits behind earlier waiters until a connection is given back or a
 //     slot frees up, for at most PoolTimeout (then ErrPoolTimeout; a
-//     negative PoolTimeout waits for ctx alone).
+//     negative PoolTimeout waits for ctx alone). A connection given back
+//     goes from Put straight to the waiter: it was never idle and is not
+//     peeked at (only its expiry is checked).
 //
 // Dial backoff: after a dial fails with a *ConnError while ctx was still
 // live (the server is down or not answering; an *AuthError does not
@@ -135,6 +137,7 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			return nil, ErrClosed
 		}
 		cn := p.popIdleLocked()
+		handed := false
 		if cn != nil {
 			p.mu.Unlock()
 		} else {
@@ -158,9 +161,16 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 				return p.dialNew(ctx) // a slot was freed for us
 			}
 			cn = r.cn
+			handed = true
 		}
 
-		reason := p.staleReason(cn, p.opt.now())
+		var reason closeReason
+		if handed {
+			// Straight from a Put: never idle, so not peeked at.
+			reason = p.expiredReason(cn, p.opt.now())
+		} else {
+			reason = p.staleReason(cn, p.opt.now())
+		}
 		if reason == closeNone {
 			p.stats.hits.Add(1)
 			if p.opt.LeakThreshold > 0 {

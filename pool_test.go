@@ -379,6 +379,54 @@ func TestPoolServerRestartHealthCheck(t *testing.T) {
 	}
 }
 
+// A connection that Put hands straight to a waiting Get was never idle: it
+// is not peeked at, even with HealthCheckInterval 0. The connection here
+// was killed while in use (and the peek would see it), so the waiter gets
+// it as it is; its failure is then the command's, and the connection is
+// not reused.
+func TestPoolHandOffIsNotPeeked(t *testing.T) {
+	sharedServer(t)
+	checkGoroutines(t)
+	ctx := context.Background()
+	admin := newServerPool(t, &Options{PoolSize: 1})
+	p := newServerPool(t, &Options{PoolSize: 1})
+
+	cn := mustGet(t, p)
+	killer := mustGet(t, admin)
+	do(t, killer, "CLIENT", "KILL", "ID", fmt.Sprint(clientID(t, cn)))
+	admin.Put(killer)
+	eventually(t, "the peek sees the killed connection", func() bool { return !cn.alive() })
+
+	got := make(chan *Conn, 1)
+	go func() {
+		c, err := p.Get(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	eventually(t, "a Get waits", func() bool { return p.Stats().Waits == 1 })
+	p.Put(cn)
+	handed := <-got
+	if handed != cn {
+		t.Fatalf("the waiter got another connection than the one given back")
+	}
+	if s := p.Stats(); s.Closed.HealthCheck != 0 {
+		t.Fatalf("a handed-over connection was checked: %+v", s)
+	}
+	if _, err := handed.Do(ctx, "PING"); err == nil {
+		t.Fatal("PING on a killed connection worked")
+	}
+	p.Put(handed)
+	fresh := mustGet(t, p)
+	if fresh == cn {
+		t.Fatal("a connection that failed was reused")
+	}
+	do(t, fresh, "PING")
+	p.Put(fresh)
+	checkAccounting(t, p)
+}
+
 // The health check runs only on connections idle for HealthCheckInterval
 // or longer; negative turns it off.
 func TestPoolHealthCheckInterval(t *testing.T) {
