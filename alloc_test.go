@@ -103,3 +103,47 @@ func TestTypedCommandAllocations(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterTypedCommandAllocations holds the ClusterClient's typed fast
+// paths to the Client's promise: the command is routed by its key without
+// boxing it, and a GET allocates only its reply's string.
+func TestClusterTypedCommandAllocations(t *testing.T) {
+	if respool.RaceEnabled {
+		t.Skip("the race detector allocates; scripts/test.sh runs this test without it")
+	}
+	cl := respooltest.StartCluster(t)
+	c := respool.NewClusterClient(&respool.ClusterOptions{Addrs: cl.Addrs()})
+	defer c.Close()
+	ctx := context.Background()
+	key, value := "alloc:cluster", "0123456789abcdef"
+	counter, hash := "{alloc:cluster}:n", "{alloc:cluster}:h"
+	check := func(name string, max float64, f func() error) {
+		t.Helper()
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := testing.AllocsPerRun(500, func() { _ = f() }); n > max {
+			t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
+		}
+	}
+	check("SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
+	check("GET", 1, func() error {
+		v, err := c.Get(ctx, key).Result()
+		if err == nil && v != value {
+			t.Fatalf("GET %s = %q, want %q", key, v, value)
+		}
+		return err
+	})
+	check("INCR", 0, func() error { return c.Incr(ctx, counter).Err() })
+	check("EXISTS", 0, func() error { return c.Exists(ctx, key).Err() })
+	if err := c.HSet(ctx, hash, "f", value).Err(); err != nil {
+		t.Fatal(err)
+	}
+	check("HGET", 1, func() error {
+		v, err := c.HGet(ctx, hash, "f").Result()
+		if err == nil && v != value {
+			t.Fatalf("HGET = %q, want %q", v, value)
+		}
+		return err
+	})
+}

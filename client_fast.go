@@ -60,6 +60,11 @@ func (c *Client) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
 	return cmd
 }
 
+// hooked, processCmd and runFast make Client a fastRunner.
+func (c *Client) hooked() bool { return c.hooks.Load().process != nil }
+
+func (c *Client) runFast(ctx context.Context, f *fastReq) { _ = c.runCmd(ctx, f) }
+
 // runFastString and runFastInt make cmd the command op of a0 (and a1 for
 // a two-argument op) and run it with runLocal. They are not generic on
 // purpose: the compiler does not carry what it learnt about a generic
@@ -67,25 +72,25 @@ func (c *Client) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
 // package must know that cmd does not escape.
 //
 //go:noinline
-func runFastString(c *Client, ctx context.Context, cmd *Cmd[string], op fastOp, a0, a1 string) {
+func runFastString(c fastRunner, ctx context.Context, cmd *Cmd[string], op fastOp, a0, a1 string) {
 	cmd.setFast(op, a0, a1)
 	runLocal(c, ctx, cmd)
 }
 
 //go:noinline
-func runFastInt(c *Client, ctx context.Context, cmd *Cmd[int64], op fastOp, a0, a1 string) {
+func runFastInt(c fastRunner, ctx context.Context, cmd *Cmd[int64], op fastOp, a0, a1 string) {
 	cmd.setFast(op, a0, a1)
 	runLocal(c, ctx, cmd)
 }
 
 //go:noinline
-func runSet(c *Client, ctx context.Context, cmd *Cmd[string], key string, value any, expiration time.Duration) {
+func runSet(c fastRunner, ctx context.Context, cmd *Cmd[string], key string, value any, expiration time.Duration) {
 	initSet(cmd, key, value, expiration)
 	runLocal(c, ctx, cmd)
 }
 
 //go:noinline
-func runKeysCmd(c *Client, ctx context.Context, cmd *Cmd[int64], op fastOp, keys []string) {
+func runKeysCmd(c fastRunner, ctx context.Context, cmd *Cmd[int64], op fastOp, keys []string) {
 	initKeysCmd(cmd, op, keys)
 	runLocal(c, ctx, cmd)
 }

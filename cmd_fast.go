@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/respool/respool/internal/cmdinfo"
 	"github.com/respool/respool/resp"
 )
 
@@ -96,6 +97,31 @@ func writeRequest(w *resp.Writer, rq request) error {
 	return w.WriteArgs(rq.args())
 }
 
+// fastRunner is what runLocal needs of a Client or a ClusterClient. Only
+// the heap copy of a command or a pooled fastReq ever reaches it, never
+// the caller's *Cmd, so the interface does not make that escape.
+type fastRunner interface {
+	// hooked reports whether hooks are installed: they must see a Cmd.
+	hooked() bool
+	// processCmd runs cmd through the hooks (the cmdable).
+	processCmd(ctx context.Context, cmd Cmder)
+	// runFast runs a command of the fast form; f.Err tells the outcome.
+	runFast(ctx context.Context, f *fastReq)
+}
+
+// fastReadOnly says which fast-form commands only read (GET, HGET,
+// EXISTS), from the command table: a ClusterClient may send them to a
+// replica.
+var fastReadOnly = func() (ro [len(fastOps)]bool) {
+	for op := range fastOps {
+		if name := fastOps[op].name; name != "" {
+			info, _ := cmdinfo.LookupArgs([]string{name})
+			ro[op] = info.IsReadOnly()
+		}
+	}
+	return ro
+}()
+
 // fastReq carries a command of the fast form through the Client's
 // machinery (retries, the pool, the multiplexer) on behalf of a *Cmd that
 // stays on its caller's stack: a Cmd handed to that machinery escapes to
@@ -135,8 +161,8 @@ func (f *fastReq) Err() error {
 // out of line and non-generic, so that the typed methods calling them stay
 // inlinable and the compiler can prove, across packages, that their *Cmd
 // does not escape.
-func runLocal[T any](c *Client, ctx context.Context, cmd *Cmd[T]) {
-	if cmd.op == opNone || c.hooks.Load().process != nil {
+func runLocal[T any](c fastRunner, ctx context.Context, cmd *Cmd[T]) {
+	if cmd.op == opNone || c.hooked() {
 		h := new(Cmd[T])
 		*h = *cmd
 		c.processCmd(ctx, h)
@@ -145,7 +171,7 @@ func runLocal[T any](c *Client, ctx context.Context, cmd *Cmd[T]) {
 	}
 	f := fastReqPool.Get().(*fastReq)
 	f.fastArgs = cmd.fastArgs
-	_ = c.runCmd(ctx, f)
+	c.runFast(ctx, f)
 	if f.err != nil {
 		// A failed request may still be referenced by a multiplexed
 		// connection's queue: it is left to the garbage collector.

@@ -165,19 +165,19 @@ func DecodeMap[K comparable, V any](key func(resp.Value) (K, error), val func(re
 		if v.IsNull() {
 			return nil, Nil
 		}
-		pairs, err := v.MapPairs()
+		flat, err := flatPairs(v)
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[K]V, len(pairs))
-		for i, p := range pairs {
-			k, err := key(p[0])
+		out := make(map[K]V, len(flat)/2)
+		for i := 0; i < len(flat); i += 2 {
+			k, err := key(flat[i])
 			if err != nil {
-				return nil, elemError(2*i, err)
+				return nil, elemError(i, err)
 			}
-			x, err := val(p[1])
+			x, err := val(flat[i+1])
 			if err != nil {
-				return nil, elemError(2*i+1, err)
+				return nil, elemError(i+1, err)
 			}
 			out[k] = x
 		}
@@ -202,21 +202,33 @@ func DecodePairs[K, V any](key func(resp.Value) (K, error), val func(resp.Value)
 		if v.IsNull() {
 			return nil, Nil
 		}
-		pairs, err := v.MapPairs()
+		flat, err := flatPairs(v)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]Pair[K, V], len(pairs))
-		for i, p := range pairs {
-			if out[i].Key, err = key(p[0]); err != nil {
+		out := make([]Pair[K, V], len(flat)/2)
+		for i := range out {
+			if out[i].Key, err = key(flat[2*i]); err != nil {
 				return nil, elemError(2*i, err)
 			}
-			if out[i].Val, err = val(p[1]); err != nil {
+			if out[i].Val, err = val(flat[2*i+1]); err != nil {
 				return nil, elemError(2*i+1, err)
 			}
 		}
 		return out, nil
 	}
+}
+
+// flatPairs returns the elements of a map reply, or of the flat array of
+// pairs RESP2 sends, as key, value, key, value..., without copying them as
+// MapPairs does. Any other reply gives MapPairs's error.
+func flatPairs(v resp.Value) ([]resp.Value, error) {
+	switch k := v.Kind(); {
+	case k == resp.KindMap, k == resp.KindAttribute, k == resp.KindArray && v.Len()%2 == 0:
+		return v.Elems()
+	}
+	_, err := v.MapPairs() // fails for every other kind and length
+	return nil, err
 }
 
 // Pair is one key and value of an ordered map reply.
