@@ -61,6 +61,15 @@ func (t *transport) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteBuffers writes bufs in one system call (writev) on TCP and Unix
+// connections, one Write per slice on others (TLS); resp.Writer uses it to
+// send large values beside the buffered bytes without copying them.
+func (t *transport) WriteBuffers(bufs *net.Buffers) (int64, error) {
+	n, err := bufs.WriteTo(t.nc)
+	t.written += n
+	return n, err
+}
+
 // aLongTimeAgo is a deadline in the past: setting it makes a blocked read
 // or write return at once.
 var aLongTimeAgo = time.Unix(1, 0)

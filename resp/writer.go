@@ -3,6 +3,7 @@ package resp
 import (
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -22,6 +23,13 @@ const maxHeaderLen = 1 + 20 + 2
 // that error until Reset. An argument of an unsupported type is not such an
 // error: it is reported by the call and nothing of that command is written.
 // A Writer is not safe for concurrent use.
+//
+// A string at least as large as the buffer is not copied. When dst can
+// write several slices in one call (a *net.TCPConn or *net.UnixConn, whose
+// writes of net.Buffers are one writev, or any dst with a method
+// WriteBuffers(*net.Buffers) (int64, error)), the Writer keeps such
+// strings beside its buffer and sends everything with one such write at
+// Flush; otherwise it sends the buffer and then the string.
 type Writer struct {
 	dst io.Writer
 	// buf holds bytes not yet sent; its capacity is the buffer size.
@@ -29,26 +37,63 @@ type Writer struct {
 	err error
 	// argBuf is reused for encoding ArgAppender arguments.
 	argBuf []byte
+
+	// vectored says dst takes net.Buffers in one write. vecs then holds,
+	// in order, the slices waiting for Flush ahead of buf[vecOff:]: parts
+	// of buf and the large strings lent between them; vecLen is their
+	// total length.
+	vectored bool
+	vecs     [][]byte
+	vecOff   int
+	vecLen   int
 }
+
+// buffersWriter is a destination that writes several slices in one call.
+type buffersWriter interface {
+	WriteBuffers(bufs *net.Buffers) (int64, error)
+}
+
+// maxVecs bounds the slices a Writer keeps before it flushes.
+const maxVecs = 128
 
 // NewWriter returns a Writer with a 16 KiB buffer.
 func NewWriter(dst io.Writer) *Writer { return NewWriterSize(dst, defaultWriterSize) }
 
 // NewWriterSize returns a Writer with a buffer of size bytes (at least 64).
 func NewWriterSize(dst io.Writer, size int) *Writer {
-	return &Writer{dst: dst, buf: make([]byte, 0, max(size, 64))}
+	w := &Writer{buf: make([]byte, 0, max(size, 64))}
+	w.setDst(dst)
+	return w
+}
+
+func (w *Writer) setDst(dst io.Writer) {
+	w.dst = dst
+	switch dst.(type) {
+	case buffersWriter, *net.TCPConn, *net.UnixConn:
+		w.vectored = true
+	default:
+		w.vectored = false
+	}
 }
 
 // Reset makes w write to dst, dropping anything buffered and any sticky
 // error. The buffer is kept.
 func (w *Writer) Reset(dst io.Writer) {
-	w.dst = dst
+	w.setDst(dst)
 	w.buf = w.buf[:0]
+	w.dropVecs()
 	w.err = nil
 }
 
+// dropVecs forgets the slices kept for the next Flush.
+func (w *Writer) dropVecs() {
+	clear(w.vecs)
+	w.vecs = w.vecs[:0]
+	w.vecOff, w.vecLen = 0, 0
+}
+
 // Buffered returns the number of bytes written to w but not yet sent.
-func (w *Writer) Buffered() int { return len(w.buf) }
+func (w *Writer) Buffered() int { return w.vecLen + len(w.buf) - w.vecOff }
 
 // Available returns how many bytes fit in the buffer before it is sent.
 func (w *Writer) Available() int { return cap(w.buf) - len(w.buf) }
@@ -57,6 +102,9 @@ func (w *Writer) Available() int { return cap(w.buf) - len(w.buf) }
 func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
+	}
+	if len(w.vecs) > 0 {
+		return w.flushVecs()
 	}
 	if len(w.buf) == 0 {
 		return nil
@@ -70,6 +118,47 @@ func (w *Writer) Flush() error {
 		w.err = err
 	}
 	return err
+}
+
+// flushVecs sends the kept slices and the rest of the buffer in one write.
+func (w *Writer) flushVecs() error {
+	if len(w.buf) > w.vecOff {
+		w.vecs = append(w.vecs, w.buf[w.vecOff:])
+		w.vecLen += len(w.buf) - w.vecOff
+	}
+	want := int64(w.vecLen)
+	bufs := net.Buffers(w.vecs)
+	var n int64
+	var err error
+	if bw, ok := w.dst.(buffersWriter); ok {
+		n, err = bw.WriteBuffers(&bufs)
+	} else {
+		n, err = bufs.WriteTo(w.dst)
+	}
+	if err == nil && n < want {
+		err = io.ErrShortWrite
+	}
+	w.buf = w.buf[:0]
+	w.dropVecs()
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// lend keeps the large string s, to be sent after the bytes buffered so
+// far, without copying it: strings do not change.
+func (w *Writer) lend(s string) {
+	if len(w.buf) > w.vecOff {
+		w.vecs = append(w.vecs, w.buf[w.vecOff:len(w.buf):len(w.buf)])
+		w.vecLen += len(w.buf) - w.vecOff
+		w.vecOff = len(w.buf)
+	}
+	w.vecs = append(w.vecs, unsafe.Slice(unsafe.StringData(s), len(s)))
+	w.vecLen += len(s)
+	if len(w.vecs) >= maxVecs {
+		w.Flush()
+	}
 }
 
 // reserve makes room for n bytes (n <= the buffer size), flushing if
@@ -99,11 +188,16 @@ func (w *Writer) writeCRLF() {
 }
 
 // writeString copies s into the buffer, sending it as it fills. A string
-// at least as large as the buffer is handed to the underlying io.Writer
+// at least as large as the buffer is lent instead: kept for Flush when dst
+// takes several slices at once, else handed to the underlying io.Writer
 // directly, as writeBytes does for a slice (io.Writer must not modify or
 // keep what it is given, so the string's bytes are safe to lend).
 func (w *Writer) writeString(s string) {
 	if len(s) >= cap(w.buf) {
+		if w.vectored {
+			w.lend(s)
+			return
+		}
 		w.writeBytes(unsafe.Slice(unsafe.StringData(s), len(s)))
 		return
 	}
