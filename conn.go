@@ -299,6 +299,10 @@ func failAll(reqs []request, err error) {
 }
 
 func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
+	// The arguments stay the caller's until this call returns, and the
+	// flush happens before: large []byte arguments need no copy.
+	cn.w.LendSlices(true)
+	defer cn.w.LendSlices(false)
 	now := cn.opt.now()
 	cn.setWriteDeadline(ctx, deadlineFor(ctx, now, cn.opt.WriteTimeout))
 	before := cn.tr.written

@@ -138,6 +138,10 @@ type muxConn struct {
 }
 
 func newMuxConn(cn *Conn, crowded *atomic.Bool) *muxConn {
+	// Only the flusher writes, and it flushes before the callers whose
+	// commands it wrote can return with a reply: large []byte arguments
+	// need no copy (see Client on a caller that leaves early).
+	cn.w.LendSlices(true)
 	mc := &muxConn{cn: cn, crowded: crowded, readerDone: make(chan struct{})}
 	mc.wake = sync.NewCond(&mc.fmu)
 	go mc.readLoop()

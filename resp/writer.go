@@ -42,10 +42,11 @@ type Writer struct {
 	// in order, the slices waiting for Flush ahead of buf[vecOff:]: parts
 	// of buf and the large strings lent between them; vecLen is their
 	// total length.
-	vectored bool
-	vecs     [][]byte
-	vecOff   int
-	vecLen   int
+	vectored   bool
+	lendSlices bool // large []byte arguments are lent too (LendSlices)
+	vecs       [][]byte
+	vecOff     int
+	vecLen     int
 }
 
 // buffersWriter is a destination that writes several slices in one call.
@@ -91,6 +92,13 @@ func (w *Writer) dropVecs() {
 	w.vecs = w.vecs[:0]
 	w.vecOff, w.vecLen = 0, 0
 }
+
+// LendSlices sets whether large []byte arguments and bulk strings (as
+// large as the buffer or larger) are lent like strings: kept until Flush
+// and sent with the rest in one vector write, when dst takes one. The
+// caller must then leave such slices unmodified until Flush returns. It is
+// off by default: a []byte is sent before the call that takes it returns.
+func (w *Writer) LendSlices(on bool) { w.lendSlices = on }
 
 // Buffered returns the number of bytes written to w but not yet sent.
 func (w *Writer) Buffered() int { return w.vecLen + len(w.buf) - w.vecOff }
@@ -148,14 +156,17 @@ func (w *Writer) flushVecs() error {
 
 // lend keeps the large string s, to be sent after the bytes buffered so
 // far, without copying it: strings do not change.
-func (w *Writer) lend(s string) {
+func (w *Writer) lend(s string) { w.lendBytes(unsafe.Slice(unsafe.StringData(s), len(s))) }
+
+// lendBytes keeps p, to be sent after the bytes buffered so far.
+func (w *Writer) lendBytes(p []byte) {
 	if len(w.buf) > w.vecOff {
 		w.vecs = append(w.vecs, w.buf[w.vecOff:len(w.buf):len(w.buf)])
 		w.vecLen += len(w.buf) - w.vecOff
 		w.vecOff = len(w.buf)
 	}
-	w.vecs = append(w.vecs, unsafe.Slice(unsafe.StringData(s), len(s)))
-	w.vecLen += len(s)
+	w.vecs = append(w.vecs, p)
+	w.vecLen += len(p)
 	if len(w.vecs) >= maxVecs {
 		w.Flush()
 	}
@@ -213,9 +224,14 @@ func (w *Writer) writeString(s string) {
 }
 
 // writeBytes is writeString for a []byte. A large slice is handed to the
-// underlying io.Writer directly instead of being copied.
+// underlying io.Writer directly instead of being copied, or lent as a
+// string is when the caller allowed it (LendSlices).
 func (w *Writer) writeBytes(p []byte) {
 	if len(p) >= cap(w.buf) {
+		if w.vectored && w.lendSlices {
+			w.lendBytes(p)
+			return
+		}
 		if w.Flush() != nil {
 			return
 		}
@@ -274,7 +290,8 @@ func (w *Writer) WriteBulkString(s string) error {
 	return w.err
 }
 
-// WriteBulk writes b as a bulk string. w does not keep b after the call.
+// WriteBulk writes b as a bulk string. w does not keep b after the call,
+// unless LendSlices is on and b is large.
 func (w *Writer) WriteBulk(b []byte) error {
 	if w.err != nil {
 		return w.err

@@ -185,3 +185,28 @@ func TestWriterLendsOnTCP(t *testing.T) {
 		t.Fatalf("the server read %d commands, or wrong ones", len(vals))
 	}
 }
+
+// Large byte slices are copied or sent at once unless the caller lends
+// them; lent, they go out with the rest at Flush.
+func TestWriterLendSlices(t *testing.T) {
+	big := bytes.Repeat([]byte("y"), 300)
+	rec := &vecRecorder{}
+	w := NewWriterSize(rec, 256)
+	w.WriteCommand("SET", "k", big)
+	if rec.writes+rec.calls == 0 {
+		t.Fatal("a large slice was kept without LendSlices")
+	}
+	w.Flush()
+	sent := rec.out.String()
+
+	rec = &vecRecorder{}
+	w = NewWriterSize(rec, 256)
+	w.LendSlices(true)
+	w.WriteCommand("SET", "k", big)
+	if rec.writes+rec.calls != 0 {
+		t.Fatal("a lent slice was sent before Flush")
+	}
+	if err := w.Flush(); err != nil || rec.calls != 1 || rec.out.String() != sent {
+		t.Fatalf("lent: %v, %d vector writes, %d bytes; want %d", err, rec.calls, rec.out.Len(), len(sent))
+	}
+}
