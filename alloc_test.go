@@ -31,18 +31,9 @@ func TestTypedCommandAllocations(t *testing.T) {
 			ctx := context.Background()
 			key, value := "alloc:"+mode.name, "0123456789abcdef"
 			counter, hash := key+":n", key+":h"
-			check := func(name string, max float64, f func() error) {
-				t.Helper()
-				if err := f(); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				if n := testing.AllocsPerRun(500, func() { _ = f() }); n > max {
-					t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
-				}
-			}
 			checkBytes := func(name string, maxAllocs float64, maxBytes uint64, f func() error) {
 				t.Helper()
-				check(name, maxAllocs, f)
+				checkAllocs(t, name, maxAllocs, f)
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				for range 100 {
@@ -53,16 +44,16 @@ func TestTypedCommandAllocations(t *testing.T) {
 					t.Errorf("%s: %d bytes allocated per call, want at most %d", name, n, maxBytes)
 				}
 			}
-			check("SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
-			check("GET", 1, func() error {
+			checkAllocs(t, "SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
+			checkAllocs(t, "GET", 1, func() error {
 				v, err := c.Get(ctx, key).Result()
 				if err == nil && v != value {
 					t.Fatalf("GET %s = %q, want %q", key, v, value)
 				}
 				return err
 			})
-			check("INCR", 0, func() error { return c.Incr(ctx, counter).Err() })
-			check("EXISTS", 0, func() error { return c.Exists(ctx, key).Err() })
+			checkAllocs(t, "INCR", 0, func() error { return c.Incr(ctx, counter).Err() })
+			checkAllocs(t, "EXISTS", 0, func() error { return c.Exists(ctx, key).Err() })
 			if err := c.HSet(ctx, hash, "f", value).Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +64,7 @@ func TestTypedCommandAllocations(t *testing.T) {
 			for i := range keys {
 				keys[i] = key
 			}
-			check("pipeline of 100 GETs", 2*100+5, func() error {
+			checkAllocs(t, "pipeline of 100 GETs", 2*100+5, func() error {
 				p := c.Pipeline()
 				for _, k := range keys {
 					p.Get(ctx, k)
@@ -93,7 +84,7 @@ func TestTypedCommandAllocations(t *testing.T) {
 				}
 				return err
 			})
-			check("HGET", 1, func() error {
+			checkAllocs(t, "HGET", 1, func() error {
 				v, err := c.HGet(ctx, hash, "f").Result()
 				if err == nil && v != value {
 					t.Fatalf("HGET = %q, want %q", v, value)
@@ -117,33 +108,36 @@ func TestClusterTypedCommandAllocations(t *testing.T) {
 	ctx := context.Background()
 	key, value := "alloc:cluster", "0123456789abcdef"
 	counter, hash := "{alloc:cluster}:n", "{alloc:cluster}:h"
-	check := func(name string, max float64, f func() error) {
-		t.Helper()
-		if err := f(); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if n := testing.AllocsPerRun(500, func() { _ = f() }); n > max {
-			t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
-		}
-	}
-	check("SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
-	check("GET", 1, func() error {
+	checkAllocs(t, "SET", 0, func() error { return c.Set(ctx, key, "0123456789abcdef", 0).Err() })
+	checkAllocs(t, "GET", 1, func() error {
 		v, err := c.Get(ctx, key).Result()
 		if err == nil && v != value {
 			t.Fatalf("GET %s = %q, want %q", key, v, value)
 		}
 		return err
 	})
-	check("INCR", 0, func() error { return c.Incr(ctx, counter).Err() })
-	check("EXISTS", 0, func() error { return c.Exists(ctx, key).Err() })
+	checkAllocs(t, "INCR", 0, func() error { return c.Incr(ctx, counter).Err() })
+	checkAllocs(t, "EXISTS", 0, func() error { return c.Exists(ctx, key).Err() })
 	if err := c.HSet(ctx, hash, "f", value).Err(); err != nil {
 		t.Fatal(err)
 	}
-	check("HGET", 1, func() error {
+	checkAllocs(t, "HGET", 1, func() error {
 		v, err := c.HGet(ctx, hash, "f").Result()
 		if err == nil && v != value {
 			t.Fatalf("HGET = %q, want %q", v, value)
 		}
 		return err
 	})
+}
+
+// checkAllocs runs f once (it must succeed), then fails the test if a
+// call of f allocates more than max times on average.
+func checkAllocs(t *testing.T, name string, max float64, f func() error) {
+	t.Helper()
+	if err := f(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if n := testing.AllocsPerRun(500, func() { _ = f() }); n > max {
+		t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
+	}
 }

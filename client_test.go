@@ -27,6 +27,26 @@ func newTestClient(t testing.TB, opts ...*Options) *Client {
 	return c
 }
 
+// inBothModes runs f in parallel subtests, "multiplexed" and "exclusive",
+// each with a Client of that mode (opt, when given, supplies the rest of
+// the options).
+func inBothModes(t *testing.T, opt *Options, f func(t *testing.T, c *Client)) {
+	for _, mode := range []struct {
+		name      string
+		exclusive bool
+	}{{"multiplexed", false}, {"exclusive", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			var o Options
+			if opt != nil {
+				o = *opt
+			}
+			o.Exclusive = mode.exclusive
+			f(t, newTestClient(t, &o))
+		})
+	}
+}
+
 func TestClientDo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -17,49 +17,42 @@ import (
 
 func TestBorrowedRepliesUnderConcurrency(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []struct {
-		name      string
-		exclusive bool
-	}{{"multiplexed", false}, {"exclusive", true}} {
-		t.Run(mode.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			c := newTestClient(t, &Options{Exclusive: mode.exclusive, PoolSize: 4})
-			const workers, keysEach, rounds = 8, 20, 150
-			var wg sync.WaitGroup
-			errs := make(chan error, workers)
-			for g := range workers {
-				keys := make([]string, keysEach)
-				pairs := make([]any, 0, 2*keysEach)
-				for i := range keys {
-					keys[i] = testKey(t, fmt.Sprintf("%d:%d", g, i))
-					pairs = append(pairs, keys[i], fmt.Sprintf("value %d of worker %d", i, g))
-				}
-				hash, list := testKey(t, fmt.Sprintf("%d:h", g)), testKey(t, fmt.Sprintf("%d:l", g))
-				if err := c.MSet(ctx, pairs...).Err(); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.HSet(ctx, hash, pairs[:2*g+2]...).Err(); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.RPush(ctx, list, pairs[1:2*g+2]...).Err(); err != nil {
-					t.Fatal(err)
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs <- borrowWorker(ctx, c, g, keys, hash, list, rounds)
-				}()
+	inBothModes(t, &Options{PoolSize: 4}, func(t *testing.T, c *Client) {
+		ctx := context.Background()
+		const workers, keysEach, rounds = 8, 20, 150
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for g := range workers {
+			keys := make([]string, keysEach)
+			pairs := make([]any, 0, 2*keysEach)
+			for i := range keys {
+				keys[i] = testKey(t, fmt.Sprintf("%d:%d", g, i))
+				pairs = append(pairs, keys[i], fmt.Sprintf("value %d of worker %d", i, g))
 			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Error(err)
-				}
+			hash, list := testKey(t, fmt.Sprintf("%d:h", g)), testKey(t, fmt.Sprintf("%d:l", g))
+			if err := c.MSet(ctx, pairs...).Err(); err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+			if err := c.HSet(ctx, hash, pairs[:2*g+2]...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.RPush(ctx, list, pairs[1:2*g+2]...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- borrowWorker(ctx, c, g, keys, hash, list, rounds)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
 
 // borrowWorker reads worker g's keys, hash and list again and again, in
