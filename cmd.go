@@ -162,7 +162,8 @@ func (c *Cmd[T]) borrowsElems() bool { return c.borrow }
 
 // borrowing marks c as done with its reply's elements once decoded: its
 // decoder must copy out every element it keeps and never keep the slice
-// of elements itself (as DecodeSlice and DecodeMap do).
+// of elements itself. DecodeSlice and DecodeMap qualify, whatever their
+// element decoders (an element is a Value copy); DecodeValue does not.
 func borrowing[T any](c *Cmd[T]) *Cmd[T] {
 	c.borrow = true
 	return c
