@@ -14,6 +14,11 @@ import (
 // only its reply's string. With hooks installed, or for the forms that are
 // not fast (a SET with options, a DEL of several keys), they run as the
 // shared definitions do.
+//
+// The six methods repeat client_fast.go's on purpose. Defining them once
+// on an embedded type would put them at the same depth as cmdable's and
+// make every call ambiguous; calling them through an interface would stop
+// them from being inlined, and the *Cmd would escape again.
 
 // Get returns the value of key; Nil when the key does not exist.
 func (c *ClusterClient) Get(ctx context.Context, key string) *Cmd[string] {
