@@ -11,11 +11,19 @@ import (
 
 // peeker looks at an idle connection's socket without blocking and
 // without consuming anything: a socket the peer closed reads as end of
-// file, and an idle connection should have nothing to read at all. It is
-// set up once per connection so that a check allocates nothing.
+// file, one it reset fails with ECONNRESET, and an idle connection should
+// have nothing to read at all. It is set up once per connection so that a
+// check allocates nothing.
+//
+// The peek goes through RawConn.Control, not RawConn.Read: Read first
+// consults the socket's read deadline and fails without calling the
+// function once that deadline has passed, which would make a healthy
+// connection look dead merely because its last command's deadline (or a
+// caller's context deadline) went by while it sat idle. MSG_DONTWAIT
+// keeps the peek from blocking, so no deadline is needed.
 type peeker struct {
 	raw   syscall.RawConn
-	fn    func(fd uintptr) bool
+	fn    func(fd uintptr)
 	alive bool
 	buf   [1]byte
 }
@@ -33,19 +41,21 @@ func (p *peeker) init(nc net.Conn) {
 		return
 	}
 	p.raw = raw
-	p.fn = func(fd uintptr) bool {
+	p.fn = func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		for errors.Is(err, syscall.EINTR) {
+			n, _, err = syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		}
 		switch {
 		case n == 0 && err == nil:
 			p.alive = false // end of file: the peer closed
 		case n > 0:
 			p.alive = false // unexpected bytes on an idle connection
 		case err != nil && !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EWOULDBLOCK):
-			p.alive = false
+			p.alive = false // reset by the peer, or another socket error
 		default:
 			p.alive = true
 		}
-		return true
 	}
 }
 
@@ -55,7 +65,7 @@ func (p *peeker) check() bool {
 	if p.raw == nil {
 		return true
 	}
-	if err := p.raw.Read(p.fn); err != nil {
+	if err := p.raw.Control(p.fn); err != nil {
 		return false
 	}
 	return p.alive

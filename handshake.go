@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // handshake step kinds, which decide what a failed reply means.
@@ -59,6 +60,10 @@ func (cn *Conn) handshake(ctx context.Context) error {
 		}
 		if !fallback {
 			cn.proto = proto
+			// The connection leaves the handshake with no deadline: each
+			// later operation sets the one it needs before it reads or
+			// writes, and none of the dial's may outlive it.
+			_ = cn.nc.SetDeadline(time.Time{})
 			return nil
 		}
 		proto = 2 // the server predates HELLO
@@ -118,9 +123,14 @@ func (cn *Conn) runHandshake(ctx context.Context, steps []handshakeStep) (fallba
 	}
 	dl, _ := ctx.Deadline()
 	_ = cn.nc.SetDeadline(dl)
-	stop := cn.watchContext(ctx)
-	if stop != nil {
-		defer stop()
+	if stop := cn.watchContext(ctx); stop != nil {
+		defer func() {
+			if !stop() && err == nil {
+				// The cancellation fired as the handshake ended: the
+				// deadline it sets may land on a later call.
+				fallback, err = fail(context.Cause(ctx))
+			}
+		}()
 	}
 	for _, s := range steps {
 		if err := cn.w.WriteArgs(s.argv); err != nil {

@@ -65,6 +65,16 @@ func (b *dialBackoff) endLocked(probe bool, err, ctxErr error, now time.Time) {
 	b.until = now.Add(b.step)
 }
 
+// dialReason says why the pool dials; PoolStats counts the dials of each.
+type dialReason uint8
+
+const (
+	dialForGet  dialReason = iota // a Get found no usable idle connection
+	dialMinIdle                   // the MinIdleConns filler
+	dialShared                    // a shared connection of a multiplexing Client
+	numDialReasons
+)
+
 // dialSlot dials a new connection for a slot of PoolSize the caller holds
 // (counted in numOpen). The connection goes to the caller, in use, or,
 // when toIdle is set (the MinIdleConns filler), to the longest waiter or
@@ -88,7 +98,11 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 	p.numDialing++
 	p.mu.Unlock()
 
-	cn, err := p.dialLimited(ctx)
+	reason := dialForGet
+	if toIdle {
+		reason = dialMinIdle
+	}
+	cn, err := p.dialLimited(ctx, reason)
 	now := p.opt.now()
 
 	p.mu.Lock()
@@ -125,8 +139,8 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 }
 
 // dialLimited dials once it holds one of the MaxConcurrentDials tokens,
-// waiting for one in arrival order.
-func (p *Pool) dialLimited(ctx context.Context) (*Conn, error) {
+// waiting for one in arrival order, and counts the dial with its reason.
+func (p *Pool) dialLimited(ctx context.Context, reason dialReason) (*Conn, error) {
 	select {
 	case p.dialTokens <- struct{}{}:
 	default:
@@ -140,6 +154,7 @@ func (p *Pool) dialLimited(ctx context.Context) (*Conn, error) {
 	}
 	defer func() { <-p.dialTokens }()
 	p.stats.dials.Add(1)
+	p.stats.dialsFor[reason].Add(1)
 	cn, err := dialConn(ctx, p.opt)
 	if err != nil {
 		p.stats.dialErrors.Add(1)
@@ -163,7 +178,7 @@ func (p *Pool) dialUnpooled(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cn, err := p.dialLimited(ctx)
+	cn, err := p.dialLimited(ctx, dialShared)
 	now := p.opt.now()
 	p.mu.Lock()
 	p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)

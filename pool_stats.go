@@ -22,8 +22,15 @@ type PoolStats struct {
 	WaitTime time.Duration // total time Gets spent waiting
 	Timeouts uint64        // Gets that failed with ErrPoolTimeout
 
-	Dials      uint64 // dial attempts, by Gets and by the MinIdleConns filler
-	DialErrors uint64 // dial attempts that failed (the dial or the handshake)
+	// Dials counts every dial attempt, for one of three reasons: a Get
+	// that found no usable idle connection (Dials - MinIdleDials -
+	// SharedDials; Misses counts those that succeeded), the MinIdleConns
+	// filler (MinIdleDials), and the shared connections of a multiplexing
+	// Client (SharedDials), which do not count against PoolSize.
+	Dials        uint64
+	MinIdleDials uint64 // dial attempts of the MinIdleConns filler
+	SharedDials  uint64 // dial attempts of a multiplexing Client's shared connections
+	DialErrors   uint64 // dial attempts that failed (the dial or the handshake)
 
 	DoublePuts  uint64 // Puts of a connection that was not out of the pool (ignored)
 	ForeignPuts uint64 // Puts of a connection of another Pool or of Dial (ignored)
@@ -51,6 +58,7 @@ type poolCounters struct {
 	hits, misses, waits, timeouts atomic.Uint64
 	waitTime                      atomic.Int64 // nanoseconds
 	dials, dialErrors             atomic.Uint64
+	dialsFor                      [numDialReasons]atomic.Uint64
 	doublePuts, foreignPuts       atomic.Uint64
 	closed                        [numCloseReasons]atomic.Uint64
 }
@@ -74,6 +82,8 @@ func (p *Pool) Stats() PoolStats {
 	s.WaitTime = time.Duration(c.waitTime.Load())
 	s.Timeouts = c.timeouts.Load()
 	s.Dials = c.dials.Load()
+	s.MinIdleDials = c.dialsFor[dialMinIdle].Load()
+	s.SharedDials = c.dialsFor[dialShared].Load()
 	s.DialErrors = c.dialErrors.Load()
 	s.DoublePuts = c.doublePuts.Load()
 	s.ForeignPuts = c.foreignPuts.Load()
