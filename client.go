@@ -43,6 +43,11 @@ type Client struct {
 	ownsPool bool
 	closed   atomic.Bool
 
+	// alwaysShare makes every command that may share a connection take the
+	// shared path, even alone: tests of the shared path set it (before the
+	// first command) to be sure they run there.
+	alwaysShare bool
+
 	hooksMu sync.Mutex // serialises AddHook
 	hooks   atomic.Pointer[hookChain]
 }
@@ -132,7 +137,7 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 	var r retrier
 	shared := c.mux != nil && muxable(cmd.args())
 	alone := false
-	if shared && !c.mux.crowded.Load() {
+	if shared && !c.alwaysShare && !c.mux.crowded.Load() {
 		// A command with no other in flight gains nothing from sharing a
 		// connection: it takes one of its own, which saves the hand-off
 		// to the shared connection's reader goroutine, unless the pool

@@ -197,7 +197,7 @@ func (c *Client) runRequests(ctx context.Context, cmds []Cmder, reqs []request) 
 		shared = muxable(cmds[i].args())
 	}
 	alone := false
-	if shared {
+	if shared && !c.alwaysShare {
 		// As for single commands: a batch alone in flight is cheaper on a
 		// connection of its own, when the pool has one free.
 		if c.active.Add(1) == 1 {
