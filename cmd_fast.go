@@ -83,20 +83,6 @@ func (f *fastArgs) write(w *resp.Writer) error {
 	return err
 }
 
-// argsWriter is a request that writes itself rather than through
-// resp.Writer.WriteArgs of its args.
-type argsWriter interface {
-	writeArgs(w *resp.Writer) error
-}
-
-// writeRequest writes rq's command to w.
-func writeRequest(w *resp.Writer, rq request) error {
-	if aw, ok := rq.(argsWriter); ok {
-		return aw.writeArgs(w)
-	}
-	return w.WriteArgs(rq.args())
-}
-
 // fastRunner is what runLocal needs of a Client or a ClusterClient. Only
 // the heap copy of a command or a pooled fastReq ever reaches it, never
 // the caller's *Cmd, so the interface does not make that escape.

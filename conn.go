@@ -48,32 +48,6 @@ type Conn struct {
 	pooled    pooledConn // the Pool's bookkeeping
 }
 
-// transport counts the bytes handed to the network, so a failed write can
-// tell whether anything of the command left the client.
-type transport struct {
-	nc      net.Conn
-	written int64
-}
-
-func (t *transport) Write(p []byte) (int, error) {
-	n, err := t.nc.Write(p)
-	t.written += int64(n)
-	return n, err
-}
-
-// WriteBuffers writes bufs in one system call (writev) on TCP and Unix
-// connections, one Write per slice on others (TLS); resp.Writer uses it to
-// send large values beside the buffered bytes without copying them.
-func (t *transport) WriteBuffers(bufs *net.Buffers) (int64, error) {
-	n, err := bufs.WriteTo(t.nc)
-	t.written += n
-	return n, err
-}
-
-// aLongTimeAgo is a deadline in the past: setting it makes a blocked read
-// or write return at once.
-var aLongTimeAgo = time.Unix(1, 0)
-
 // Dial opens one connection outside any pool: it dials opt.Addr and runs
 // the handshake (HELLO, AUTH, SETNAME, SELECT, CLIENT SETINFO in one write),
 // all within opt.DialTimeout and ctx. A nil opt means all defaults. The
@@ -169,13 +143,9 @@ func (cn *Conn) reusable() bool {
 }
 
 // alive reports whether an idle connection still looks usable, without a
-// round trip: nothing unexpected buffered, and the socket neither closed by
-// the peer nor holding unread bytes.
+// round trip: open, not broken, and nothing to read (idleClean).
 func (cn *Conn) alive() bool {
-	if cn.closed.Load() || cn.broken != nil || cn.r.Buffered() > 0 {
-		return false
-	}
-	return cn.peek.check()
+	return !cn.closed.Load() && cn.broken == nil && cn.idleClean()
 }
 
 // usable returns the error for a call on a closed or broken connection.
@@ -188,78 +158,6 @@ func (cn *Conn) usable() error {
 			Err: fmt.Errorf("connection unusable after an earlier error: %w", cn.broken)}
 	}
 	return nil
-}
-
-// breakWith records err as the reason the connection is unusable and
-// closes the socket.
-func (cn *Conn) breakWith(err error) {
-	if cn.broken == nil {
-		cn.broken = err
-	}
-	_ = cn.Close()
-}
-
-// watchContext makes a cancellation of ctx cut a blocked read or write
-// short by moving the deadline into the past. The returned stop reports
-// false when the cancellation already fired; the connection's deadlines
-// are then garbage and it must not be used again.
-func (cn *Conn) watchContext(ctx context.Context) func() bool {
-	if ctx.Done() == nil {
-		return nil
-	}
-	nc := cn.nc
-	return context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
-}
-
-// setWriteDeadline and setReadDeadline set a deadline, then make sure a
-// cancellation of ctx that fired meanwhile (its AfterFunc moved the
-// deadline into the past before this call moved it forward again) is not
-// lost.
-func (cn *Conn) setWriteDeadline(ctx context.Context, dl time.Time) {
-	_ = cn.nc.SetWriteDeadline(dl)
-	if ctx.Done() != nil && ctx.Err() != nil {
-		_ = cn.nc.SetDeadline(aLongTimeAgo)
-	}
-}
-
-func (cn *Conn) setReadDeadline(ctx context.Context, dl time.Time) {
-	_ = cn.nc.SetReadDeadline(dl)
-	if ctx.Done() != nil && ctx.Err() != nil {
-		_ = cn.nc.SetDeadline(aLongTimeAgo)
-	}
-}
-
-// ioError wraps a read or write failure. When ctx has ended, the context's
-// error is reported (errors.Is(err, context.DeadlineExceeded) holds) rather
-// than the socket's timeout that it caused.
-func (cn *Conn) ioError(ctx context.Context, op string, outcome Outcome, err error) *ConnError {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		if cerr := ctx.Err(); cerr != nil {
-			err = cerr
-		} else if dl, ok := ctx.Deadline(); ok && !cn.opt.now().Before(dl) {
-			// The socket's deadline was the context's and fired just
-			// before the context's own timer.
-			err = context.DeadlineExceeded
-		}
-	}
-	return &ConnError{Op: op, Addr: cn.opt.Addr, Outcome: outcome, Err: err}
-}
-
-// request is one command a Conn sends and the place its reply goes.
-type request interface {
-	// args returns the command and its arguments.
-	args() []any
-	// setReply receives the reply; a server error reply arrives here too,
-	// as a Value of KindError or KindBulkError.
-	setReply(v resp.Value)
-	// setErr receives the failure when no reply could be read.
-	setErr(err error)
-	// borrowsElems reports whether setReply is done with the elements of
-	// an aggregate reply when it returns, having decoded them into values
-	// of its own (copies of element Values count as its own). Such a
-	// reply may be read into a reused buffer (resp.Reader.ReadValueBuf).
-	borrowsElems() bool
 }
 
 // run writes reqs in one flush and reads their replies in order. A server
@@ -292,43 +190,32 @@ func (cn *Conn) run(ctx context.Context, reqs ...request) error {
 	return err
 }
 
-func failAll(reqs []request, err error) {
-	for _, rq := range reqs {
-		rq.setErr(err)
-	}
-}
-
+// roundTrip writes reqs as one batch and reads their replies in order.
 func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	// The arguments stay the caller's until this call returns, and the
 	// flush happens before: large []byte arguments need no copy.
 	cn.w.LendSlices(true)
 	defer cn.w.LendSlices(false)
-	now := cn.opt.now()
-	cn.setWriteDeadline(ctx, deadlineFor(ctx, now, cn.opt.WriteTimeout))
-	before := cn.tr.written
-	var skipped []bool // requests refused by the writer (bad argument types)
-	var block time.Duration
+	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
+	b := cn.startBatch()
+	var skipped []bool // requests refused for their arguments
 	for i, rq := range reqs {
-		argv := rq.args()
-		if err := writeRequest(cn.w, rq); err != nil {
-			var ae *resp.ArgError
-			if errors.As(err, &ae) {
-				if skipped == nil {
-					skipped = make([]bool, len(reqs))
-				}
-				skipped[i] = true
-				rq.setErr(fmt.Errorf("respool: %w", err))
-				continue
+		if err := cn.writeRequest(&b, rq); err != nil {
+			if !isArgError(err) {
+				ce := cn.writeFailed(ctx, &b, err)
+				failAll(reqs, ce)
+				return ce
 			}
-			return cn.failWrite(ctx, reqs, before, err)
-		}
-		cn.track(argv)
-		if b := blockFor(argv); b != 0 && (block >= 0 && (b < 0 || b > block)) {
-			block = b
+			if skipped == nil {
+				skipped = make([]bool, len(reqs))
+			}
+			skipped[i] = true
+			rq.setErr(err)
 		}
 	}
-	if err := cn.w.Flush(); err != nil {
-		return cn.failWrite(ctx, reqs, before, err)
+	if err := cn.flushBatch(ctx, &b); err != nil {
+		failAll(reqs, err)
+		return err
 	}
 	sent := len(reqs)
 	for _, s := range skipped {
@@ -340,13 +227,18 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	if sent == 0 {
 		return nil
 	}
-	cn.setReadDeadline(ctx, cn.readDeadline(ctx, now, block))
+	cn.setReadDeadline(ctx, cn.replyDeadline(ctx, cn.opt.now(), b.block))
 	for i, rq := range reqs {
 		if skipped != nil && skipped[i] {
 			continue
 		}
-		v, err := cn.readReplyFor(rq)
+		borrow := rq.borrowsElems()
+		v, elems, err := cn.readReply(borrow, cn.elems)
+		if borrow {
+			cn.elems = elems
+		}
 		if err != nil {
+			cn.doneWithElems()
 			ce := cn.ioError(ctx, "read", OutcomeUnknown, err)
 			cn.breakWith(ce)
 			for j := i; j < len(reqs); j++ {
@@ -358,79 +250,22 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		}
 		cn.pending--
 		rq.setReply(v)
-		if len(cn.elems) > 0 {
+		if borrow {
 			cn.doneWithElems()
 		}
 	}
 	return nil
 }
 
-// failWrite breaks the connection after a failed write; the outcome is
-// OutcomeNotSent when no byte reached the network.
-func (cn *Conn) failWrite(ctx context.Context, reqs []request, before int64, err error) error {
-	outcome := OutcomeUnknown
-	if cn.tr.written == before {
-		outcome = OutcomeNotSent
-	}
-	ce := cn.ioError(ctx, "write", outcome, err)
-	cn.breakWith(ce)
-	failAll(reqs, ce)
-	return ce
+// isArgError reports an error of writeRequest that refused a request's
+// arguments without writing anything.
+func isArgError(err error) bool {
+	var ae *resp.ArgError
+	return errors.As(err, &ae)
 }
 
-// readDeadline is the deadline for reading replies: ReadTimeout (plus a
-// blocking command's own timeout), or only the context's deadline when
-// the command blocks forever (block < 0) or ReadTimeout is negative.
-func (cn *Conn) readDeadline(ctx context.Context, now time.Time, block time.Duration) time.Time {
-	timeout := cn.opt.ReadTimeout
-	switch {
-	case block < 0 || timeout < 0:
-		timeout = 0
-	case block > 0:
-		timeout += block
-	}
-	return deadlineFor(ctx, now, timeout)
-}
-
-// readReply reads the next reply, passing over RESP3 push messages that
-// arrive between replies of a connection that is not subscribed (such as
-// client-side caching invalidations, which respool does not enable).
-func (cn *Conn) readReply() (resp.Value, error) {
-	for {
-		v, err := cn.r.ReadValue()
-		if err != nil {
-			return v, err
-		}
-		if v.Kind() == resp.KindPush && !cn.subscribed {
-			continue
-		}
-		return v, nil
-	}
-}
-
-// readReplyFor reads the reply of rq. The elements of an aggregate reply
-// to a request that borrows them are read into the Conn's reusable
-// buffer; doneWithElems clears it once the request has its reply.
-func (cn *Conn) readReplyFor(rq request) (resp.Value, error) {
-	if !rq.borrowsElems() {
-		return cn.readReply()
-	}
-	for {
-		v, buf, err := cn.r.ReadValueBuf(cn.elems[:0])
-		cn.elems = buf
-		if err != nil {
-			cn.doneWithElems()
-			return v, err
-		}
-		if v.Kind() == resp.KindPush && !cn.subscribed {
-			continue
-		}
-		return v, nil
-	}
-}
-
-// doneWithElems clears the element buffer, so that it holds on to no
-// reply, and drops it if one reply made it large.
+// doneWithElems clears the exclusive path's element buffer, so that it
+// holds on to no reply, and drops it if one reply made it large.
 func (cn *Conn) doneWithElems() {
 	clear(cn.elems)
 	cn.elems = cn.elems[:0]
@@ -478,23 +313,18 @@ func (cn *Conn) Send(ctx context.Context, args ...any) error {
 	}
 	stop := cn.watchContext(ctx)
 	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
-	before := cn.tr.written
-	err := cn.w.WriteArgs(args)
+	b := cn.startBatch()
+	err := cn.writeRequest(&b, &valueRequest{argv: args})
 	if err == nil {
-		cn.track(args)
 		cn.pending++
 	}
 	if stop != nil && !stop() && cn.broken == nil {
 		cn.breakWith(context.Cause(ctx))
 	}
-	var ae *resp.ArgError
-	if err != nil && !errors.As(err, &ae) {
-		return cn.failWrite(ctx, nil, before, err)
+	if err != nil && !isArgError(err) {
+		return cn.writeFailed(ctx, &b, err)
 	}
-	if err != nil {
-		return fmt.Errorf("respool: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Flush sends what Send buffered.
@@ -504,15 +334,12 @@ func (cn *Conn) Flush(ctx context.Context) error {
 	}
 	stop := cn.watchContext(ctx)
 	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
-	before := cn.tr.written
-	err := cn.w.Flush()
+	b := cn.startBatch()
+	err := cn.flushBatch(ctx, &b)
 	if stop != nil && !stop() && cn.broken == nil {
 		cn.breakWith(context.Cause(ctx))
 	}
-	if err != nil {
-		return cn.failWrite(ctx, nil, before, err)
-	}
-	return nil
+	return err
 }
 
 // Receive reads the next reply: one for each command sent, in order, and
@@ -538,7 +365,7 @@ func (cn *Conn) receive(ctx context.Context, timeout time.Duration) (resp.Value,
 	}
 	stop := cn.watchContext(ctx)
 	cn.setReadDeadline(ctx, deadlineFor(ctx, cn.opt.now(), timeout))
-	v, err := cn.r.ReadValue()
+	v, err := cn.readNext()
 	if stop != nil && !stop() && cn.broken == nil && err == nil {
 		cn.breakWith(context.Cause(ctx))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"time"
 )
 
 // dialNet opens the transport of a new connection: TCP (every address the
@@ -51,17 +50,4 @@ func dialNet(ctx context.Context, opt *Options) (net.Conn, error) {
 		nc = tc
 	}
 	return nc, nil
-}
-
-// deadlineFor returns the sooner of ctx's deadline and now+timeout; a
-// timeout <= 0 means none. The zero time means no deadline at all.
-func deadlineFor(ctx context.Context, now time.Time, timeout time.Duration) time.Time {
-	var dl time.Time
-	if timeout > 0 {
-		dl = now.Add(timeout)
-	}
-	if cd, ok := ctx.Deadline(); ok && (dl.IsZero() || cd.Before(dl)) {
-		dl = cd
-	}
-	return dl
 }

@@ -30,14 +30,13 @@ import (
 // muxRequest is one caller's command, or batch of commands (a pipeline),
 // waiting for its replies. It is recycled through muxRequestPool.
 type muxRequest struct {
-	one    [1]request   // storage of reqs for a single command
-	reqs   []request    // the commands, in order
-	vals   []resp.Value // their replies, filled by the reader
-	err    error        // the connection's failure, if any
-	read   int          // replies read so far (reader only)
-	state  atomic.Uint32
-	done   chan struct{} // buffered(1): signalled once when complete
-	sentAt time.Time     // when its flush began (for the read deadline)
+	one   [1]request   // storage of reqs for a single command
+	reqs  []request    // the commands, in order
+	vals  []resp.Value // their replies, filled by the reader
+	err   error        // the connection's failure, if any
+	read  int          // replies read so far (reader only)
+	state atomic.Uint32
+	done  chan struct{} // buffered(1): signalled once when complete
 }
 
 const (
@@ -127,12 +126,10 @@ type muxConn struct {
 	writing  bool  // a flusher is writing requests of inflight
 	// The reader does not read while nothing is in flight: it parks on
 	// wake, so that bytes a server sends unasked stay unread and the next
-	// flush finds them (parkedBuffered, or the socket's peek) instead of
-	// taking them for its reply.
-	wake           *sync.Cond
-	parked         bool
-	parkedBuffered int       // bytes left in the reader's buffer when it parked
-	deadlineAt     time.Time // the send time the read deadline was set for
+	// flush finds them (Conn.idleClean, looked at while the reader is
+	// parked) instead of taking them for its reply.
+	wake   *sync.Cond
+	parked bool
 
 	readerDone chan struct{}
 }
@@ -258,7 +255,6 @@ func (mc *muxConn) flushLoop() {
 		mc.queue, mc.spare = mc.spare[:0], batch
 		mc.qmu.Unlock()
 
-		now := cn.opt.now()
 		mc.fmu.Lock()
 		if err := mc.broken; err != nil {
 			mc.fmu.Unlock()
@@ -269,8 +265,9 @@ func (mc *muxConn) flushLoop() {
 			clear(batch)
 			continue
 		}
-		wasIdle := mc.head == len(mc.inflight)
-		if wasIdle && mc.parked && (mc.parkedBuffered > 0 || !cn.peek.check()) {
+		// Nothing is in flight (a flush starts only then), so the reader
+		// is parked or about to be: bytes waiting now were never asked for.
+		if mc.parked && !cn.idleClean() {
 			// Bytes nobody asked for, or a connection the server closed:
 			// nothing of this batch was written; it goes elsewhere.
 			mc.fmu.Unlock()
@@ -289,7 +286,6 @@ func (mc *muxConn) flushLoop() {
 			if m.state.Load() == muxAbandoned {
 				continue
 			}
-			m.sentAt = now
 			mc.inflight = append(mc.inflight, m)
 			kept = append(kept, m)
 		}
@@ -303,31 +299,43 @@ func (mc *muxConn) flushLoop() {
 		if crowd := len(batch) > 1; mc.crowded.Load() != crowd {
 			mc.crowded.Store(crowd)
 		}
-		if wasIdle {
-			mc.setReadDeadlineLocked()
-			mc.wake.Signal()
-		}
+		// The replies' deadline runs from the end of the flush; until then
+		// the write's deadline bounds the wait.
+		cn.setReadDeadline(noCaller, time.Time{})
+		mc.wake.Signal()
 		mc.writing = true
 		mc.fmu.Unlock()
 
-		_ = cn.nc.SetWriteDeadline(deadlineFor(context.Background(), now, cn.opt.WriteTimeout))
+		cn.setWriteDeadline(noCaller, deadlineFor(noCaller, cn.opt.now(), cn.opt.WriteTimeout))
+		b := cn.startBatch()
 		var err error
+	write:
 		for _, m := range batch {
 			for _, rq := range m.reqs {
-				if err = writeRequest(cn.w, rq); err != nil {
-					break
+				if err = cn.writeRequest(&b, rq); err != nil {
+					// muxable refused bad arguments before the queue: any
+					// error here is the connection's.
+					err = cn.writeFailed(noCaller, &b, err)
+					break write
 				}
-			}
-			if err != nil {
-				break
 			}
 		}
 		if err == nil {
-			err = cn.w.Flush()
+			err = cn.flushBatch(noCaller, &b)
 		}
 		clear(batch)
+		var flushed time.Time
 		if err != nil {
-			mc.fail(&ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err})
+			var ce *ConnError
+			if !errors.As(err, &ce) {
+				ce = &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err}
+			}
+			// Written requests of other callers may have been read
+			// already; the outcome of the rest is unknown either way.
+			ce.Outcome = OutcomeUnknown
+			mc.fail(ce)
+		} else {
+			flushed = cn.opt.now()
 		}
 		// A failure seen while writing left the in-flight requests to us:
 		// until now they were still being read by this loop.
@@ -338,6 +346,10 @@ func (mc *muxConn) flushLoop() {
 			pending = mc.inflight[mc.head:]
 			mc.inflight, mc.head = nil, 0
 			mc.outstanding.Store(0)
+		} else if mc.head < len(mc.inflight) {
+			// This batch is still in flight (only one ever is): its replies
+			// have ReadTimeout from the end of the flush.
+			cn.setReadDeadline(noCaller, cn.replyDeadline(noCaller, flushed, 0))
 		}
 		broken := mc.broken
 		mc.fmu.Unlock()
@@ -346,6 +358,10 @@ func (mc *muxConn) flushLoop() {
 		}
 	}
 }
+
+// noCaller is the context of a shared connection's own reads and writes:
+// they serve many callers, each of which waits on its own context.
+var noCaller = context.Background()
 
 // flushFromReader starts the next round of writes when commands gathered
 // while a batch was on the wire.
@@ -359,24 +375,6 @@ func (mc *muxConn) flushFromReader() {
 	if lead {
 		mc.flushLoop()
 	}
-}
-
-// setReadDeadlineLocked sets the read deadline for the oldest in-flight
-// request, or none when nothing is in flight.
-func (mc *muxConn) setReadDeadlineLocked() {
-	var sent time.Time
-	if mc.head < len(mc.inflight) {
-		sent = mc.inflight[mc.head].sentAt
-	}
-	if sent.Equal(mc.deadlineAt) || mc.cn.opt.ReadTimeout <= 0 {
-		return
-	}
-	mc.deadlineAt = sent
-	var dl time.Time
-	if !sent.IsZero() {
-		dl = sent.Add(mc.cn.opt.ReadTimeout + mc.cn.opt.WriteTimeout)
-	}
-	_ = mc.cn.nc.SetReadDeadline(dl)
 }
 
 // fail breaks the connection: every in-flight request gets err (replies
@@ -423,7 +421,6 @@ func (mc *muxConn) readLoop() {
 		mc.fmu.Lock()
 		for mc.head == len(mc.inflight) && mc.broken == nil {
 			mc.parked = true
-			mc.parkedBuffered = cn.r.Buffered()
 			mc.wake.Wait()
 		}
 		mc.parked = false
@@ -440,25 +437,19 @@ func (mc *muxConn) readLoop() {
 		if broken != nil {
 			return
 		}
-		var v resp.Value
-		var err error
+		var buf []resp.Value
 		if borrow {
 			// The elements go into a recycled buffer, which the caller
 			// gives back once the request has its reply (releaseElems).
-			var buf []resp.Value
-			v, buf, err = cn.r.ReadValueBuf(replyElems.get(0))
-			if e, _ := v.Elems(); err != nil || len(e) == 0 || v.Kind() == resp.KindPush {
-				replyElems.put(buf)
-			}
-		} else {
-			v, err = cn.r.ReadValue()
+			buf = replyElems.get(0)
+		}
+		v, buf, err := cn.readReply(borrow, buf)
+		if e, _ := v.Elems(); borrow && (err != nil || len(e) == 0) {
+			replyElems.put(buf)
 		}
 		if err != nil {
-			mc.fail(&ConnError{Op: "read", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err})
+			mc.fail(cn.ioError(noCaller, "read", OutcomeUnknown, err))
 			return
-		}
-		if v.Kind() == resp.KindPush {
-			continue
 		}
 		mc.fmu.Lock()
 		if mc.head == len(mc.inflight) {
@@ -479,9 +470,7 @@ func (mc *muxConn) readLoop() {
 				// Park now, in the same critical section, so a flush
 				// that follows checks what is left unread.
 				mc.parked = true
-				mc.parkedBuffered = cn.r.Buffered()
 			}
-			mc.setReadDeadlineLocked()
 			done = m
 		}
 		mc.fmu.Unlock()
@@ -522,18 +511,17 @@ type muxer struct {
 	// slot's connection; waiting for it honours the caller's context.
 	slotDial []chan struct{}
 
-	mu     sync.Mutex // guards conns and closed; dials happen outside it
-	conns  []*muxConn
-	closed bool
+	// conns holds each slot's connection. Callers read it without a lock;
+	// a slot is stored only under mu, and close clears every slot.
+	conns []atomic.Pointer[muxConn]
 
-	// live mirrors conns for callers, who read it without mu: each slot is
-	// stored under mu and cleared by close.
-	live []atomic.Pointer[muxConn]
+	mu     sync.Mutex // guards closed and serialises stores into conns; dials happen outside it
+	closed bool
 }
 
 func newMuxer(p *Pool) *muxer {
 	n := p.opt.MultiplexConns
-	mx := &muxer{pool: p, conns: make([]*muxConn, n), slotDial: make([]chan struct{}, n), live: make([]atomic.Pointer[muxConn], n)}
+	mx := &muxer{pool: p, conns: make([]atomic.Pointer[muxConn], n), slotDial: make([]chan struct{}, n)}
 	for i := range mx.slotDial {
 		mx.slotDial[i] = make(chan struct{}, 1)
 	}
@@ -545,11 +533,12 @@ func newMuxer(p *Pool) *muxer {
 // every core writes.
 func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	i := int(rand.Uint32N(uint32(len(mx.conns))))
-	if mc := mx.live[i].Load(); mc != nil && !mc.dead.Load() {
+	mc := mx.conns[i].Load()
+	if mc != nil && !mc.dead.Load() {
 		return mc, nil
 	}
 	mx.mu.Lock()
-	mc, closed := mx.conns[i], mx.closed
+	mc, closed := mx.conns[i].Load(), mx.closed
 	mx.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
@@ -564,7 +553,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	}
 	defer func() { <-mx.slotDial[i] }()
 	mx.mu.Lock()
-	mc, closed = mx.conns[i], mx.closed
+	mc, closed = mx.conns[i].Load(), mx.closed
 	mx.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
@@ -586,8 +575,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 		fresh.close()
 		return nil, ErrClosed
 	}
-	mx.conns[i] = fresh
-	mx.live[i].Store(fresh)
+	mx.conns[i].Store(fresh)
 	mx.mu.Unlock()
 	return fresh, nil
 }
@@ -616,9 +604,9 @@ func (mx *muxer) doOne(ctx context.Context, rq request) error {
 func (mx *muxer) close() {
 	mx.mu.Lock()
 	mx.closed = true
-	conns := append([]*muxConn(nil), mx.conns...)
-	for i := range mx.live {
-		mx.live[i].Store(nil)
+	conns := make([]*muxConn, len(mx.conns))
+	for i := range mx.conns {
+		conns[i] = mx.conns[i].Swap(nil)
 	}
 	mx.mu.Unlock()
 	for _, ch := range mx.slotDial {

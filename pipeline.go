@@ -288,7 +288,7 @@ type queuedRequest struct {
 }
 
 func (q *queuedRequest) args() []any                    { return q.cmd.args() }
-func (q *queuedRequest) writeArgs(w *resp.Writer) error { return writeRequest(w, q.cmd) }
+func (q *queuedRequest) writeArgs(w *resp.Writer) error { return encodeRequest(w, q.cmd) }
 func (q *queuedRequest) setReply(v resp.Value) {
 	if v.IsError() {
 		q.rejected = true
@@ -305,7 +305,7 @@ type execRequest struct {
 }
 
 func (e *execRequest) args() []any                    { return e.exec.args() }
-func (e *execRequest) writeArgs(w *resp.Writer) error { return writeRequest(w, e.exec) }
+func (e *execRequest) writeArgs(w *resp.Writer) error { return encodeRequest(w, e.exec) }
 
 func (e *execRequest) setReply(v resp.Value) {
 	e.exec.setReply(v)

@@ -185,17 +185,3 @@ func (p *Pool) dialUnpooled(ctx context.Context) (*Conn, error) {
 	p.mu.Unlock()
 	return cn, err
 }
-
-// callerEnded returns ctx's error, or context.DeadlineExceeded once ctx's
-// deadline has passed by the clock: the socket deadline taken from it can
-// fire a little before ctx's own timer, and a dial cut short by the
-// caller's deadline says nothing about the server.
-func callerEnded(ctx context.Context, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if dl, ok := ctx.Deadline(); ok && !now.Before(dl) {
-		return context.DeadlineExceeded
-	}
-	return nil
-}

@@ -164,7 +164,7 @@ func TestReliabilitySharedConnDialledUnderShortDeadline(t *testing.T) {
 	srv := faultTest(t)
 	ctx := guardContext(t)
 	const short = 40 * time.Millisecond
-	c := newReliabilityClient(t, reliabilityModes[0], srv.Addr, Options{MultiplexConns: 1})
+	c := sharedOnly(newReliabilityClient(t, reliabilityModes[0], srv.Addr, Options{MultiplexConns: 1}))
 	dctx, cancel := context.WithTimeout(ctx, short)
 	// The one shared connection is dialled under dctx, whose caller then
 	// leaves (its context ends before it queues its command): the next

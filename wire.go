@@ -1,0 +1,286 @@
+package respool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/respool/respool/resp"
+)
+
+// The wire layer: how every connection, exclusive or shared, alone or in a
+// pipeline, writes commands, sets its deadlines, reads replies into their
+// requests and breaks on a fault. Conn.roundTrip (an exclusive connection)
+// and muxConn (a shared one) are both built from these steps and speak
+// RESP through nothing else:
+//
+//	b := cn.startBatch()            // remember how much had been sent
+//	cn.writeRequest(&b, rq) ...     // into the buffer; tracks session state
+//	cn.flushBatch(ctx, &b)          // one write (writev for lent values)
+//	cn.readReply(borrow, buf)       // each reply, pushes passed over
+//
+// Deadlines: each operation sets the deadline it needs before it reads or
+// writes (setWriteDeadline, setReadDeadline), from one policy: a write
+// gets WriteTimeout, the replies of a batch ReadTimeout after its flush
+// ended (replyDeadline), both capped by the caller's context where there
+// is one caller. Nothing reads a deadline an earlier operation left: the
+// handshake clears the dial's, and the idle check (peeker) ignores them.
+
+// transport counts the bytes handed to the network, so a failed write can
+// tell whether anything of the command left the client.
+type transport struct {
+	nc      net.Conn
+	written int64
+}
+
+func (t *transport) Write(p []byte) (int, error) {
+	n, err := t.nc.Write(p)
+	t.written += int64(n)
+	return n, err
+}
+
+// WriteBuffers writes bufs in one system call (writev) on TCP and Unix
+// connections, one Write per slice on others (TLS); resp.Writer uses it to
+// send large values beside the buffered bytes without copying them.
+func (t *transport) WriteBuffers(bufs *net.Buffers) (int64, error) {
+	n, err := bufs.WriteTo(t.nc)
+	t.written += n
+	return n, err
+}
+
+// request is one command a Conn sends and the place its reply goes.
+type request interface {
+	// args returns the command and its arguments.
+	args() []any
+	// setReply receives the reply; a server error reply arrives here too,
+	// as a Value of KindError or KindBulkError.
+	setReply(v resp.Value)
+	// setErr receives the failure when no reply could be read.
+	setErr(err error)
+	// borrowsElems reports whether setReply is done with the elements of
+	// an aggregate reply when it returns, having decoded them into values
+	// of its own (copies of element Values count as its own). Such a
+	// reply may be read into a reused buffer (resp.Reader.ReadValueBuf).
+	borrowsElems() bool
+}
+
+// argsWriter is a request that writes itself rather than through
+// resp.Writer.WriteArgs of its args.
+type argsWriter interface {
+	writeArgs(w *resp.Writer) error
+}
+
+// encodeRequest writes rq's command to w.
+func encodeRequest(w *resp.Writer, rq request) error {
+	if aw, ok := rq.(argsWriter); ok {
+		return aw.writeArgs(w)
+	}
+	return w.WriteArgs(rq.args())
+}
+
+// failAll gives err to every request.
+func failAll(reqs []request, err error) {
+	for _, rq := range reqs {
+		rq.setErr(err)
+	}
+}
+
+// aLongTimeAgo is a deadline in the past: setting it makes a blocked read
+// or write return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// deadlineFor returns the sooner of ctx's deadline and now+timeout; a
+// timeout <= 0 means none. The zero time means no deadline at all.
+func deadlineFor(ctx context.Context, now time.Time, timeout time.Duration) time.Time {
+	var dl time.Time
+	if timeout > 0 {
+		dl = now.Add(timeout)
+	}
+	if cd, ok := ctx.Deadline(); ok && (dl.IsZero() || cd.Before(dl)) {
+		dl = cd
+	}
+	return dl
+}
+
+// replyDeadline is the read deadline for the replies of a batch whose
+// flush ended at flushed: ReadTimeout later, plus the longest blocking
+// timeout among its commands (block > 0), and never later than ctx's
+// deadline. A command that blocks until data arrives (block < 0) or a
+// negative ReadTimeout leaves only ctx's deadline.
+func (cn *Conn) replyDeadline(ctx context.Context, flushed time.Time, block time.Duration) time.Time {
+	timeout := cn.opt.ReadTimeout
+	switch {
+	case block < 0 || timeout < 0:
+		timeout = 0
+	case block > 0:
+		timeout += block
+	}
+	return deadlineFor(ctx, flushed, timeout)
+}
+
+// callerEnded returns ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed by the clock: the socket deadline taken from it can
+// fire a little before ctx's own timer, and a dial cut short by the
+// caller's deadline says nothing about the server.
+func callerEnded(ctx context.Context, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !now.Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// watchContext makes a cancellation of ctx cut a blocked read or write
+// short by moving the deadline into the past. The returned stop reports
+// false when the cancellation already fired; the connection's deadlines
+// are then garbage and it must not be used again.
+func (cn *Conn) watchContext(ctx context.Context) func() bool {
+	if ctx.Done() == nil {
+		return nil
+	}
+	nc := cn.nc
+	return context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
+}
+
+// setWriteDeadline and setReadDeadline set a deadline, then make sure a
+// cancellation of ctx that fired meanwhile (its AfterFunc moved the
+// deadline into the past before this call moved it forward again) is not
+// lost.
+func (cn *Conn) setWriteDeadline(ctx context.Context, dl time.Time) {
+	_ = cn.nc.SetWriteDeadline(dl)
+	if ctx.Done() != nil && ctx.Err() != nil {
+		_ = cn.nc.SetDeadline(aLongTimeAgo)
+	}
+}
+
+func (cn *Conn) setReadDeadline(ctx context.Context, dl time.Time) {
+	_ = cn.nc.SetReadDeadline(dl)
+	if ctx.Done() != nil && ctx.Err() != nil {
+		_ = cn.nc.SetDeadline(aLongTimeAgo)
+	}
+}
+
+// ioError wraps a read or write failure. When ctx has ended, the context's
+// error is reported (errors.Is(err, context.DeadlineExceeded) holds) rather
+// than the socket's timeout that it caused.
+func (cn *Conn) ioError(ctx context.Context, op string, outcome Outcome, err error) *ConnError {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
+		} else if dl, ok := ctx.Deadline(); ok && !cn.opt.now().Before(dl) {
+			// The socket's deadline was the context's and fired just
+			// before the context's own timer.
+			err = context.DeadlineExceeded
+		}
+	}
+	return &ConnError{Op: op, Addr: cn.opt.Addr, Outcome: outcome, Err: err}
+}
+
+// breakWith records err as the reason the connection is unusable and
+// closes the socket.
+func (cn *Conn) breakWith(err error) {
+	if cn.broken == nil {
+		cn.broken = err
+	}
+	_ = cn.Close()
+}
+
+// batchWrite is one batch of commands on its way out: what had been sent
+// before it, and the longest time one of its commands may block.
+type batchWrite struct {
+	before int64
+	block  time.Duration
+}
+
+// startBatch begins a batch. The caller has set the write deadline.
+func (cn *Conn) startBatch() batchWrite {
+	return batchWrite{before: cn.tr.written}
+}
+
+// writeRequest adds rq to the batch: its command goes into the write
+// buffer (or out, when the buffer fills), and the connection notes what
+// it does to the session and how long it may block. A request whose
+// arguments cannot be written gets a *resp.ArgError back, wrapped, and
+// nothing of it is written; the connection stays usable. Any other error
+// is a failed write: the caller fails the batch with flushFailed.
+func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
+	if err := encodeRequest(cn.w, rq); err != nil {
+		var ae *resp.ArgError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("respool: %w", err)
+		}
+		return err
+	}
+	argv := rq.args()
+	cn.track(argv)
+	if d := blockFor(argv); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
+		b.block = d
+	}
+	return nil
+}
+
+// flushBatch sends what the batch wrote into the buffer. On failure the
+// connection is broken and the error is a *ConnError whose outcome says
+// whether any byte of the batch reached the network.
+func (cn *Conn) flushBatch(ctx context.Context, b *batchWrite) error {
+	if err := cn.w.Flush(); err != nil {
+		return cn.writeFailed(ctx, b, err)
+	}
+	return nil
+}
+
+// writeFailed breaks the connection after a failed write of the batch:
+// OutcomeNotSent when no byte of it reached the network, else unknown.
+func (cn *Conn) writeFailed(ctx context.Context, b *batchWrite, err error) *ConnError {
+	outcome := OutcomeUnknown
+	if cn.tr.written == b.before {
+		outcome = OutcomeNotSent
+	}
+	ce := cn.ioError(ctx, "write", outcome, err)
+	cn.breakWith(ce)
+	return ce
+}
+
+// readReply reads the next reply, passing over RESP3 push messages that
+// arrive between replies of a connection that is not subscribed (such as
+// client-side caching invalidations, which respool does not enable). When
+// borrow is set, the elements of an aggregate reply are read into buf
+// (resp.Reader.ReadValueBuf), which is returned, grown if it had to be;
+// the caller gives it back once the reply's request is done with it.
+func (cn *Conn) readReply(borrow bool, buf []resp.Value) (resp.Value, []resp.Value, error) {
+	for {
+		var v resp.Value
+		var err error
+		if borrow {
+			v, buf, err = cn.r.ReadValueBuf(buf[:0])
+		} else {
+			v, err = cn.r.ReadValue()
+		}
+		if err != nil {
+			return v, buf, err
+		}
+		if v.Kind() == resp.KindPush && !cn.subscribed {
+			continue
+		}
+		return v, buf, nil
+	}
+}
+
+// readNext reads the next value as it arrives, a push message included:
+// Conn.Receive and a PubSub, whose callers want the pushes, read through it.
+func (cn *Conn) readNext() (resp.Value, error) {
+	return cn.r.ReadValue()
+}
+
+// idleClean reports whether a connection with nothing in flight has
+// nothing to read either: no bytes buffered, and the socket neither
+// closed nor reset by the peer nor holding unread bytes. It costs one
+// non-blocking peek and reads no deadline.
+func (cn *Conn) idleClean() bool {
+	return cn.r.Buffered() == 0 && cn.peek.check()
+}
