@@ -194,8 +194,8 @@ func (cn *Conn) run(ctx context.Context, reqs ...request) error {
 func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	// The arguments stay the caller's until this call returns, and the
 	// flush happens before: large []byte arguments need no copy.
-	cn.w.LendSlices(true)
-	defer cn.w.LendSlices(false)
+	cn.lendArgs(true)
+	defer cn.lendArgs(false)
 	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
 	b := cn.startBatch()
 	var skipped []bool // requests refused for their arguments

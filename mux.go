@@ -138,7 +138,7 @@ func newMuxConn(cn *Conn, crowded *atomic.Bool) *muxConn {
 	// Only the flusher writes, and it flushes before the callers whose
 	// commands it wrote can return with a reply: large []byte arguments
 	// need no copy (see Client on a caller that leaves early).
-	cn.w.LendSlices(true)
+	cn.lendArgs(true)
 	mc := &muxConn{cn: cn, crowded: crowded, readerDone: make(chan struct{})}
 	mc.wake = sync.NewCond(&mc.fmu)
 	go mc.readLoop()
@@ -358,10 +358,6 @@ func (mc *muxConn) flushLoop() {
 		}
 	}
 }
-
-// noCaller is the context of a shared connection's own reads and writes:
-// they serve many callers, each of which waits on its own context.
-var noCaller = context.Background()
 
 // flushFromReader starts the next round of writes when commands gathered
 // while a batch was on the wire.

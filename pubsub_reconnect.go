@@ -228,12 +228,12 @@ func (ps *PubSub) readReply(ctx context.Context, cn *Conn) (resp.Value, error) {
 		rd.pingSent = rd.pingSent.Add(ps.opt.now().Sub(rd.leftAt))
 	}
 	defer func() { rd.leftAt = ps.opt.now() }()
-	for cn.r.Buffered() == 0 {
+	for !cn.replyStarted() {
 		if ctx.Err() != nil {
 			return resp.Value{}, idleError{}
 		}
-		_ = cn.nc.SetReadDeadline(ps.idleDeadline(ctx))
-		err := peekWithin(ctx, cn)
+		cn.setReadDeadline(noCaller, ps.idleDeadline(ctx))
+		err := cn.awaitReply(ctx)
 		if err == nil {
 			break
 		}
@@ -256,36 +256,14 @@ func (ps *PubSub) readReply(ctx context.Context, cn *Conn) (resp.Value, error) {
 	case ps.health.interval > 0:
 		dl = ps.opt.now().Add(ps.health.timeout)
 	}
-	_ = cn.nc.SetReadDeadline(dl)
-	v, err := cn.r.ReadValue()
+	cn.setReadDeadline(noCaller, dl)
+	v, err := cn.readNext()
 	if err != nil {
 		return v, &ConnError{Op: "read", Addr: cn.Addr(), Outcome: OutcomeUnknown, Err: err}
 	}
 	rd.lastRead = ps.opt.now()
 	rd.pingSent = time.Time{}
 	return v, nil
-}
-
-// peekWithin waits for the first byte of the next reply without consuming
-// anything. A cancellation of ctx moves the read deadline into the past;
-// peekWithin returns only once that can no longer happen, so the deadline
-// set next is not overwritten.
-func peekWithin(ctx context.Context, cn *Conn) error {
-	if ctx.Done() == nil {
-		_, err := cn.r.PeekKind()
-		return err
-	}
-	nc := cn.nc
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		_ = nc.SetReadDeadline(aLongTimeAgo)
-		close(fired)
-	})
-	_, err := cn.r.PeekKind()
-	if !stop() {
-		<-fired
-	}
-	return err
 }
 
 // idleDeadline is when the wait for the next reply gives way to the health

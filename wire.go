@@ -87,6 +87,11 @@ func failAll(reqs []request, err error) {
 	}
 }
 
+// noCaller is the context of reads and writes that serve no one caller,
+// such as a shared connection's, each of whose callers waits on its own
+// context, or a PubSub's, which bounds its waits itself.
+var noCaller = context.Background()
+
 // aLongTimeAgo is a deadline in the past: setting it makes a blocked read
 // or write return at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -276,6 +281,38 @@ func (cn *Conn) readReply(borrow bool, buf []resp.Value) (resp.Value, []resp.Val
 func (cn *Conn) readNext() (resp.Value, error) {
 	return cn.r.ReadValue()
 }
+
+// replyStarted reports whether bytes of the next reply are already
+// buffered.
+func (cn *Conn) replyStarted() bool { return cn.r.Buffered() > 0 }
+
+// awaitReply waits for the first byte of the next reply without
+// consuming anything, within the read deadline the caller set. A
+// cancellation of ctx moves the deadline into the past; awaitReply returns
+// only once that can no longer happen, so the deadline set next is not
+// overwritten. A PubSub waits for its messages through it.
+func (cn *Conn) awaitReply(ctx context.Context) error {
+	if ctx.Done() == nil {
+		_, err := cn.r.PeekKind()
+		return err
+	}
+	nc := cn.nc
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = nc.SetReadDeadline(aLongTimeAgo)
+		close(fired)
+	})
+	_, err := cn.r.PeekKind()
+	if !stop() {
+		<-fired
+	}
+	return err
+}
+
+// lendArgs makes the writer send large []byte arguments from the caller's
+// slice instead of copying them (resp.Writer.LendSlices): safe where every
+// flush ends before the caller that owns the slice gets its reply.
+func (cn *Conn) lendArgs(on bool) { cn.w.LendSlices(on) }
 
 // idleClean reports whether a connection with nothing in flight has
 // nothing to read either: no bytes buffered, and the socket neither
