@@ -3,10 +3,8 @@ package respool
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 
-	"github.com/respool/respool/resp"
 )
 
 // Client is a Redis client for one server (redis-py's Redis). It is safe
@@ -36,6 +34,7 @@ import (
 // after such a cancellation should pass a copy.
 type Client struct {
 	cmdable
+	front
 	opt      *Options
 	pool     *Pool
 	mux      *muxer       // nil when Options.Exclusive
@@ -48,8 +47,6 @@ type Client struct {
 	// first command) to be sure they run there.
 	alwaysShare bool
 
-	hooksMu sync.Mutex // serialises AddHook
-	hooks   atomic.Pointer[hookChain]
 }
 
 // NewClient returns a Client with a Pool of its own built from opt (nil
@@ -74,8 +71,8 @@ func newClient(p *Pool) *Client {
 	if !p.opt.Exclusive {
 		c.mux = newMuxer(p)
 	}
+	c.front.init(c.runCmd, c.runPipeline)
 	c.cmdable = c.processCmd
-	c.hooks.Store(&hookChain{})
 	return c
 }
 
@@ -102,79 +99,68 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Do runs any command and returns its reply as a resp.Value. A server
-// error reply comes back as an *Error; a null reply is a Value whose IsNull
-// is true, with a nil error (unlike the typed methods, which return Nil).
-func (c *Client) Do(ctx context.Context, args ...any) (resp.Value, error) {
-	cmd := newCmd(DecodeValue, args...)
-	_ = c.Process(ctx, cmd)
-	return cmd.val, cmd.err
-}
-
-// Process runs cmd (one made with NewCmd, or taken from a typed method of
-// a Pipeline that was never executed) and returns its error.
-func (c *Client) Process(ctx context.Context, cmd Cmder) error {
-	c.processCmd(ctx, cmd)
-	return cmd.Err()
-}
-
-// processCmd is the Client's cmdable: the hooks, then runCmd.
-func (c *Client) processCmd(ctx context.Context, cmd Cmder) {
-	h := c.hooks.Load()
-	if h.process != nil {
-		_ = h.process(ctx, cmd)
-		return
-	}
-	_ = c.runCmd(ctx, cmd)
-}
-
-// runCmd runs one command with retries.
+// runCmd runs one command: the Client's runner under the hooks.
 func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
+	return c.execute(ctx, job{cmd: cmd})
+}
+
+// execute is the Client's one run path, for single commands and batches
+// alike: it chooses between a shared connection and one of the pool's,
+// runs the job there and decides whether a failure is retried.
+//
+// A job that may share a connection goes to the multiplexer, unless it
+// is the only one in flight: then it takes a connection of its own,
+// which saves the hand-off to the shared connection's reader goroutine,
+// unless the pool has none free (then it shares after all). Under load
+// (the muxer is crowded) the count that finds a lone job is skipped: it
+// costs every command a contended atomic and would only say "not alone".
+// Jobs that skip it are not counted, so for a moment after the load falls
+// a job may take a connection of its own while others are in flight: a
+// choice of path, never of outcome.
+func (c *Client) execute(ctx context.Context, j job) error {
 	if c.closed.Load() {
-		cmd.setErr(ErrClosed)
+		j.fail(ErrClosed)
 		return ErrClosed
 	}
-	var r retrier
-	shared := c.mux != nil && muxable(cmd.args())
+	shared := c.mux != nil && j.shareable()
 	alone := false
 	if shared && !c.alwaysShare && !c.mux.crowded.Load() {
-		// A command with no other in flight gains nothing from sharing a
-		// connection: it takes one of its own, which saves the hand-off
-		// to the shared connection's reader goroutine, unless the pool
-		// has none free (then it shares after all). Under load (crowded)
-		// the count is skipped: it costs every command a contended atomic
-		// and would only say "not alone". Commands that skip it are not
-		// counted, so for a moment after the load falls a command may
-		// take a connection of its own while others are in flight: a
-		// choice of path, never of outcome.
 		if c.active.Add(1) == 1 {
 			alone = true
 		}
 		defer c.active.Add(-1)
 	}
+	var r retrier
 	for {
-		var cn *Conn
-		var err error
 		if alone {
-			if cn, err = c.pool.get(ctx, true); errors.Is(err, ErrPoolExhausted) {
+			cn, err := c.pool.get(ctx, true)
+			switch {
+			case errors.Is(err, ErrPoolExhausted):
 				alone = false
+			case err != nil:
+				j.fail(err)
+			default:
+				j.runOn(ctx, cn)
+				c.pool.Put(cn)
 			}
-		} else if !shared {
-			cn, err = c.pool.Get(ctx)
 		}
-		if shared && !alone {
-			_ = c.mux.doOne(ctx, cmd)
-		} else if err != nil {
-			cmd.setErr(err)
-		} else {
-			_ = cn.run(ctx, cmd)
-			c.pool.Put(cn)
+		switch {
+		case alone:
+		case shared:
+			j.runShared(ctx, c.mux)
+		default:
+			if cn, err := c.pool.Get(ctx); err != nil {
+				j.fail(err)
+			} else {
+				j.runOn(ctx, cn)
+				c.pool.Put(cn)
+			}
 		}
-		err = cmd.Err()
-		if err == nil || !r.retry(ctx, c.opt, err, cmd.args()) {
+		err := j.err()
+		if err == nil || !j.retryable(err) || !r.wait(ctx, c.opt) {
 			return err
 		}
-		cmd.reset()
+		j.reset()
 	}
 }
 

@@ -60,8 +60,7 @@ func (c *Client) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
 	return cmd
 }
 
-// hooked, processCmd and runFast make Client a fastRunner.
-func (c *Client) hooked() bool { return c.hooks.Load().process != nil }
+// hooked and processCmd (from front) and runFast make Client a fastRunner.
 
 func (c *Client) runFast(ctx context.Context, f *fastReq) { _ = c.runCmd(ctx, f) }
 

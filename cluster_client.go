@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/respool/respool/resp"
 )
 
 // ClusterClient is a client for a Redis Cluster. It keeps the cluster's
@@ -51,6 +50,7 @@ import (
 // bounds the whole call, redirections and retries included.
 type ClusterClient struct {
 	cmdable
+	front
 	cfg *clusterConfig
 
 	closed   atomic.Bool
@@ -77,8 +77,6 @@ type ClusterClient struct {
 	round       uint64 // successful reloads so far
 	nodesClosed bool
 
-	hooksMu sync.Mutex // serialises AddHook
-	hooks   atomic.Pointer[hookChain]
 
 	stats clusterCounters
 }
@@ -126,8 +124,8 @@ func NewClusterClient(opt *ClusterOptions) *ClusterClient {
 		nodes:      make(map[string]*clusterNode),
 	}
 	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
+	c.front.init(c.runCmd, c.runPipeline)
 	c.cmdable = c.processCmd
-	c.hooks.Store(&hookChain{})
 	c.requestRefresh("")
 	go c.refreshLoop()
 	return c
@@ -171,52 +169,6 @@ func (c *ClusterClient) Stats() ClusterStats {
 		Retries:         c.stats.retries.Load(),
 		Nodes:           n,
 	}
-}
-
-// Do runs any command on the node its keys lead to and returns its reply,
-// as Client.Do does.
-func (c *ClusterClient) Do(ctx context.Context, args ...any) (resp.Value, error) {
-	cmd := newCmd(DecodeValue, args...)
-	_ = c.Process(ctx, cmd)
-	return cmd.val, cmd.err
-}
-
-// Process runs cmd (made with NewCmd) and returns its error.
-func (c *ClusterClient) Process(ctx context.Context, cmd Cmder) error {
-	c.processCmd(ctx, cmd)
-	return cmd.Err()
-}
-
-// processCmd is the ClusterClient's cmdable: the hooks, then runCmd.
-func (c *ClusterClient) processCmd(ctx context.Context, cmd Cmder) {
-	if h := c.hooks.Load(); h.process != nil {
-		_ = h.process(ctx, cmd)
-		return
-	}
-	_ = c.runCmd(ctx, cmd)
-}
-
-// AddHook adds h around the ClusterClient's commands and pipelines, as
-// Client.AddHook does. A hook sees each call once, before routing: the
-// redirections and retries happen inside it.
-func (c *ClusterClient) AddHook(h Hook) {
-	c.hooksMu.Lock()
-	defer c.hooksMu.Unlock()
-	hooks := append(append([]Hook(nil), c.hooks.Load().hooks...), h)
-	chain := &hookChain{hooks: hooks}
-	var process ProcessFunc = c.runCmd
-	var pipeline ProcessPipelineFunc = c.runPipeline
-	for _, hk := range hooks {
-		if hk.Process != nil {
-			process = hk.Process(process)
-			chain.process = process
-		}
-		if hk.ProcessPipeline != nil {
-			pipeline = hk.ProcessPipeline(pipeline)
-			chain.pipeline = pipeline
-		}
-	}
-	c.hooks.Store(chain)
 }
 
 // ForEachPrimary calls fn, concurrently, with the Client of every primary

@@ -69,8 +69,8 @@ func (c *ClusterClient) Exists(ctx context.Context, keys ...string) *Cmd[int64] 
 	return cmd
 }
 
-// hooked, processCmd and runFast make ClusterClient a fastRunner.
-func (c *ClusterClient) hooked() bool { return c.hooks.Load().process != nil }
+// hooked and processCmd (from front) and runFast make ClusterClient a
+// fastRunner.
 
 // runFast routes f by its key (the first argument of every fast-form
 // command) and runs it there, following redirections as runCmd does.

@@ -59,14 +59,6 @@ func (c *ClusterClient) TxPipelined(ctx context.Context, fn func(*Pipeline) erro
 	return runPipelined(ctx, c.TxPipeline(), fn)
 }
 
-// processPipeline is the pipelines' runner: the hooks, then runPipeline.
-func (c *ClusterClient) processPipeline(ctx context.Context, cmds []Cmder) error {
-	if h := c.hooks.Load(); h.pipeline != nil {
-		return h.pipeline(ctx, cmds)
-	}
-	return c.runPipeline(ctx, cmds)
-}
-
 func (c *ClusterClient) runPipeline(ctx context.Context, cmds []Cmder) error {
 	if c.closed.Load() {
 		for _, cmd := range cmds {

@@ -157,17 +157,8 @@ func firstErr(cmds []Cmder) error {
 	return nil
 }
 
-// processPipeline is the Client's pipeline runner: the hooks, then
-// runPipeline.
-func (c *Client) processPipeline(ctx context.Context, cmds []Cmder) error {
-	if h := c.hooks.Load(); h.pipeline != nil {
-		return h.pipeline(ctx, cmds)
-	}
-	return c.runPipeline(ctx, cmds)
-}
-
-// runPipeline runs cmds on one connection of the pool, retrying the whole
-// batch only when that is safe for every command in it.
+// runPipeline runs cmds as one batch on one connection, shared or not,
+// retrying the whole batch only when that is safe for every command in it.
 func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	if cn, ok := ctx.Value(txConnKey{}).(*Conn); ok {
 		return cn.run(ctx, pipelineRequests(cmds)...)
@@ -179,7 +170,7 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 		return ErrClosed
 	}
 	reqs := pipelineRequests(cmds)
-	err := c.runRequests(ctx, cmds, reqs)
+	err := c.execute(ctx, job{cmds: cmds, reqs: reqs})
 	if err == nil {
 		// Every request completed: no connection holds reqs any more. (A
 		// multiplexed batch whose caller left is still referenced by its
@@ -187,68 +178,6 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 		requestLists.put(reqs)
 	}
 	return err
-}
-
-// runRequests runs reqs, the requests of cmds, on the multiplexer or a
-// connection of the pool, retrying when runPipeline says so.
-func (c *Client) runRequests(ctx context.Context, cmds []Cmder, reqs []request) error {
-	shared := c.mux != nil && !isTxBatch(cmds)
-	for i := 0; shared && i < len(cmds); i++ {
-		shared = muxable(cmds[i].args())
-	}
-	alone := false
-	if shared && !c.alwaysShare {
-		// As for single commands: a batch alone in flight is cheaper on a
-		// connection of its own, when the pool has one free.
-		if c.active.Add(1) == 1 {
-			alone = true
-		}
-		defer c.active.Add(-1)
-	}
-	var r retrier
-	for {
-		var err error
-		var cn *Conn
-		var gerr error
-		if alone {
-			if cn, gerr = c.pool.get(ctx, true); errors.Is(gerr, ErrPoolExhausted) {
-				alone = false
-			}
-		} else if !shared {
-			cn, gerr = c.pool.Get(ctx)
-		}
-		if shared && !alone {
-			err = c.mux.do(ctx, reqs)
-		} else if gerr != nil {
-			err = gerr
-			failAll(reqs, err)
-		} else {
-			err = cn.run(ctx, reqs...)
-			c.pool.Put(cn)
-		}
-		if err == nil || !r.retryBatch(ctx, c.opt, err, cmds) {
-			return err
-		}
-		for _, cmd := range cmds {
-			cmd.reset()
-		}
-	}
-}
-
-// retryBatch is retry for a whole pipeline: the failure must be safe to
-// repeat for each of its commands. A transaction is retried only when it
-// provably was not sent.
-func (r *retrier) retryBatch(ctx context.Context, opt *Options, err error, cmds []Cmder) bool {
-	isTx := isTxBatch(cmds)
-	for _, cmd := range cmds {
-		if isTx && OutcomeOf(err) != OutcomeNotSent {
-			return false
-		}
-		if !retryable(err, cmd.args()) {
-			return false
-		}
-	}
-	return r.wait(ctx, opt)
 }
 
 // isTxBatch reports whether cmds is MULTI ... EXEC.

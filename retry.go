@@ -15,14 +15,6 @@ type retrier struct {
 	attempts int
 }
 
-// retry reports whether the command argv, which failed with err, is run
-// again; if so it has already waited the backoff. It never retries past
-// opt.MaxRetries, after ctx ended, or when the backoff would outlast
-// ctx's deadline.
-func (r *retrier) retry(ctx context.Context, opt *Options, err error, argv []any) bool {
-	return retryable(err, argv) && r.wait(ctx, opt)
-}
-
 // wait spends one attempt of the budget and sleeps its backoff; it
 // reports false when the budget or the context does not allow another
 // attempt.
