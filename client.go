@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
-
 )
 
 // Client is a Redis client for one server (redis-py's Redis). It is safe
@@ -46,7 +45,6 @@ type Client struct {
 	// shared path, even alone: tests of the shared path set it (before the
 	// first command) to be sure they run there.
 	alwaysShare bool
-
 }
 
 // NewClient returns a Client with a Pool of its own built from opt (nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-
 )
 
 // ClusterClient is a client for a Redis Cluster. It keeps the cluster's
@@ -76,7 +75,6 @@ type ClusterClient struct {
 	nodes       map[string]*clusterNode
 	round       uint64 // successful reloads so far
 	nodesClosed bool
-
 
 	stats clusterCounters
 }
