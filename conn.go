@@ -43,9 +43,12 @@ type Conn struct {
 	closed atomic.Bool
 	peek   peeker // liveness check of an idle connection
 
-	pool      *Pool      // the Pool that dialled it; nil for Dial
-	createdAt time.Time  // when the dial began
-	pooled    pooledConn // the Pool's bookkeeping
+	createdAt time.Time // when the dial began
+
+	// owner is whatever keeps the connection (a Pool keeps its
+	// *pooledConn here), set once before the connection is handed out;
+	// nil for Dial. The connection itself never looks at it.
+	owner any
 }
 
 // Dial opens one connection outside any pool: it dials opt.Addr and runs

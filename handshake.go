@@ -140,19 +140,19 @@ func (cn *Conn) runHandshake(ctx context.Context, steps []handshakeStep) (fallba
 	if err := cn.w.Flush(); err != nil {
 		return fail(cn.ioError(ctx, "handshake", OutcomeNotSent, err).Err)
 	}
-	var firstErr error
+	var refusal error
 	for _, s := range steps {
 		v, err := cn.r.ReadValue()
 		if err != nil {
-			if firstErr != nil {
+			if refusal != nil {
 				// The server refused a step and hung up (maxclients...):
 				// its words say more than the closed socket.
-				cn.breakWith(firstErr)
-				return false, firstErr
+				cn.breakWith(refusal)
+				return false, refusal
 			}
 			return fail(cn.ioError(ctx, "handshake", OutcomeNotSent, err).Err)
 		}
-		if firstErr != nil || fallback || !v.IsError() {
+		if refusal != nil || fallback || !v.IsError() {
 			continue
 		}
 		se := NewError(v.Text())
@@ -162,16 +162,16 @@ func (cn *Conn) runHandshake(ctx context.Context, steps []handshakeStep) (fallba
 		case s.kind == stepHello && isUnknownCommand(se):
 			fallback = true
 		case (s.kind == stepHello || s.kind == stepAuth) && isAuthError(se):
-			firstErr = &AuthError{Addr: cn.opt.Addr, Err: se}
+			refusal = &AuthError{Addr: cn.opt.Addr, Err: se}
 		case isAuthError(se):
-			firstErr = &AuthError{Addr: cn.opt.Addr, Err: se}
+			refusal = &AuthError{Addr: cn.opt.Addr, Err: se}
 		default:
-			firstErr = &ConnError{Op: "handshake", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: se}
+			refusal = &ConnError{Op: "handshake", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: se}
 		}
 	}
-	if firstErr != nil {
-		cn.breakWith(firstErr)
-		return false, firstErr
+	if refusal != nil {
+		cn.breakWith(refusal)
+		return false, refusal
 	}
 	return fallback, nil
 }

@@ -23,7 +23,7 @@ func (p *Pool) armLeak(cn *Conn) {
 	stack := debug.Stack()
 	now := p.opt.now()
 	p.mu.Lock()
-	l := &cn.pooled.leak
+	l := &pooled(cn).leak
 	l.gen++
 	gen := l.gen
 	l.takenAt = now
@@ -34,7 +34,7 @@ func (p *Pool) armLeak(cn *Conn) {
 
 // disarmLeakLocked stops the timer armed when cn was taken.
 func (p *Pool) disarmLeakLocked(cn *Conn) {
-	l := &cn.pooled.leak
+	l := &pooled(cn).leak
 	if l.timer != nil {
 		l.timer.Stop()
 		l.timer = nil
@@ -47,8 +47,8 @@ func (p *Pool) disarmLeakLocked(cn *Conn) {
 // writes it with the standard log package when OnLeak is nil.
 func (p *Pool) reportLeak(cn *Conn, gen uint64) {
 	p.mu.Lock()
-	l := &cn.pooled.leak
-	if l.gen != gen || l.timer == nil || !cn.pooled.inUse {
+	l := &pooled(cn).leak
+	if l.gen != gen || l.timer == nil || !pooled(cn).inUse {
 		p.mu.Unlock()
 		return
 	}

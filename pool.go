@@ -180,7 +180,7 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 		}
 		p.closeConn(cn, reason)
 		p.mu.Lock()
-		cn.pooled.inUse = false
+		pooled(cn).inUse = false
 		p.numInUse--
 		if p.closed || len(p.idle) > 0 {
 			p.numOpen-- // try the next idle one (or report the close)
@@ -201,7 +201,7 @@ func (p *Pool) popIdleLocked() *Conn {
 	cn := p.idle[n-1]
 	p.idle[n-1] = nil
 	p.idle = p.idle[:n-1]
-	cn.pooled.inUse = true
+	pooled(cn).inUse = true
 	p.numInUse++
 	if n-1 < p.opt.MinIdleConns {
 		p.wakeFiller()
@@ -239,14 +239,14 @@ func (p *Pool) Put(cn *Conn) {
 	if cn == nil {
 		return
 	}
-	if cn.pool != p {
+	if pc := pooled(cn); pc == nil || pc.pool != p {
 		p.stats.foreignPuts.Add(1)
 		return
 	}
 	reusable := cn.reusable() // the caller owns cn: no lock needed
 	now := p.opt.now()
 	p.mu.Lock()
-	if !cn.pooled.inUse {
+	if !pooled(cn).inUse {
 		p.mu.Unlock()
 		p.stats.doublePuts.Add(1)
 		return
@@ -272,19 +272,19 @@ func (p *Pool) putLocked(cn *Conn, reusable bool, now time.Time) closeReason {
 	case !reusable:
 		reason = closeUnusable
 	default:
-		cn.pooled.returnedAt = now
+		pooled(cn).returnedAt = now
 		if p.handOffLocked(poolDelivery{cn: cn}) {
 			return closeNone // still in use, by the waiter now
 		}
 		if len(p.idle) < p.opt.MaxIdleConns {
-			cn.pooled.inUse = false
+			pooled(cn).inUse = false
 			p.numInUse--
 			p.idle = append(p.idle, cn)
 			return closeNone
 		}
 		reason = closeMaxIdle
 	}
-	cn.pooled.inUse = false
+	pooled(cn).inUse = false
 	p.numInUse--
 	if p.closed {
 		p.numOpen--

@@ -10,10 +10,18 @@ import (
 // connection is out of the pool: then the goroutine that took it reads
 // them (after the mu that handed it over).
 type pooledConn struct {
+	pool       *Pool     // the Pool that dialled the connection
 	inUse      bool      // taken with Get and not given back yet
 	returnedAt time.Time // when it last became free (dialled, or given back)
 	expiresAt  time.Time // end of its life (ConnMaxLifetime minus jitter); zero: never
 	leak       leakState // leak detection, only with Options.LeakThreshold > 0
+}
+
+// pooled returns the Pool's bookkeeping on cn, kept beside the
+// connection in Conn.owner; nil for a connection of no Pool.
+func pooled(cn *Conn) *pooledConn {
+	pc, _ := cn.owner.(*pooledConn)
+	return pc
 }
 
 // initPooled sets up the bookkeeping of a freshly dialled connection at
@@ -21,12 +29,12 @@ type pooledConn struct {
 // dial began, less a random jitter of up to a tenth of that, so that
 // connections dialled together do not all expire together.
 func (p *Pool) initPooled(cn *Conn, now time.Time) {
-	cn.pool = p
-	cn.pooled.returnedAt = now
+	pc := &pooledConn{pool: p, returnedAt: now}
 	if life := p.opt.ConnMaxLifetime; life > 0 {
 		jitter := time.Duration(rand.Int64N(int64(life/10) + 1))
-		cn.pooled.expiresAt = cn.createdAt.Add(life - jitter)
+		pc.expiresAt = cn.createdAt.Add(life - jitter)
 	}
+	cn.owner = pc
 }
 
 // closeReason says why the pool closed a connection; ClosedStats counts
@@ -68,7 +76,7 @@ func (r closeReason) String() string {
 // expiredReason reports whether a free connection has outlived
 // ConnMaxIdleTime or its lifetime at time now. It costs no system call.
 func (p *Pool) expiredReason(cn *Conn, now time.Time) closeReason {
-	pc := &cn.pooled
+	pc := pooled(cn)
 	if maxIdle := p.opt.ConnMaxIdleTime; maxIdle > 0 && now.Sub(pc.returnedAt) > maxIdle {
 		return closeIdleTimeout
 	}
@@ -86,7 +94,7 @@ func (p *Pool) staleReason(cn *Conn, now time.Time) closeReason {
 	if r := p.expiredReason(cn, now); r != closeNone {
 		return r
 	}
-	if hc := p.opt.HealthCheckInterval; hc >= 0 && now.Sub(cn.pooled.returnedAt) >= hc && !cn.alive() {
+	if hc := p.opt.HealthCheckInterval; hc >= 0 && now.Sub(pooled(cn).returnedAt) >= hc && !cn.alive() {
 		return closeHealthCheck
 	}
 	return closeNone

@@ -124,7 +124,7 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 		p.closeConn(cn, closePoolClosed)
 		return nil, ErrClosed
 	}
-	cn.pooled.inUse = true
+	pooled(cn).inUse = true
 	p.numInUse++
 	if toIdle {
 		// Placed as if just given back, so a waiter gets it first.

@@ -40,7 +40,7 @@ func TestPoolLeakReportedOnce(t *testing.T) {
 	}
 	// The timer fired once and is gone: nothing can report this checkout again.
 	p.mu.Lock()
-	armed := cn.pooled.leak.timer != nil
+	armed := pooled(cn).leak.timer != nil
 	p.mu.Unlock()
 	if armed {
 		t.Fatal("the leak timer is still armed after its report")
@@ -62,20 +62,20 @@ func TestPoolLeakNotReportedAfterPut(t *testing.T) {
 		OnLeak:        func(LeakReport) { reported = true },
 	})
 	cn := mustGet(t, p)
-	if cn.pooled.leak.timer == nil || len(cn.pooled.leak.stack) == 0 {
+	if pooled(cn).leak.timer == nil || len(pooled(cn).leak.stack) == 0 {
 		t.Fatal("Get did not arm leak detection")
 	}
 	p.Put(cn)
 	p.mu.Lock()
-	armed := cn.pooled.leak.timer != nil || cn.pooled.leak.stack != nil
+	armed := pooled(cn).leak.timer != nil || pooled(cn).leak.stack != nil
 	p.mu.Unlock()
 	if armed {
 		t.Fatal("Put did not disarm leak detection")
 	}
 	// A later checkout is a new one: the earlier timer could not report it.
 	again := mustGet(t, p)
-	if again != cn || cn.pooled.leak.gen != 2 {
-		t.Fatalf("second checkout: generation %d", cn.pooled.leak.gen)
+	if again != cn || pooled(cn).leak.gen != 2 {
+		t.Fatalf("second checkout: generation %d", pooled(cn).leak.gen)
 	}
 	p.reportLeak(cn, 1) // the first checkout's timer, had it fired late
 	p.Put(again)
@@ -89,7 +89,7 @@ func TestPoolLeakOffCostsNothing(t *testing.T) {
 	p, _, _ := newPipePool(t, nil)
 	cn := mustGet(t, p)
 	defer p.Put(cn)
-	if cn.pooled.leak.timer != nil || cn.pooled.leak.stack != nil || cn.pooled.leak.gen != 0 {
+	if pooled(cn).leak.timer != nil || pooled(cn).leak.stack != nil || pooled(cn).leak.gen != 0 {
 		t.Fatal("leak detection ran while LeakThreshold is 0")
 	}
 }

@@ -47,7 +47,7 @@ func TestPoolLifetime(t *testing.T) {
 		conns = append(conns, mustGet(t, p))
 	}
 	for _, cn := range conns {
-		exp := cn.pooled.expiresAt.Sub(cn.createdAt)
+		exp := pooled(cn).expiresAt.Sub(cn.createdAt)
 		if exp > life || exp < life-life/10 {
 			t.Fatalf("lifetime with jitter %v outside [%v, %v]", exp, life-life/10, life)
 		}
