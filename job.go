@@ -1,6 +1,11 @@
 package respool
 
-import "context"
+import (
+	"context"
+	"errors"
+
+	"github.com/respool/respool/resp"
+)
 
 // job is what a Client's run path (Client.execute) runs: one command, or
 // a batch, the commands of a pipeline or transaction with the requests
@@ -102,3 +107,131 @@ func (j *job) reset() {
 		cmd.reset()
 	}
 }
+
+// runPipeline runs cmds as one batch on one connection, shared or not,
+// retrying the whole batch only when that is safe for every command in it.
+func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
+	if cn, ok := ctx.Value(txConnKey{}).(*Conn); ok {
+		return cn.run(ctx, pipelineRequests(cmds)...)
+	}
+	if c.closed.Load() {
+		for _, cmd := range cmds {
+			cmd.setErr(ErrClosed)
+		}
+		return ErrClosed
+	}
+	reqs := pipelineRequests(cmds)
+	err := c.execute(ctx, job{cmds: cmds, reqs: reqs})
+	if err == nil {
+		// Every request completed: no connection holds reqs any more. (A
+		// multiplexed batch whose caller left is still referenced by its
+		// connection; that ends in an error and is not recycled.)
+		requestLists.put(reqs)
+	}
+	return err
+}
+
+// isTxBatch reports whether cmds is MULTI ... EXEC.
+func isTxBatch(cmds []Cmder) bool {
+	return len(cmds) >= 2 && cmds[0].Name() == "multi" && cmds[len(cmds)-1].Name() == "exec"
+}
+
+// pipelineRequests turns cmds into what a Conn runs; a MULTI ... EXEC
+// batch gets the requests that read QUEUED and EXEC's array.
+func pipelineRequests(cmds []Cmder) []request {
+	reqs := requestLists.get(len(cmds))[:len(cmds)]
+	if !isTxBatch(cmds) {
+		for i, cmd := range cmds {
+			reqs[i] = cmd
+		}
+		return reqs
+	}
+	inner := cmds[1 : len(cmds)-1]
+	queued := make([]queuedRequest, len(inner))
+	reqs[0] = cmds[0]
+	for i, cmd := range inner {
+		queued[i].cmd = cmd
+		reqs[i+1] = &queued[i]
+	}
+	reqs[len(reqs)-1] = &execRequest{exec: cmds[len(cmds)-1], queued: queued}
+	return reqs
+}
+
+// requestLists recycles the request lists of pipelines that completed.
+var requestLists slicePool[request]
+
+// queuedRequest reads the reply to a command sent inside MULTI: QUEUED,
+// or an error that rejects it (and aborts the transaction).
+type queuedRequest struct {
+	cmd      Cmder
+	rejected bool
+}
+
+func (q *queuedRequest) args() []any                    { return q.cmd.args() }
+func (q *queuedRequest) writeArgs(w *resp.Writer) error { return encodeRequest(w, q.cmd) }
+func (q *queuedRequest) setReply(v resp.Value) {
+	if v.IsError() {
+		q.rejected = true
+		q.cmd.setReply(v)
+	}
+}
+func (q *queuedRequest) setErr(err error)   { q.cmd.setErr(err) }
+func (q *queuedRequest) borrowsElems() bool { return false }
+
+// execRequest reads EXEC's reply and hands each element to its command.
+type execRequest struct {
+	exec   Cmder
+	queued []queuedRequest
+}
+
+func (e *execRequest) args() []any                    { return e.exec.args() }
+func (e *execRequest) writeArgs(w *resp.Writer) error { return encodeRequest(w, e.exec) }
+
+func (e *execRequest) setReply(v resp.Value) {
+	e.exec.setReply(v)
+	switch {
+	case v.IsError(): // EXECABORT: nothing ran
+		err := NewError(v.Text())
+		for i := range e.queued {
+			if !e.queued[i].rejected {
+				e.queued[i].cmd.setErr(err)
+			}
+		}
+	case v.IsNull(): // a watched key changed: nothing ran
+		for i := range e.queued {
+			e.queued[i].cmd.setErr(ErrTxFailed)
+		}
+		e.exec.setErr(ErrTxFailed)
+	default:
+		elems, err := v.Elems()
+		j := 0
+		for i := range e.queued {
+			q := &e.queued[i]
+			if q.rejected {
+				continue
+			}
+			if err != nil || j >= len(elems) {
+				q.cmd.setErr(errors.New("respool: EXEC reply does not match the queued commands"))
+				continue
+			}
+			q.cmd.setReply(elems[j])
+			j++
+		}
+	}
+}
+
+// borrowsElems is false: the EXEC command itself keeps the reply.
+func (e *execRequest) borrowsElems() bool { return false }
+
+func (e *execRequest) setErr(err error) {
+	e.exec.setErr(err)
+	for i := range e.queued {
+		if e.queued[i].cmd.Err() == nil {
+			e.queued[i].cmd.setErr(err)
+		}
+	}
+}
+
+// txConnKey marks a pipeline that must run on a transaction's connection
+// when it passes through the hooks.
+type txConnKey struct{}

@@ -111,7 +111,3 @@ func (tx *Tx) runPipeline(ctx context.Context, cmds []Cmder) error {
 	}
 	return tx.cn.run(ctx, pipelineRequests(cmds)...)
 }
-
-// txConnKey marks a pipeline that must run on a transaction's connection
-// when it passes through the hooks.
-type txConnKey struct{}
