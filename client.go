@@ -7,8 +7,16 @@ import (
 )
 
 // Client is a Redis client for one server (redis-py's Redis). It is safe
-// for concurrent use by many goroutines: each command borrows a connection
-// from the Client's Pool and gives it back once its reply is read.
+// for concurrent use by many goroutines.
+//
+// By default a Client multiplexes: commands that neither block nor touch
+// session state, sent by several goroutines at once, share
+// Options.MultiplexConns connections, written together and answered in
+// order. A command (or pipeline) alone in flight, and every blocking
+// command, transaction, Watch and session command, borrows a connection
+// from the Client's Pool instead and gives it back once its replies are
+// read. With Options.Exclusive every command borrows a pooled connection.
+// Either way a caller gets the reply to its own command or an error.
 //
 // Typed methods (Get, Set, HSet, ZAdd...) return a *Cmd whose Result, Val
 // and Err give the reply; Do runs any command. A command's context bounds
