@@ -45,21 +45,21 @@ func (c *ClusterClient) runFanOut(ctx context.Context, cmd Cmder, rt clusterRout
 // runOnNode runs cmd on node n, waiting out refusals and retrying
 // connection failures that are safe to retry, but never elsewhere.
 func (c *ClusterClient) runOnNode(ctx context.Context, n *clusterNode, cmd Cmder) {
-	a := attempt{c: c}
+	budget := clusterBudget{c: c}
 	for {
 		_ = n.client.runCmd(ctx, cmd)
 		err := cmd.Err()
 		if err == nil {
 			return
 		}
-		switch fault, prefix := classify(err, n.addr); fault {
+		switch failure := classify(err, n.addr); failure.fault {
 		case faultBusy:
-			if !a.busy(ctx, prefix) {
+			if !budget.busy(ctx, failure.prefix) {
 				return
 			}
 		case faultConn:
 			c.connFailed(ctx, err)
-			if !retryable(err, cmd.Args()) || !a.retry(ctx) {
+			if !retryable(err, cmd.Args()) || !budget.retry(ctx) {
 				return
 			}
 		default:
@@ -189,7 +189,11 @@ func newSplitCmd(cmd Cmder, rt clusterRoute) *splitCmd {
 	sp.subs = make([]*Cmd[resp.Value], len(sp.groups))
 	sp.batch = make([]Cmder, len(sp.groups))
 	for i, g := range sp.groups {
-		sub := []any{argv[0]}
+		n := 1 + len(g.Indexes)
+		if rt.name == "mset" {
+			n += len(g.Indexes) // each key's value
+		}
+		sub := append(make([]any, 0, n), argv[0])
 		for _, k := range g.Indexes {
 			p := rt.keys[k]
 			sub = append(sub, argv[p])
@@ -197,7 +201,7 @@ func newSplitCmd(cmd Cmder, rt clusterRoute) *splitCmd {
 				sub = append(sub, argv[p+1])
 			}
 		}
-		sp.subs[i] = newCmd(DecodeValue, sub...)
+		sp.subs[i] = newCmdArgv(DecodeValue, sub)
 		sp.batch[i] = sp.subs[i]
 	}
 	return sp

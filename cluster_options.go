@@ -147,6 +147,13 @@ func (o *ClusterOptions) config() *clusterConfig {
 	return cfg
 }
 
+// readOnlyOptions returns opt with READONLY added to the handshake of
+// every connection, for reads from replicas.
+func readOnlyOptions(opt Options) Options {
+	opt.readOnly = true
+	return opt
+}
+
 // isClusterURLKey reports whether key is one of the query keys
 // ParseClusterURL takes in addition to those of ParseURL.
 func isClusterURLKey(key string) bool {

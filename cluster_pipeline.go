@@ -147,7 +147,7 @@ func (c *ClusterClient) runBatch(ctx context.Context, cmds []Cmder) {
 		items[i] = batchItem{slot: rt.slot, readOnly: rt.readOnly}
 		pending = append(pending, i)
 	}
-	a := attempt{c: c}
+	budget := clusterBudget{c: c}
 	for len(pending) > 0 {
 		st, err := c.loadState(ctx)
 		if err != nil {
@@ -182,28 +182,28 @@ func (c *ClusterClient) runBatch(ctx context.Context, cmds []Cmder) {
 				continue
 			}
 			it := &items[i]
-			fault, addr := classify(err, it.from.addr)
-			switch fault {
+			failure := classify(err, it.from.addr)
+			switch failure.fault {
 			case faultMoved, faultAsk:
-				if fault == faultMoved {
+				if failure.fault == faultMoved {
 					c.stats.moved.Add(1)
-					c.requestRefresh(addr)
+					c.requestRefresh(failure.addr)
 				} else {
 					c.stats.ask.Add(1)
 				}
-				n, nerr := c.node(addr)
+				n, nerr := c.node(failure.addr)
 				if nerr != nil {
 					continue
 				}
-				it.to, it.asking = n, fault == faultAsk
+				it.to, it.asking = n, failure.fault == faultAsk
 				redirected = true
 			case faultBusy:
-				if addr != "TRYAGAIN" {
+				if failure.prefix != "TRYAGAIN" {
 					it.to, it.asking, it.readOnly = nil, false, false
 				} else {
 					it.to = it.from
 				}
-				busy, busyPrefix = true, addr
+				busy, busyPrefix = true, failure.prefix
 			case faultNodeGone:
 				if c.closed.Load() {
 					continue
@@ -225,7 +225,7 @@ func (c *ClusterClient) runBatch(ctx context.Context, cmds []Cmder) {
 		if len(next) == 0 {
 			return
 		}
-		if !a.spendRound(ctx, redirected, busy, busyPrefix, retried) {
+		if !budget.spendRound(ctx, redirected, busy, busyPrefix, retried) {
 			return // the commands keep their errors
 		}
 		for _, i := range next {
@@ -250,18 +250,18 @@ func otherSlot(argv []any, positions []int) int {
 // spendRound spends the budget of one round of a pipeline: one
 // redirection for redirections and refusals (with the refusals' backoff),
 // one retry for connection failures.
-func (a *attempt) spendRound(ctx context.Context, redirected, busy bool, busyPrefix string, retried bool) bool {
+func (b *clusterBudget) spendRound(ctx context.Context, redirected, busy bool, busyPrefix string, retried bool) bool {
 	if busy {
-		if !a.busy(ctx, busyPrefix) {
+		if !b.busy(ctx, busyPrefix) {
 			return false
 		}
 	} else if redirected {
-		if a.redirects >= a.c.cfg.maxRedirects {
+		if b.redirects >= b.c.cfg.maxRedirects {
 			return false
 		}
-		a.redirects++
+		b.redirects++
 	}
-	if retried && !a.retry(ctx) {
+	if retried && !b.retry(ctx) {
 		return false
 	}
 	return true
@@ -334,7 +334,7 @@ func (c *ClusterClient) runTx(ctx context.Context, cmds []Cmder) error {
 		}
 		return txErr
 	}
-	a := attempt{c: c}
+	budget := clusterBudget{c: c}
 	var to *clusterNode
 	asking := false
 	exec := cmds[len(cmds)-1]
@@ -363,7 +363,7 @@ func (c *ClusterClient) runTx(ctx context.Context, cmds []Cmder) error {
 		if !ranNothing {
 			return firstErr(inner)
 		}
-		next, ask, ok := c.nextTarget(ctx, &a, cause, nil, to, asking)
+		next, ask, ok := c.nextTarget(ctx, &budget, cause, nil, to, asking)
 		if !ok {
 			return firstErr(inner)
 		}
@@ -382,7 +382,7 @@ func txFailure(cmds []Cmder) (error, bool) {
 	exec := cmds[len(cmds)-1]
 	err := exec.Err()
 	if OutcomeOf(err) == OutcomeNotSent && !errors.Is(err, ErrTxFailed) {
-		if f, _ := classify(err, ""); f == faultConn || f == faultNodeGone {
+		if f := classify(err, "").fault; f == faultConn || f == faultNodeGone {
 			return err, true
 		}
 		return nil, false
@@ -391,14 +391,14 @@ func txFailure(cmds []Cmder) (error, bool) {
 	if !errors.As(err, &se) {
 		return nil, false
 	}
-	if f, _ := classify(err, ""); f != faultFinal && f != faultConn {
+	if f := classify(err, "").fault; f != faultFinal && f != faultConn {
 		return err, true
 	}
 	if se.Prefix() != "EXECABORT" {
 		return nil, false
 	}
 	for _, cmd := range cmds[1 : len(cmds)-1] {
-		if f, _ := classify(cmd.Err(), ""); f == faultMoved || f == faultAsk || f == faultBusy {
+		if f := classify(cmd.Err(), "").fault; f == faultMoved || f == faultAsk || f == faultBusy {
 			return cmd.Err(), true
 		}
 	}
@@ -425,7 +425,7 @@ func (c *ClusterClient) Watch(ctx context.Context, fn func(*Tx) error, keys ...s
 		}
 		slot = s
 	}
-	a := attempt{c: c}
+	budget := clusterBudget{c: c}
 	var to *clusterNode
 	for {
 		if to == nil {
@@ -439,29 +439,29 @@ func (c *ClusterClient) Watch(ctx context.Context, fn func(*Tx) error, keys ...s
 		if err == nil {
 			return nil
 		}
-		fault, addr := classify(err, to.addr)
+		failure := classify(err, to.addr)
 		switch {
-		case fault == faultMoved:
-			if !a.redirect(fault, addr) {
+		case failure.fault == faultMoved:
+			if !budget.redirect(failure.fault, failure.addr) {
 				return err
 			}
-			n, nerr := c.node(addr)
+			n, nerr := c.node(failure.addr)
 			if nerr != nil {
 				return err
 			}
 			to = n
 			continue
-		case fault == faultAsk:
+		case failure.fault == faultAsk:
 			c.stats.ask.Add(1)
-			if !a.busy(ctx, "TRYAGAIN") {
+			if !budget.busy(ctx, "TRYAGAIN") {
 				return err
 			}
 			to = nil
 			continue
-		case OutcomeOf(err) != OutcomeNotSent && fault != faultBusy:
+		case OutcomeOf(err) != OutcomeNotSent && failure.fault != faultBusy:
 			return err
 		}
-		next, _, ok := c.nextTarget(ctx, &a, err, nil, to, false)
+		next, _, ok := c.nextTarget(ctx, &budget, err, nil, to, false)
 		if !ok {
 			return err
 		}

@@ -238,7 +238,8 @@ func argSlot(a any) int {
 	return cluster.Slot(argText(a))
 }
 
-// clusterFault is what a failed attempt of a command asks for.
+// clusterFault is the kind of a clusterFailure: it decides what the call
+// does next.
 type clusterFault uint8
 
 const (
@@ -250,82 +251,94 @@ const (
 	faultConn                         // the connection failed
 )
 
-// classify returns what err, from the node at from, asks for, with the
-// address of a redirection or the prefix of a refusal.
-func classify(err error, from string) (clusterFault, string) {
+// clusterFailure is what a failed attempt of a command asks for.
+type clusterFailure struct {
+	fault clusterFault
+	// addr is where a redirection (faultMoved, faultAsk) leads.
+	addr string
+	// prefix is the refusal's error prefix for faultBusy: TRYAGAIN,
+	// CLUSTERDOWN, MASTERDOWN or LOADING.
+	prefix string
+}
+
+// classify returns what err, from the node at from, asks for.
+func classify(err error, from string) clusterFailure {
 	var se *Error
 	if errors.As(err, &se) {
 		switch p := se.Prefix(); p {
 		case "MOVED", "ASK":
 			kind, _, addr, ok := cluster.ParseRedirect(se.Error())
 			if !ok {
-				return faultFinal, ""
+				return clusterFailure{fault: faultFinal}
 			}
 			if strings.HasPrefix(addr, "?:") {
-				return faultBusy, "CLUSTERDOWN" // an endpoint nobody can dial: reload
+				// An endpoint nobody can dial: wait and reload, as for
+				// CLUSTERDOWN.
+				return clusterFailure{fault: faultBusy, prefix: "CLUSTERDOWN"}
 			}
 			addr = cluster.FillHost(addr, from)
 			if kind == cluster.Moved {
-				return faultMoved, addr
+				return clusterFailure{fault: faultMoved, addr: addr}
 			}
-			return faultAsk, addr
+			return clusterFailure{fault: faultAsk, addr: addr}
 		case "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING":
-			return faultBusy, p
+			return clusterFailure{fault: faultBusy, prefix: p}
 		}
-		return faultFinal, ""
+		return clusterFailure{fault: faultFinal}
 	}
 	var ce *ConnError
 	if errors.As(err, &ce) {
-		return faultConn, ""
+		return clusterFailure{fault: faultConn}
 	}
 	if errors.Is(err, ErrClosed) {
-		return faultNodeGone, ""
+		return clusterFailure{fault: faultNodeGone}
 	}
-	return faultFinal, ""
+	return clusterFailure{fault: faultFinal}
 }
 
-// attempt is the budget of one call: its redirections and its retries.
-type attempt struct {
+// clusterBudget is what one call of a ClusterClient may spend on
+// failed attempts: its redirections and its retries.
+type clusterBudget struct {
 	c         *ClusterClient
 	redirects int
 	retries   retrier
 }
 
 // redirect spends one redirection on a MOVED or ASK to addr.
-func (a *attempt) redirect(f clusterFault, addr string) bool {
+func (b *clusterBudget) redirect(f clusterFault, addr string) bool {
 	if f == faultMoved {
-		a.c.stats.moved.Add(1)
-		a.c.requestRefresh(addr)
+		b.c.stats.moved.Add(1)
+		b.c.requestRefresh(addr)
 	} else {
-		a.c.stats.ask.Add(1)
+		b.c.stats.ask.Add(1)
 	}
-	if a.redirects >= a.c.cfg.maxRedirects {
+	if b.redirects >= b.c.cfg.maxRedirects {
 		return false
 	}
-	a.redirects++
+	b.redirects++
 	return true
 }
 
 // busy spends one redirection on a refusal and waits its backoff.
-func (a *attempt) busy(ctx context.Context, prefix string) bool {
-	a.c.stats.busy.Add(1)
+func (b *clusterBudget) busy(ctx context.Context, prefix string) bool {
+	b.c.stats.busy.Add(1)
 	if prefix == "CLUSTERDOWN" || prefix == "MASTERDOWN" {
-		a.c.requestRefresh("")
+		b.c.requestRefresh("")
 	}
-	if a.redirects >= a.c.cfg.maxRedirects {
+	if b.redirects >= b.c.cfg.maxRedirects {
 		return false
 	}
-	a.redirects++
-	opt := a.c.cfg.retry
-	return sleepCtx(ctx, opt, backoff(a.redirects, opt.MinRetryBackoff, opt.MaxRetryBackoff))
+	b.redirects++
+	opt := b.c.cfg.retry
+	return sleepCtx(ctx, opt, backoff(b.redirects, opt.MinRetryBackoff, opt.MaxRetryBackoff))
 }
 
 // retry spends one retry after a connection failure and waits its backoff.
-func (a *attempt) retry(ctx context.Context) bool {
-	if !a.retries.wait(ctx, a.c.cfg.retry) {
+func (b *clusterBudget) retry(ctx context.Context) bool {
+	if !b.retries.wait(ctx, b.c.cfg.retry) {
 		return false
 	}
-	a.c.stats.retries.Add(1)
+	b.c.stats.retries.Add(1)
 	return true
 }
 
@@ -378,7 +391,7 @@ func (c *ClusterClient) runCmd(ctx context.Context, cmd Cmder) error {
 
 // runRouted runs cmd on the node of slot, then where redirections lead.
 func (c *ClusterClient) runRouted(ctx context.Context, cmd Cmder, slot int, readOnly bool) error {
-	a := attempt{c: c}
+	budget := clusterBudget{c: c}
 	var target *clusterNode
 	asking := false
 	for {
@@ -399,7 +412,7 @@ func (c *ClusterClient) runRouted(ctx context.Context, cmd Cmder, slot int, read
 		if err == nil {
 			return nil
 		}
-		next, ask, ok := c.nextTarget(ctx, &a, err, cmd.Args(), target, asking)
+		next, ask, ok := c.nextTarget(ctx, &budget, err, cmd.Args(), target, asking)
 		if !ok {
 			return err
 		}
@@ -415,35 +428,35 @@ func (c *ClusterClient) runRouted(ctx context.Context, cmd Cmder, slot int, read
 // next (nil: where the slot map says) and whether with ASKING; ok is
 // false when err goes to the caller. It spends the budget and waits any
 // backoff.
-func (c *ClusterClient) nextTarget(ctx context.Context, a *attempt, err error, argv []any,
+func (c *ClusterClient) nextTarget(ctx context.Context, budget *clusterBudget, err error, argv []any,
 	from *clusterNode, asking bool) (next *clusterNode, ask bool, ok bool) {
-	fault, addr := classify(err, from.addr)
-	switch fault {
+	failure := classify(err, from.addr)
+	switch failure.fault {
 	case faultMoved, faultAsk:
-		if !a.redirect(fault, addr) {
+		if !budget.redirect(failure.fault, failure.addr) {
 			return nil, false, false
 		}
-		n, nerr := c.node(addr)
+		n, nerr := c.node(failure.addr)
 		if nerr != nil {
 			return nil, false, false
 		}
-		return n, fault == faultAsk, true
+		return n, failure.fault == faultAsk, true
 	case faultBusy:
-		if !a.busy(ctx, addr) {
+		if !budget.busy(ctx, failure.prefix) {
 			return nil, false, false
 		}
-		if addr == "TRYAGAIN" {
+		if failure.prefix == "TRYAGAIN" {
 			return from, asking, true // a multi-key command during a migration
 		}
 		return nil, false, true
 	case faultNodeGone:
-		if c.closed.Load() || !a.retry(ctx) {
+		if c.closed.Load() || !budget.retry(ctx) {
 			return nil, false, false
 		}
 		return nil, false, true
 	case faultConn:
 		c.connFailed(ctx, err)
-		if !retryable(err, argv) || !a.retry(ctx) {
+		if !retryable(err, argv) || !budget.retry(ctx) {
 			return nil, false, false
 		}
 		return nil, false, true

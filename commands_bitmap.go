@@ -35,7 +35,7 @@ func (c cmdable) GetBit(ctx context.Context, key string, offset int64) *Cmd[int6
 // BitCount returns the number of set bits in the string at key, within the
 // range of a (nil: the whole string).
 func (c cmdable) BitCount(ctx context.Context, key string, a *BitCountArgs) *Cmd[int64] {
-	argv := []any{"BITCOUNT", key}
+	argv := append(make([]any, 0, 5), "BITCOUNT", key)
 	if a != nil {
 		argv = append(argv, a.Start, a.End)
 		if a.Unit != "" {
@@ -51,7 +51,7 @@ func (c cmdable) BitCount(ctx context.Context, key string, a *BitCountArgs) *Cmd
 // string at key, searching the bytes from pos[0] to pos[1] when given; -1
 // when there is none.
 func (c cmdable) BitPos(ctx context.Context, key string, bit int64, pos ...int64) *Cmd[int64] {
-	argv := []any{"BITPOS", key, bit}
+	argv := append(make([]any, 0, 5), "BITPOS", key, bit)
 	for _, p := range pos {
 		argv = append(argv, p)
 	}
@@ -70,7 +70,7 @@ func (c cmdable) BitPosSpan(ctx context.Context, key string, bit int64, start, e
 
 // bitOp runs BITOP op destKey keys... and returns the length of the result.
 func (c cmdable) bitOp(ctx context.Context, op, destKey string, keys []string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"BITOP", op, destKey}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "BITOP", op, destKey), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -104,7 +104,7 @@ func (c cmdable) BitOpNot(ctx context.Context, destKey, key string) *Cmd[int64] 
 // returns one result per GET, SET and INCRBY. An INCRBY that overflowed
 // under OVERFLOW FAIL gives an element with OK false.
 func (c cmdable) BitField(ctx context.Context, key string, args ...any) *Cmd[[]Optional[int64]] {
-	cmd := borrowing(newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD", key}, args...)))
+	cmd := borrowing(newCmdArgv(decodeOptionalInts, append(argvOf(len(args), "BITFIELD", key), args...)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -112,7 +112,7 @@ func (c cmdable) BitField(ctx context.Context, key string, args ...any) *Cmd[[]O
 // BitFieldRO is the read-only BITFIELD_RO, which takes only GET
 // subcommands ("GET", "u8", 0) and which replicas accept.
 func (c cmdable) BitFieldRO(ctx context.Context, key string, args ...any) *Cmd[[]Optional[int64]] {
-	cmd := borrowing(newCmdArgv(decodeOptionalInts, append([]any{"BITFIELD_RO", key}, args...)))
+	cmd := borrowing(newCmdArgv(decodeOptionalInts, append(argvOf(len(args), "BITFIELD_RO", key), args...)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -131,7 +131,7 @@ func decodeOptionalInts(v resp.Value) ([]Optional[int64], error) {
 // PFAdd adds elements to the HyperLogLog at key and reports whether its
 // estimate changed.
 func (c cmdable) PFAdd(ctx context.Context, key string, els ...any) *Cmd[bool] {
-	cmd := newCmdArgv(DecodeBool, append([]any{"PFADD", key}, els...))
+	cmd := newCmdArgv(DecodeBool, append(argvOf(len(els), "PFADD", key), els...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -139,7 +139,7 @@ func (c cmdable) PFAdd(ctx context.Context, key string, els ...any) *Cmd[bool] {
 // PFCount returns the estimated number of distinct elements in the union
 // of the HyperLogLogs at keys.
 func (c cmdable) PFCount(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"PFCOUNT"}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "PFCOUNT"), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -147,7 +147,7 @@ func (c cmdable) PFCount(ctx context.Context, keys ...string) *Cmd[int64] {
 // PFMerge stores the union of the HyperLogLogs at keys in dest (merged
 // with dest's own) and returns "OK".
 func (c cmdable) PFMerge(ctx context.Context, dest string, keys ...string) *Cmd[string] {
-	cmd := newCmdArgv(DecodeStatus, appendStrings([]any{"PFMERGE", dest}, keys))
+	cmd := newCmdArgv(DecodeStatus, appendStrings(argvOf(len(keys), "PFMERGE", dest), keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -70,6 +70,9 @@ func geoUnit(u string) string {
 	return u
 }
 
+// geoQueryArgs is the most arguments GeoSearchQuery.appendArgs appends.
+const geoQueryArgs = 11
+
 func (q *GeoSearchQuery) appendArgs(argv []any) []any {
 	if q.Member != "" {
 		argv = append(argv, "FROMMEMBER", q.Member)
@@ -108,7 +111,7 @@ func (c cmdable) GeoAdd(ctx context.Context, key string, geoLocation ...*GeoLoca
 
 // GeoPos returns the positions of members in order; nil for a missing one.
 func (c cmdable) GeoPos(ctx context.Context, key string, members ...string) *Cmd[[]*GeoPos] {
-	cmd := newCmdArgv(decodeGeoPositions, appendStrings([]any{"GEOPOS", key}, members))
+	cmd := newCmdArgv(decodeGeoPositions, appendStrings(argvOf(len(members), "GEOPOS", key), members))
 	c(ctx, cmd)
 	return cmd
 }
@@ -124,14 +127,14 @@ func (c cmdable) GeoDist(ctx context.Context, key, member1, member2, unit string
 // GeoHash returns the 11-character geohash strings of members in order;
 // "" for a missing one.
 func (c cmdable) GeoHash(ctx context.Context, key string, members ...string) *Cmd[[]string] {
-	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"GEOHASH", key}, members)))
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings(argvOf(len(members), "GEOHASH", key), members)))
 	c(ctx, cmd)
 	return cmd
 }
 
 // GeoSearch returns the names of the members inside the area of q.
 func (c cmdable) GeoSearch(ctx context.Context, key string, q *GeoSearchQuery) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, q.appendArgs([]any{"GEOSEARCH", key})...))
+	cmd := borrowing(newCmdArgv(DecodeStrings, q.appendArgs(argvOf(geoQueryArgs, "GEOSEARCH", key))))
 	c(ctx, cmd)
 	return cmd
 }
@@ -139,7 +142,7 @@ func (c cmdable) GeoSearch(ctx context.Context, key string, q *GeoSearchQuery) *
 // GeoSearchLocation is GeoSearch returning, for each member, what q asks
 // for: position, distance (in the query's unit) and hash.
 func (c cmdable) GeoSearchLocation(ctx context.Context, key string, q *GeoSearchLocationQuery) *Cmd[[]GeoLocation] {
-	argv := q.appendArgs([]any{"GEOSEARCH", key})
+	argv := q.appendArgs(argvOf(geoQueryArgs+3, "GEOSEARCH", key))
 	if q.WithCoord {
 		argv = append(argv, "WITHCOORD")
 	}
@@ -149,7 +152,7 @@ func (c cmdable) GeoSearchLocation(ctx context.Context, key string, q *GeoSearch
 	if q.WithHash {
 		argv = append(argv, "WITHHASH")
 	}
-	cmd := newCmd(geoLocationDecoder(q.WithDist, q.WithHash, q.WithCoord), argv...)
+	cmd := newCmdArgv(geoLocationDecoder(q.WithDist, q.WithHash, q.WithCoord), argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -157,11 +160,11 @@ func (c cmdable) GeoSearchLocation(ctx context.Context, key string, q *GeoSearch
 // GeoSearchStore stores the members of key inside the area of q in the
 // sorted set at store and returns how many were stored.
 func (c cmdable) GeoSearchStore(ctx context.Context, key, store string, q *GeoSearchStoreQuery) *Cmd[int64] {
-	argv := q.appendArgs([]any{"GEOSEARCHSTORE", store, key})
+	argv := q.appendArgs(argvOf(geoQueryArgs+1, "GEOSEARCHSTORE", store, key))
 	if q.StoreDist {
 		argv = append(argv, "STOREDIST")
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 // flat list ("f1", "v1", "f2", "v2"), or one map[string]any,
 // map[string]string, []string or []any.
 func (c cmdable) HSet(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendPairs([]any{"HSET", key}, values)...)
+	cmd := newCmdArgv(DecodeInt, appendPairs(argvOf(pairsLen(values), "HSET", key), values))
 	c(ctx, cmd)
 	return cmd
 }
@@ -38,7 +38,7 @@ func (c cmdable) HGet(ctx context.Context, key, field string) *Cmd[string] {
 // HMGet returns the values of fields in order; a missing field gives an
 // element with OK false.
 func (c cmdable) HMGet(ctx context.Context, key string, fields ...string) *Cmd[[]Optional[string]] {
-	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"HMGET", key}, fields)))
+	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings(argvOf(len(fields), "HMGET", key), fields)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -53,7 +53,7 @@ func (c cmdable) HGetAll(ctx context.Context, key string) *Cmd[map[string]string
 
 // HDel deletes fields of the hash at key and returns how many existed.
 func (c cmdable) HDel(ctx context.Context, key string, fields ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"HDEL", key}, fields))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(fields), "HDEL", key), fields))
 	c(ctx, cmd)
 	return cmd
 }

@@ -48,13 +48,13 @@ func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
 		cmd.setFast(op, keys[0], "")
 		return
 	}
-	cmd.argv = appendStrings([]any{fastOps[op].name}, keys)
+	cmd.argv = appendStrings(argvOf(len(keys), fastOps[op].argv...), keys) // the name comes boxed
 }
 
 // Unlink deletes keys, reclaiming their memory in the background, and
 // returns how many existed.
 func (c cmdable) Unlink(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"UNLINK"}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "UNLINK"), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -243,7 +243,7 @@ func (c cmdable) RandomKey(ctx context.Context) *Cmd[string] {
 
 // Touch updates the last access time of keys and returns how many exist.
 func (c cmdable) Touch(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"TOUCH"}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "TOUCH"), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -252,7 +252,7 @@ func (c cmdable) Touch(ctx context.Context, keys ...string) *Cmd[int64] {
 // whether it did; with replace false an existing dst is left alone (and
 // the result is false).
 func (c cmdable) Copy(ctx context.Context, src, dst string, replace bool) *Cmd[bool] {
-	argv := []any{"COPY", src, dst}
+	argv := append(make([]any, 0, 4), "COPY", src, dst)
 	if replace {
 		argv = append(argv, "REPLACE")
 	}
@@ -263,7 +263,7 @@ func (c cmdable) Copy(ctx context.Context, src, dst string, replace bool) *Cmd[b
 
 // CopyToDB is Copy into database db (COPY ... DB db).
 func (c cmdable) CopyToDB(ctx context.Context, src, dst string, db int, replace bool) *Cmd[bool] {
-	argv := []any{"COPY", src, dst, "DB", db}
+	argv := append(make([]any, 0, 6), "COPY", src, dst, "DB", db)
 	if replace {
 		argv = append(argv, "REPLACE")
 	}
@@ -377,17 +377,30 @@ func appendSortArgs(argv []any, a *SortArgs) []any {
 	return argv
 }
 
+// sortCmd returns the command head (its name and key), then the options
+// of a, then tail. Without GET patterns the list has at most 11
+// arguments and is built on the stack; each pattern adds two.
+func sortCmd[T any](decode func(resp.Value) (T, error), a *SortArgs, tail []any, head ...any) *Cmd[T] {
+	if a == nil || len(a.Get) == 0 {
+		argv := appendSortArgs(append(make([]any, 0, 11), head...), a)
+		return newCmd(decode, append(argv, tail...)...)
+	}
+	// BY, LIMIT, the order and ALPHA take at most 7 arguments.
+	argv := appendSortArgs(argvOf(7+2*len(a.Get)+len(tail), head...), a)
+	return newCmdArgv(decode, append(argv, tail...))
+}
+
 // Sort returns the elements of the list, set or sorted set at key sorted
 // as a says (nil: numerically, ascending); an empty slice for a missing key.
 func (c cmdable) Sort(ctx context.Context, key string, a *SortArgs) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, appendSortArgs([]any{"SORT", key}, a)...))
+	cmd := borrowing(sortCmd(DecodeStrings, a, nil, "SORT", key))
 	c(ctx, cmd)
 	return cmd
 }
 
 // SortRO is Sort as the read-only SORT_RO, which replicas accept.
 func (c cmdable) SortRO(ctx context.Context, key string, a *SortArgs) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, appendSortArgs([]any{"SORT_RO", key}, a)...))
+	cmd := borrowing(sortCmd(DecodeStrings, a, nil, "SORT_RO", key))
 	c(ctx, cmd)
 	return cmd
 }
@@ -395,8 +408,7 @@ func (c cmdable) SortRO(ctx context.Context, key string, a *SortArgs) *Cmd[[]str
 // SortStore is Sort that stores the result as a list at store (SORT ...
 // STORE) and returns its length.
 func (c cmdable) SortStore(ctx context.Context, key, store string, a *SortArgs) *Cmd[int64] {
-	argv := append(appendSortArgs([]any{"SORT", key}, a), "STORE", store)
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := sortCmd(DecodeInt, a, []any{"STORE", store}, "SORT", key)
 	c(ctx, cmd)
 	return cmd
 }

@@ -86,28 +86,28 @@ func decodeKeyValues(v resp.Value) (KeyValues, error) {
 // LPush inserts values at the head of the list at key (the last value
 // ends up first) and returns the new length.
 func (c cmdable) LPush(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append([]any{"LPUSH", key}, values...))
+	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "LPUSH", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // RPush appends values to the list at key and returns the new length.
 func (c cmdable) RPush(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append([]any{"RPUSH", key}, values...))
+	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "RPUSH", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // LPushX is LPush only when the list exists; it returns 0 otherwise.
 func (c cmdable) LPushX(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append([]any{"LPUSHX", key}, values...))
+	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "LPUSHX", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // RPushX is RPush only when the list exists; it returns 0 otherwise.
 func (c cmdable) RPushX(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append([]any{"RPUSHX", key}, values...))
+	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "RPUSHX", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -234,7 +234,8 @@ func appendLPosArgs(argv []any, a LPosArgs) []any {
 // LPos returns the index of the element equal to value chosen by a; Nil
 // when there is none.
 func (c cmdable) LPos(ctx context.Context, key string, value string, a LPosArgs) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, appendLPosArgs([]any{"LPOS", key, value}, a)...)
+	argv := appendLPosArgs(append(make([]any, 0, 7), "LPOS", key, value), a)
+	cmd := newCmd(DecodeInt, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -243,7 +244,8 @@ func (c cmdable) LPos(ctx context.Context, key string, value string, a LPosArgs)
 // all of them), starting with the match chosen by a; empty when there is
 // none.
 func (c cmdable) LPosCount(ctx context.Context, key string, value string, count int64, a LPosArgs) *Cmd[[]int64] {
-	argv := append(appendLPosArgs([]any{"LPOS", key, value}, a), "COUNT", count)
+	argv := appendLPosArgs(append(make([]any, 0, 9), "LPOS", key, value), a)
+	argv = append(argv, "COUNT", count)
 	cmd := borrowing(newCmd(DecodeInts, argv...))
 	c(ctx, cmd)
 	return cmd
@@ -285,7 +287,7 @@ func (c cmdable) BRPopLPush(ctx context.Context, source, destination string, tim
 // LMPop pops up to count elements from the direction end ("LEFT" or
 // "RIGHT") of the first non-empty list among keys; Nil when all are empty.
 func (c cmdable) LMPop(ctx context.Context, direction string, count int64, keys ...string) *Cmd[KeyValues] {
-	argv := appendStrings([]any{"LMPOP", len(keys)}, keys)
+	argv := appendStrings(argvOf(len(keys)+3, "LMPOP", len(keys)), keys)
 	argv = append(argv, direction, "COUNT", count)
 	cmd := newCmdArgv(decodeKeyValues, argv)
 	c(ctx, cmd)
@@ -295,7 +297,7 @@ func (c cmdable) LMPop(ctx context.Context, direction string, count int64, keys 
 // BLMPop is LMPop that waits up to timeout (0: forever) for one of keys
 // to have an element; Nil when the timeout passes.
 func (c cmdable) BLMPop(ctx context.Context, timeout time.Duration, direction string, count int64, keys ...string) *Cmd[KeyValues] {
-	argv := appendStrings([]any{"BLMPOP", blockSeconds(timeout), len(keys)}, keys)
+	argv := appendStrings(argvOf(len(keys)+3, "BLMPOP", blockSeconds(timeout), len(keys)), keys)
 	argv = append(argv, direction, "COUNT", count)
 	cmd := newCmdArgv(decodeKeyValues, argv)
 	c(ctx, cmd)
@@ -305,7 +307,7 @@ func (c cmdable) BLMPop(ctx context.Context, timeout time.Duration, direction st
 // BLPop pops the first element of the first non-empty list among keys,
 // waiting up to timeout (0: forever) for one; Nil when the timeout passes.
 func (c cmdable) BLPop(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[KeyValue] {
-	argv := append(appendStrings([]any{"BLPOP"}, keys), blockSeconds(timeout))
+	argv := append(appendStrings(argvOf(len(keys)+1, "BLPOP"), keys), blockSeconds(timeout))
 	cmd := newCmdArgv(decodeKeyValue, argv)
 	c(ctx, cmd)
 	return cmd
@@ -313,7 +315,7 @@ func (c cmdable) BLPop(ctx context.Context, timeout time.Duration, keys ...strin
 
 // BRPop is BLPop popping the last element.
 func (c cmdable) BRPop(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[KeyValue] {
-	argv := append(appendStrings([]any{"BRPOP"}, keys), blockSeconds(timeout))
+	argv := append(appendStrings(argvOf(len(keys)+1, "BRPOP"), keys), blockSeconds(timeout))
 	cmd := newCmdArgv(decodeKeyValue, argv)
 	c(ctx, cmd)
 	return cmd

@@ -27,7 +27,7 @@ func evalArgv(name, scriptOrSHA string, keys []string, args []any) []any {
 // Eval runs a Lua script (loading it into the script cache) with keys and
 // args and returns its reply.
 func (c cmdable) Eval(ctx context.Context, script string, keys []string, args ...any) *Cmd[resp.Value] {
-	cmd := newCmd(DecodeValue, evalArgv("EVAL", script, keys, args)...)
+	cmd := newCmdArgv(DecodeValue, evalArgv("EVAL", script, keys, args))
 	c(ctx, cmd)
 	return cmd
 }
@@ -35,21 +35,21 @@ func (c cmdable) Eval(ctx context.Context, script string, keys []string, args ..
 // EvalSha runs a cached script by its SHA1 hex digest; the error is an
 // *Error with prefix NOSCRIPT when the server does not have it.
 func (c cmdable) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *Cmd[resp.Value] {
-	cmd := newCmd(DecodeValue, evalArgv("EVALSHA", sha1, keys, args)...)
+	cmd := newCmdArgv(DecodeValue, evalArgv("EVALSHA", sha1, keys, args))
 	c(ctx, cmd)
 	return cmd
 }
 
 // EvalRO is Eval for a script that does not write (runs on replicas).
 func (c cmdable) EvalRO(ctx context.Context, script string, keys []string, args ...any) *Cmd[resp.Value] {
-	cmd := newCmd(DecodeValue, evalArgv("EVAL_RO", script, keys, args)...)
+	cmd := newCmdArgv(DecodeValue, evalArgv("EVAL_RO", script, keys, args))
 	c(ctx, cmd)
 	return cmd
 }
 
 // EvalShaRO is EvalSha for a script that does not write.
 func (c cmdable) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *Cmd[resp.Value] {
-	cmd := newCmd(DecodeValue, evalArgv("EVALSHA_RO", sha1, keys, args)...)
+	cmd := newCmdArgv(DecodeValue, evalArgv("EVALSHA_RO", sha1, keys, args))
 	c(ctx, cmd)
 	return cmd
 }
@@ -65,7 +65,7 @@ func (c cmdable) ScriptLoad(ctx context.Context, script string) *Cmd[string] {
 // ScriptExists reports, for each digest in order, whether the script is
 // in the cache.
 func (c cmdable) ScriptExists(ctx context.Context, hashes ...string) *Cmd[[]bool] {
-	cmd := borrowing(newCmdArgv(DecodeBools, appendStrings([]any{"SCRIPT", "EXISTS"}, hashes)))
+	cmd := borrowing(newCmdArgv(DecodeBools, appendStrings(argvOf(len(hashes), "SCRIPT", "EXISTS"), hashes)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -87,14 +87,14 @@ func (c cmdable) ScriptKill(ctx context.Context) *Cmd[string] {
 
 // FCall calls a library function with keys and args and returns its reply.
 func (c cmdable) FCall(ctx context.Context, function string, keys []string, args ...any) *Cmd[resp.Value] {
-	cmd := newCmd(DecodeValue, evalArgv("FCALL", function, keys, args)...)
+	cmd := newCmdArgv(DecodeValue, evalArgv("FCALL", function, keys, args))
 	c(ctx, cmd)
 	return cmd
 }
 
 // FCallRO is FCall for a function flagged no-writes.
 func (c cmdable) FCallRO(ctx context.Context, function string, keys []string, args ...any) *Cmd[resp.Value] {
-	cmd := newCmd(DecodeValue, evalArgv("FCALL_RO", function, keys, args)...)
+	cmd := newCmdArgv(DecodeValue, evalArgv("FCALL_RO", function, keys, args))
 	c(ctx, cmd)
 	return cmd
 }
@@ -153,7 +153,7 @@ type FunctionListQuery struct {
 // FunctionList describes the loaded libraries, as the raw reply (a list
 // of maps, or flat arrays of pairs under RESP2).
 func (c cmdable) FunctionList(ctx context.Context, q FunctionListQuery) *Cmd[resp.Value] {
-	argv := []any{"FUNCTION", "LIST"}
+	argv := append(make([]any, 0, 5), "FUNCTION", "LIST")
 	if q.LibraryNamePattern != "" {
 		argv = append(argv, "LIBRARYNAME", q.LibraryNamePattern)
 	}

@@ -37,7 +37,7 @@ func (c cmdable) Echo(ctx context.Context, message any) *Cmd[string] {
 // Info returns the server's INFO text for sections (none: the default
 // sections; "all" or "everything" for more). See InfoMap for it parsed.
 func (c cmdable) Info(ctx context.Context, sections ...string) *Cmd[string] {
-	cmd := newCmdArgv(DecodeString, appendStrings([]any{"INFO"}, sections))
+	cmd := newCmdArgv(DecodeString, appendStrings(argvOf(len(sections), "INFO"), sections))
 	c(ctx, cmd)
 	return cmd
 }
@@ -46,7 +46,7 @@ func (c cmdable) Info(ctx context.Context, sections ...string) *Cmd[string] {
 // "clients", "keyspace"...) to the section's fields ("redis_version" to
 // "7.0.15").
 func (c cmdable) InfoMap(ctx context.Context, sections ...string) *Cmd[map[string]map[string]string] {
-	cmd := newCmdArgv(decodeInfoMap, appendStrings([]any{"INFO"}, sections))
+	cmd := newCmdArgv(decodeInfoMap, appendStrings(argvOf(len(sections), "INFO"), sections))
 	c(ctx, cmd)
 	return cmd
 }
@@ -245,7 +245,7 @@ type ClientKillArgs struct {
 
 // ClientKill closes the connections a selects and returns how many.
 func (c cmdable) ClientKill(ctx context.Context, a ClientKillArgs) *Cmd[int64] {
-	argv := []any{"CLIENT", "KILL"}
+	argv := append(make([]any, 0, 14), "CLIENT", "KILL")
 	if a.ID != 0 {
 		argv = append(argv, "ID", a.ID)
 	}
@@ -273,7 +273,7 @@ func (c cmdable) ClientKill(ctx context.Context, a ClientKillArgs) *Cmd[int64] {
 // up to samples[0] elements of a collection (default 5, 0 for all); Nil
 // when the key does not exist.
 func (c cmdable) MemoryUsage(ctx context.Context, key string, samples ...int) *Cmd[int64] {
-	argv := []any{"MEMORY", "USAGE", key}
+	argv := append(make([]any, 0, 5), "MEMORY", "USAGE", key)
 	if len(samples) > 0 {
 		argv = append(argv, "SAMPLES", samples[0])
 	}

@@ -12,7 +12,7 @@ import (
 // SAdd adds members to the set at key and returns how many were not
 // already in it.
 func (c cmdable) SAdd(ctx context.Context, key string, members ...any) *Cmd[int64] {
-	argv := append([]any{"SADD", key}, members...)
+	argv := append(argvOf(len(members), "SADD", key), members...)
 	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
@@ -20,7 +20,7 @@ func (c cmdable) SAdd(ctx context.Context, key string, members ...any) *Cmd[int6
 
 // SRem removes members from the set at key and returns how many were in it.
 func (c cmdable) SRem(ctx context.Context, key string, members ...any) *Cmd[int64] {
-	argv := append([]any{"SREM", key}, members...)
+	argv := append(argvOf(len(members), "SREM", key), members...)
 	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
@@ -44,7 +44,7 @@ func (c cmdable) SIsMember(ctx context.Context, key string, member any) *Cmd[boo
 // SMIsMember reports, for each of members in order, whether it is in the
 // set at key.
 func (c cmdable) SMIsMember(ctx context.Context, key string, members ...any) *Cmd[[]bool] {
-	argv := append([]any{"SMISMEMBER", key}, members...)
+	argv := append(argvOf(len(members), "SMISMEMBER", key), members...)
 	cmd := borrowing(newCmdArgv(DecodeBools, argv))
 	c(ctx, cmd)
 	return cmd
@@ -100,7 +100,7 @@ func (c cmdable) SMove(ctx context.Context, source, destination string, member a
 
 // SInter returns the members present in every one of the sets at keys.
 func (c cmdable) SInter(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"SINTER"}, keys)))
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings(argvOf(len(keys), "SINTER"), keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -108,7 +108,7 @@ func (c cmdable) SInter(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SInterCard returns the size of the intersection of the sets at keys,
 // counting no further than limit when limit is above 0.
 func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *Cmd[int64] {
-	argv := appendStrings([]any{"SINTERCARD", len(keys)}, keys)
+	argv := appendStrings(argvOf(len(keys)+2, "SINTERCARD", len(keys)), keys)
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
@@ -120,14 +120,14 @@ func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *C
 // SInterStore stores the intersection of the sets at keys in destination
 // and returns its size.
 func (c cmdable) SInterStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"SINTERSTORE", destination}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "SINTERSTORE", destination), keys))
 	c(ctx, cmd)
 	return cmd
 }
 
 // SUnion returns the members present in any of the sets at keys.
 func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"SUNION"}, keys)))
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings(argvOf(len(keys), "SUNION"), keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -135,7 +135,7 @@ func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SUnionStore stores the union of the sets at keys in destination and
 // returns its size.
 func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"SUNIONSTORE", destination}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "SUNIONSTORE", destination), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -143,7 +143,7 @@ func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...st
 // SDiff returns the members of the first set at keys that are in none of
 // the others.
 func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"SDIFF"}, keys)))
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings(argvOf(len(keys), "SDIFF"), keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -151,7 +151,7 @@ func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SDiffStore stores the difference of the sets at keys (see SDiff) in
 // destination and returns its size.
 func (c cmdable) SDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"SDIFFSTORE", destination}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "SDIFFSTORE", destination), keys))
 	c(ctx, cmd)
 	return cmd
 }

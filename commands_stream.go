@@ -125,22 +125,42 @@ func appendStreamValues(argv []any, values any) []any {
 	return argv
 }
 
+// streamValuesLen returns how many arguments appendStreamValues appends
+// for values.
+func streamValuesLen(values any) int {
+	switch v := values.(type) {
+	case map[string]any:
+		return 2 * len(v)
+	case map[string]string:
+		return 2 * len(v)
+	case []string:
+		return len(v)
+	case []any:
+		return len(v)
+	case []Pair[string, string]:
+		return 2 * len(v)
+	}
+	return 1
+}
+
 // XAdd appends an entry to a stream and returns its ID; Nil when
 // a.NoMkStream is set and the stream does not exist.
 func (c cmdable) XAdd(ctx context.Context, a *XAddArgs) *Cmd[string] {
-	argv := make([]any, 0, 12)
-	argv = append(argv, "XADD", a.Stream)
+	// The arguments before the values (at most 9: NOMKSTREAM, the
+	// trimming clause and the ID) are gathered on the stack, so that the
+	// list is allocated at its exact size.
+	head := append(make([]any, 0, 9), "XADD", a.Stream)
 	if a.NoMkStream {
-		argv = append(argv, "NOMKSTREAM")
+		head = append(head, "NOMKSTREAM")
 	}
-	argv = appendTrim(argv, a.MaxLen, a.MinID, a.Approx, a.Limit)
+	head = appendTrim(head, a.MaxLen, a.MinID, a.Approx, a.Limit)
 	if a.ID != "" {
-		argv = append(argv, a.ID)
+		head = append(head, a.ID)
 	} else {
-		argv = append(argv, "*")
+		head = append(head, "*")
 	}
-	argv = appendStreamValues(argv, a.Values)
-	cmd := newCmd(DecodeString, argv...)
+	argv := appendStreamValues(argvOf(streamValuesLen(a.Values), head...), a.Values)
+	cmd := newCmdArgv(DecodeString, argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -208,7 +228,7 @@ func (c cmdable) XRevRangeN(ctx context.Context, stream, start, stop string, cou
 
 // XDel deletes entries by ID and returns how many existed.
 func (c cmdable) XDel(ctx context.Context, stream string, ids ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"XDEL", stream}, ids))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(ids), "XDEL", stream), ids))
 	c(ctx, cmd)
 	return cmd
 }
@@ -224,7 +244,7 @@ func (c cmdable) XTrimMaxLen(ctx context.Context, key string, maxLen int64) *Cmd
 // XTrimMaxLenApprox is XTrimMaxLen with "~": it evicts whole macro nodes
 // only, at most limit entries when limit is above 0.
 func (c cmdable) XTrimMaxLenApprox(ctx context.Context, key string, maxLen, limit int64) *Cmd[int64] {
-	argv := []any{"XTRIM", key, "MAXLEN", "~", maxLen}
+	argv := append(make([]any, 0, 7), "XTRIM", key, "MAXLEN", "~", maxLen)
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
@@ -243,7 +263,7 @@ func (c cmdable) XTrimMinID(ctx context.Context, key, minID string) *Cmd[int64] 
 
 // XTrimMinIDApprox is XTrimMinID with "~" and an optional LIMIT.
 func (c cmdable) XTrimMinIDApprox(ctx context.Context, key, minID string, limit int64) *Cmd[int64] {
-	argv := []any{"XTRIM", key, "MINID", "~", minID}
+	argv := append(make([]any, 0, 7), "XTRIM", key, "MINID", "~", minID)
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
@@ -347,7 +367,7 @@ func (c cmdable) XGroupDelConsumer(ctx context.Context, stream, group, consumer 
 
 // XAck acknowledges entries of a group and returns how many were pending.
 func (c cmdable) XAck(ctx context.Context, stream, group string, ids ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"XACK", stream, group}, ids))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(ids), "XACK", stream, group), ids))
 	c(ctx, cmd)
 	return cmd
 }
@@ -387,7 +407,7 @@ func (c cmdable) XPendingExt(ctx context.Context, a *XPendingExtArgs) *Cmd[[]XPe
 // XClaim transfers pending entries idle for at least a.MinIdle to
 // a.Consumer and returns them.
 func (c cmdable) XClaim(ctx context.Context, a *XClaimArgs) *Cmd[[]XMessage] {
-	cmd := newCmd(decodeXMessages, xclaimArgv(a, false)...)
+	cmd := newCmdArgv(decodeXMessages, xclaimArgv(a, false))
 	c(ctx, cmd)
 	return cmd
 }
@@ -395,17 +415,14 @@ func (c cmdable) XClaim(ctx context.Context, a *XClaimArgs) *Cmd[[]XMessage] {
 // XClaimJustID is XClaim returning the IDs only (and leaving the delivery
 // counts alone).
 func (c cmdable) XClaimJustID(ctx context.Context, a *XClaimArgs) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, xclaimArgv(a, true)...))
+	cmd := borrowing(newCmdArgv(DecodeStrings, xclaimArgv(a, true)))
 	c(ctx, cmd)
 	return cmd
 }
 
 func xclaimArgv(a *XClaimArgs, justID bool) []any {
-	argv := make([]any, 0, 6+len(a.Messages))
-	argv = append(argv, "XCLAIM", a.Stream, a.Group, a.Consumer, a.MinIdle.Milliseconds())
-	for _, id := range a.Messages {
-		argv = append(argv, id)
-	}
+	argv := argvOf(len(a.Messages)+1, "XCLAIM", a.Stream, a.Group, a.Consumer, a.MinIdle.Milliseconds())
+	argv = appendStrings(argv, a.Messages)
 	if justID {
 		argv = append(argv, "JUSTID")
 	}
@@ -416,24 +433,28 @@ func xclaimArgv(a *XClaimArgs, justID bool) []any {
 // for at least a.MinIdle, scanning from a.Start; the result says where
 // the next call should start.
 func (c cmdable) XAutoClaim(ctx context.Context, a *XAutoClaimArgs) *Cmd[XAutoClaimResult] {
-	cmd := newCmd(decodeXAutoClaim, xautoclaimArgv(a, false)...)
+	argv := appendXAutoClaim(make([]any, 0, 9), a, false)
+	cmd := newCmd(decodeXAutoClaim, argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // XAutoClaimJustID is XAutoClaim returning the claimed IDs only.
 func (c cmdable) XAutoClaimJustID(ctx context.Context, a *XAutoClaimArgs) *Cmd[XAutoClaimJustIDResult] {
-	cmd := newCmd(decodeXAutoClaimJustID, xautoclaimArgv(a, true)...)
+	argv := appendXAutoClaim(make([]any, 0, 9), a, true)
+	cmd := newCmd(decodeXAutoClaimJustID, argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
-func xautoclaimArgv(a *XAutoClaimArgs, justID bool) []any {
+// appendXAutoClaim appends XAUTOCLAIM and its arguments, at most 9, to
+// argv.
+func appendXAutoClaim(argv []any, a *XAutoClaimArgs, justID bool) []any {
 	start := a.Start
 	if start == "" {
 		start = "0-0"
 	}
-	argv := []any{"XAUTOCLAIM", a.Stream, a.Group, a.Consumer, a.MinIdle.Milliseconds(), start}
+	argv = append(argv, "XAUTOCLAIM", a.Stream, a.Group, a.Consumer, a.MinIdle.Milliseconds(), start)
 	if a.Count > 0 {
 		argv = append(argv, "COUNT", a.Count)
 	}
@@ -453,7 +474,7 @@ func (c cmdable) XInfoStream(ctx context.Context, stream string) *Cmd[XInfoStrea
 // XInfoStreamFull returns XINFO STREAM ... FULL as the raw reply; count
 // above 0 caps the entries and pending entries listed.
 func (c cmdable) XInfoStreamFull(ctx context.Context, stream string, count int64) *Cmd[resp.Value] {
-	argv := []any{"XINFO", "STREAM", stream, "FULL"}
+	argv := append(make([]any, 0, 6), "XINFO", "STREAM", stream, "FULL")
 	if count > 0 {
 		argv = append(argv, "COUNT", count)
 	}

@@ -3,8 +3,6 @@ package respool
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/respool/respool/resp"
@@ -75,44 +73,6 @@ func decodeSetOK(v resp.Value) (bool, error) {
 	return DecodeBool(v)
 }
 
-// appendPairs appends field/value (or key/value) pairs given either as a
-// flat list, or as a single map[string]any, map[string]string, []string
-// or []any. Map entries are sent in key order, so the command is the same
-// on every call.
-func appendPairs(argv []any, values []any) []any {
-	if len(values) == 1 {
-		switch m := values[0].(type) {
-		case map[string]any:
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				argv = append(argv, k, m[k])
-			}
-			return argv
-		case map[string]string:
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				argv = append(argv, k, m[k])
-			}
-			return argv
-		case []string:
-			for _, s := range m {
-				argv = append(argv, s)
-			}
-			return argv
-		case []any:
-			return append(argv, m...)
-		}
-	}
-	return append(argv, values...)
-}
-
-// appendStrings appends each of ss to argv.
-func appendStrings(argv []any, ss []string) []any {
-	argv = slices.Grow(argv, len(ss))
-	for _, s := range ss {
-		argv = append(argv, s)
-	}
-	return argv
-}
-
 // Get returns the value of key; Nil when the key does not exist.
 func (c cmdable) Get(ctx context.Context, key string) *Cmd[string] {
 	cmd := &Cmd[string]{decode: DecodeString}
@@ -137,14 +97,14 @@ func initSet(cmd *Cmd[string], key string, value any, expiration time.Duration) 
 		cmd.setFast(opSet, key, s)
 		return
 	}
-	cmd.argv = appendExpiry([]any{"SET", key, value}, expiration)
+	cmd.argv = appendExpiry(argvOf(2, "SET", key, value), expiration)
 }
 
 // SetArgs runs SET with the options in a. It returns "OK", or with a.Get
 // the old value. Nil when a.Mode's condition was not met (without Get) or
 // when there was no old value (with Get).
 func (c cmdable) SetArgs(ctx context.Context, key string, value any, a SetArgs) *Cmd[string] {
-	argv := []any{"SET", key, value}
+	argv := append(make([]any, 0, 7), "SET", key, value)
 	if a.Mode != "" {
 		argv = append(argv, a.Mode)
 	}
@@ -170,12 +130,12 @@ func (c cmdable) SetArgs(ctx context.Context, key string, value any, a SetArgs) 
 // it did. With expiration 0 it runs SETNX; otherwise SET ... NX with the
 // expiration as in Set.
 func (c cmdable) SetNX(ctx context.Context, key string, value any, expiration time.Duration) *Cmd[bool] {
-	var argv []any
 	if expiration == 0 {
-		argv = []any{"SETNX", key, value}
-	} else {
-		argv = appendExpiry([]any{"SET", key, value, "NX"}, expiration)
+		cmd := newCmd(decodeSetOK, "SETNX", key, value)
+		c(ctx, cmd)
+		return cmd
 	}
+	argv := appendExpiry(append(make([]any, 0, 6), "SET", key, value, "NX"), expiration)
 	cmd := newCmd(decodeSetOK, argv...)
 	c(ctx, cmd)
 	return cmd
@@ -184,7 +144,8 @@ func (c cmdable) SetNX(ctx context.Context, key string, value any, expiration ti
 // SetXX sets key to value only if it already exists, and reports whether
 // it did. The expiration is as in Set.
 func (c cmdable) SetXX(ctx context.Context, key string, value any, expiration time.Duration) *Cmd[bool] {
-	cmd := newCmd(decodeSetOK, appendExpiry([]any{"SET", key, value, "XX"}, expiration)...)
+	argv := appendExpiry(append(make([]any, 0, 6), "SET", key, value, "XX"), expiration)
+	cmd := newCmd(decodeSetOK, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -225,7 +186,7 @@ func (c cmdable) GetDel(ctx context.Context, key string) *Cmd[string] {
 // expiration sets it (EX or PX), 0 removes it (PERSIST) and KeepTTL (or
 // any negative value) leaves it as it is. Nil when the key does not exist.
 func (c cmdable) GetEx(ctx context.Context, key string, expiration time.Duration) *Cmd[string] {
-	argv := []any{"GETEX", key}
+	argv := append(make([]any, 0, 4), "GETEX", key)
 	switch {
 	case expiration > 0:
 		argv = appendExpiry(argv, expiration)
@@ -240,7 +201,7 @@ func (c cmdable) GetEx(ctx context.Context, key string, expiration time.Duration
 // MGet returns the values of keys in order; a missing key (or one that
 // does not hold a string) gives an element with OK false.
 func (c cmdable) MGet(ctx context.Context, keys ...string) *Cmd[[]Optional[string]] {
-	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings([]any{"MGET"}, keys)))
+	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings(argvOf(len(keys), "MGET"), keys)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -249,7 +210,7 @@ func (c cmdable) MGet(ctx context.Context, keys ...string) *Cmd[[]Optional[strin
 // pairs as a flat list ("k1", "v1", "k2", "v2"), or one map[string]any,
 // map[string]string, []string or []any.
 func (c cmdable) MSet(ctx context.Context, values ...any) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, appendPairs([]any{"MSET"}, values)...)
+	cmd := newCmdArgv(DecodeStatus, appendPairs(argvOf(pairsLen(values), "MSET"), values))
 	c(ctx, cmd)
 	return cmd
 }
@@ -257,7 +218,7 @@ func (c cmdable) MSet(ctx context.Context, values ...any) *Cmd[string] {
 // MSetNX is MSet that sets nothing if any of the keys exists; it reports
 // whether the keys were set.
 func (c cmdable) MSetNX(ctx context.Context, values ...any) *Cmd[bool] {
-	cmd := newCmd(DecodeBool, appendPairs([]any{"MSETNX"}, values)...)
+	cmd := newCmdArgv(DecodeBool, appendPairs(argvOf(pairsLen(values), "MSETNX"), values))
 	c(ctx, cmd)
 	return cmd
 }

@@ -59,6 +59,8 @@ type ZRangeArgs struct {
 	Count   int64
 }
 
+// appendArgs appends the range and the options of z: at most 7
+// arguments.
 func (z *ZRangeArgs) appendArgs(argv []any) []any {
 	argv = append(argv, z.Start, z.Stop)
 	switch {
@@ -89,6 +91,8 @@ type ZRangeBy struct {
 	Offset, Count int64
 }
 
+// appendLimit appends LIMIT offset count when z asks for it: at most 3
+// arguments.
 func (z *ZRangeBy) appendLimit(argv []any) []any {
 	if z.Count > 0 || z.Offset > 0 {
 		count := z.Count
@@ -108,6 +112,9 @@ type ZStore struct {
 	Weights   []float64
 	Aggregate string
 }
+
+// maxArgs returns how many arguments appendArgs appends, at most.
+func (z *ZStore) maxArgs() int { return 4 + len(z.Keys) + len(z.Weights) }
 
 func (z *ZStore) appendArgs(argv []any) []any {
 	argv = append(argv, len(z.Keys))
@@ -147,7 +154,7 @@ func (c cmdable) ZAddXX(ctx context.Context, key string, members ...Z) *Cmd[int6
 // ZAddArgs runs ZADD with options and returns the number of members added,
 // or added and changed with args.Ch.
 func (c cmdable) ZAddArgs(ctx context.Context, key string, args ZAddArgs) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, zaddArgv(key, args, false)...)
+	cmd := newCmdArgv(DecodeInt, zaddArgv(key, args, false))
 	c(ctx, cmd)
 	return cmd
 }
@@ -155,32 +162,35 @@ func (c cmdable) ZAddArgs(ctx context.Context, key string, args ZAddArgs) *Cmd[i
 // ZAddArgsIncr runs ZADD ... INCR with one member in args.Members and
 // returns its new score; Nil when NX, XX, GT or LT prevented the update.
 func (c cmdable) ZAddArgsIncr(ctx context.Context, key string, args ZAddArgs) *Cmd[float64] {
-	cmd := newCmd(DecodeFloat, zaddArgv(key, args, true)...)
+	cmd := newCmdArgv(DecodeFloat, zaddArgv(key, args, true))
 	c(ctx, cmd)
 	return cmd
 }
 
+// zaddArgv builds ZADD key, its options and the members. The name, key
+// and options (at most 8) are gathered on the stack, so that the list is
+// allocated at its exact size.
 func zaddArgv(key string, args ZAddArgs, incr bool) []any {
-	argv := make([]any, 0, 8+2*len(args.Members))
-	argv = append(argv, "ZADD", key)
+	head := append(make([]any, 0, 8), "ZADD", key)
 	if args.NX {
-		argv = append(argv, "NX")
+		head = append(head, "NX")
 	}
 	if args.XX {
-		argv = append(argv, "XX")
+		head = append(head, "XX")
 	}
 	if args.GT {
-		argv = append(argv, "GT")
+		head = append(head, "GT")
 	}
 	if args.LT {
-		argv = append(argv, "LT")
+		head = append(head, "LT")
 	}
 	if args.Ch {
-		argv = append(argv, "CH")
+		head = append(head, "CH")
 	}
 	if incr {
-		argv = append(argv, "INCR")
+		head = append(head, "INCR")
 	}
+	argv := argvOf(2*len(args.Members), head...)
 	for _, m := range args.Members {
 		argv = append(argv, m.Score, m.Member)
 	}
@@ -198,7 +208,7 @@ func (c cmdable) ZIncrBy(ctx context.Context, key string, increment float64, mem
 // ZRem removes members from the sorted set at key and returns how many
 // were in it.
 func (c cmdable) ZRem(ctx context.Context, key string, members ...any) *Cmd[int64] {
-	argv := append([]any{"ZREM", key}, members...)
+	argv := append(argvOf(len(members), "ZREM", key), members...)
 	cmd := newCmdArgv(DecodeInt, argv)
 	c(ctx, cmd)
 	return cmd
@@ -238,7 +248,7 @@ func (c cmdable) ZScore(ctx context.Context, key, member string) *Cmd[float64] {
 // ZMScore returns the scores of members in order; a missing member has OK
 // false.
 func (c cmdable) ZMScore(ctx context.Context, key string, members ...string) *Cmd[[]Optional[float64]] {
-	cmd := borrowing(newCmdArgv(decodeOptionalFloats, appendStrings([]any{"ZMSCORE", key}, members)))
+	cmd := borrowing(newCmdArgv(decodeOptionalFloats, appendStrings(argvOf(len(members), "ZMSCORE", key), members)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -277,14 +287,15 @@ func (c cmdable) ZRangeWithScores(ctx context.Context, key string, start, stop i
 // ZRangeArgs runs ZRANGE with options (by score, by lex, reversed,
 // limited) and returns the members.
 func (c cmdable) ZRangeArgs(ctx context.Context, z ZRangeArgs) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, z.appendArgs([]any{"ZRANGE", z.Key})...))
+	argv := z.appendArgs(append(make([]any, 0, 9), "ZRANGE", z.Key))
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZRangeArgsWithScores is ZRangeArgs returning the scores too.
 func (c cmdable) ZRangeArgsWithScores(ctx context.Context, z ZRangeArgs) *Cmd[[]Z] {
-	argv := append(z.appendArgs([]any{"ZRANGE", z.Key}), "WITHSCORES")
+	argv := append(z.appendArgs(append(make([]any, 0, 10), "ZRANGE", z.Key)), "WITHSCORES")
 	cmd := newCmd(decodeZSlice, argv...)
 	c(ctx, cmd)
 	return cmd
@@ -293,7 +304,8 @@ func (c cmdable) ZRangeArgsWithScores(ctx context.Context, z ZRangeArgs) *Cmd[[]
 // ZRangeStore stores the range selected by z in dst and returns the number
 // of members stored.
 func (c cmdable) ZRangeStore(ctx context.Context, dst string, z ZRangeArgs) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, z.appendArgs([]any{"ZRANGESTORE", dst, z.Key})...)
+	argv := z.appendArgs(append(make([]any, 0, 10), "ZRANGESTORE", dst, z.Key))
+	cmd := newCmd(DecodeInt, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -315,14 +327,16 @@ func (c cmdable) ZRevRangeWithScores(ctx context.Context, key string, start, sto
 // ZRangeByScore returns the members with a score between opt.Min and
 // opt.Max, lowest first (the legacy form of ZRANGE ... BYSCORE).
 func (c cmdable) ZRangeByScore(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZRANGEBYSCORE", key, opt.Min, opt.Max})...))
+	argv := opt.appendLimit(append(make([]any, 0, 7), "ZRANGEBYSCORE", key, opt.Min, opt.Max))
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZRangeByScoreWithScores is ZRangeByScore returning the scores too.
 func (c cmdable) ZRangeByScoreWithScores(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]Z] {
-	cmd := newCmd(decodeZSlice, opt.appendLimit([]any{"ZRANGEBYSCORE", key, opt.Min, opt.Max, "WITHSCORES"})...)
+	argv := opt.appendLimit(append(make([]any, 0, 8), "ZRANGEBYSCORE", key, opt.Min, opt.Max, "WITHSCORES"))
+	cmd := newCmd(decodeZSlice, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -330,14 +344,16 @@ func (c cmdable) ZRangeByScoreWithScores(ctx context.Context, key string, opt *Z
 // ZRevRangeByScore returns the members with a score between opt.Max and
 // opt.Min, highest first.
 func (c cmdable) ZRevRangeByScore(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZREVRANGEBYSCORE", key, opt.Max, opt.Min})...))
+	argv := opt.appendLimit(append(make([]any, 0, 7), "ZREVRANGEBYSCORE", key, opt.Max, opt.Min))
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZRevRangeByScoreWithScores is ZRevRangeByScore returning the scores too.
 func (c cmdable) ZRevRangeByScoreWithScores(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]Z] {
-	cmd := newCmd(decodeZSlice, opt.appendLimit([]any{"ZREVRANGEBYSCORE", key, opt.Max, opt.Min, "WITHSCORES"})...)
+	argv := opt.appendLimit(append(make([]any, 0, 8), "ZREVRANGEBYSCORE", key, opt.Max, opt.Min, "WITHSCORES"))
+	cmd := newCmd(decodeZSlice, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -345,14 +361,16 @@ func (c cmdable) ZRevRangeByScoreWithScores(ctx context.Context, key string, opt
 // ZRangeByLex returns the members between the lexicographic bounds opt.Min
 // and opt.Max, in order (all members should share one score).
 func (c cmdable) ZRangeByLex(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZRANGEBYLEX", key, opt.Min, opt.Max})...))
+	argv := opt.appendLimit(append(make([]any, 0, 7), "ZRANGEBYLEX", key, opt.Min, opt.Max))
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZRevRangeByLex is ZRangeByLex in reverse order.
 func (c cmdable) ZRevRangeByLex(ctx context.Context, key string, opt *ZRangeBy) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, opt.appendLimit([]any{"ZREVRANGEBYLEX", key, opt.Max, opt.Min})...))
+	argv := opt.appendLimit(append(make([]any, 0, 7), "ZREVRANGEBYLEX", key, opt.Max, opt.Min))
+	cmd := borrowing(newCmd(DecodeStrings, argv...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -384,20 +402,23 @@ func (c cmdable) ZRemRangeByLex(ctx context.Context, key, min, max string) *Cmd[
 // ZPopMin removes and returns the member with the lowest score, or the
 // count lowest when count is given; an empty slice when key is missing.
 func (c cmdable) ZPopMin(ctx context.Context, key string, count ...int64) *Cmd[[]Z] {
-	cmd := newCmd(decodeZSlice, zpopArgv("ZPOPMIN", key, count)...)
+	argv := appendZPop(make([]any, 0, 3), "ZPOPMIN", key, count)
+	cmd := newCmd(decodeZSlice, argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZPopMax is ZPopMin for the highest scores.
 func (c cmdable) ZPopMax(ctx context.Context, key string, count ...int64) *Cmd[[]Z] {
-	cmd := newCmd(decodeZSlice, zpopArgv("ZPOPMAX", key, count)...)
+	argv := appendZPop(make([]any, 0, 3), "ZPOPMAX", key, count)
+	cmd := newCmd(decodeZSlice, argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
-func zpopArgv(name, key string, count []int64) []any {
-	argv := []any{name, key}
+// appendZPop appends name key and the count, if any, to argv.
+func appendZPop(argv []any, name, key string, count []int64) []any {
+	argv = append(argv, name, key)
 	switch len(count) {
 	case 0:
 	case 1:
@@ -413,7 +434,7 @@ func zpopArgv(name, key string, count []int64) []any {
 // Nil on timeout. The connection's read deadline is extended by timeout;
 // ctx can still cut the wait short (the connection is then closed).
 func (c cmdable) BZPopMin(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[ZWithKey] {
-	argv := append(appendStrings([]any{"BZPOPMIN"}, keys), formatSeconds(timeout))
+	argv := append(appendStrings(argvOf(len(keys)+1, "BZPOPMIN"), keys), formatSeconds(timeout))
 	cmd := newCmdArgv(decodeZWithKey, argv)
 	c(ctx, cmd)
 	return cmd
@@ -421,7 +442,7 @@ func (c cmdable) BZPopMin(ctx context.Context, timeout time.Duration, keys ...st
 
 // BZPopMax is BZPopMin for the highest score.
 func (c cmdable) BZPopMax(ctx context.Context, timeout time.Duration, keys ...string) *Cmd[ZWithKey] {
-	argv := append(appendStrings([]any{"BZPOPMAX"}, keys), formatSeconds(timeout))
+	argv := append(appendStrings(argvOf(len(keys)+1, "BZPOPMAX"), keys), formatSeconds(timeout))
 	cmd := newCmdArgv(decodeZWithKey, argv)
 	c(ctx, cmd)
 	return cmd
@@ -430,7 +451,7 @@ func (c cmdable) BZPopMax(ctx context.Context, timeout time.Duration, keys ...st
 // ZMPop pops up to count members (at least 1) from the first non-empty
 // sorted set of keys; order is "MIN" or "MAX". Nil when all are empty.
 func (c cmdable) ZMPop(ctx context.Context, order string, count int64, keys ...string) *Cmd[ZSliceWithKey] {
-	argv := appendStrings([]any{"ZMPOP", len(keys)}, keys)
+	argv := appendStrings(argvOf(len(keys)+3, "ZMPOP", len(keys)), keys)
 	argv = append(argv, order)
 	if count > 1 {
 		argv = append(argv, "COUNT", count)
@@ -443,7 +464,7 @@ func (c cmdable) ZMPop(ctx context.Context, order string, count int64, keys ...s
 // BZMPop is ZMPop waiting up to timeout (0 or less: forever) for a
 // member; Nil on timeout.
 func (c cmdable) BZMPop(ctx context.Context, timeout time.Duration, order string, count int64, keys ...string) *Cmd[ZSliceWithKey] {
-	argv := appendStrings([]any{"BZMPOP", formatSeconds(timeout), len(keys)}, keys)
+	argv := appendStrings(argvOf(len(keys)+3, "BZMPOP", formatSeconds(timeout), len(keys)), keys)
 	argv = append(argv, order)
 	if count > 1 {
 		argv = append(argv, "COUNT", count)
@@ -470,14 +491,14 @@ func (c cmdable) ZRandMemberWithScores(ctx context.Context, key string, count in
 
 // ZUnion returns the union of the sorted sets in store, lowest score first.
 func (c cmdable) ZUnion(ctx context.Context, store ZStore) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, store.appendArgs([]any{"ZUNION"})...))
+	cmd := borrowing(newCmdArgv(DecodeStrings, store.appendArgs(argvOf(store.maxArgs(), "ZUNION"))))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZUnionWithScores is ZUnion returning the aggregated scores too.
 func (c cmdable) ZUnionWithScores(ctx context.Context, store ZStore) *Cmd[[]Z] {
-	cmd := newCmdArgv(decodeZSlice, append(store.appendArgs([]any{"ZUNION"}), "WITHSCORES"))
+	cmd := newCmdArgv(decodeZSlice, append(store.appendArgs(argvOf(store.maxArgs()+1, "ZUNION")), "WITHSCORES"))
 	c(ctx, cmd)
 	return cmd
 }
@@ -485,21 +506,21 @@ func (c cmdable) ZUnionWithScores(ctx context.Context, store ZStore) *Cmd[[]Z] {
 // ZUnionStore stores the union of the sorted sets in store at dest and
 // returns its size.
 func (c cmdable) ZUnionStore(ctx context.Context, dest string, store *ZStore) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, store.appendArgs([]any{"ZUNIONSTORE", dest})...)
+	cmd := newCmdArgv(DecodeInt, store.appendArgs(argvOf(store.maxArgs(), "ZUNIONSTORE", dest)))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZInter returns the intersection of the sorted sets in store.
 func (c cmdable) ZInter(ctx context.Context, store *ZStore) *Cmd[[]string] {
-	cmd := borrowing(newCmd(DecodeStrings, store.appendArgs([]any{"ZINTER"})...))
+	cmd := borrowing(newCmdArgv(DecodeStrings, store.appendArgs(argvOf(store.maxArgs(), "ZINTER"))))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZInterWithScores is ZInter returning the aggregated scores too.
 func (c cmdable) ZInterWithScores(ctx context.Context, store *ZStore) *Cmd[[]Z] {
-	cmd := newCmdArgv(decodeZSlice, append(store.appendArgs([]any{"ZINTER"}), "WITHSCORES"))
+	cmd := newCmdArgv(decodeZSlice, append(store.appendArgs(argvOf(store.maxArgs()+1, "ZINTER")), "WITHSCORES"))
 	c(ctx, cmd)
 	return cmd
 }
@@ -507,7 +528,7 @@ func (c cmdable) ZInterWithScores(ctx context.Context, store *ZStore) *Cmd[[]Z] 
 // ZInterStore stores the intersection of the sorted sets in store at dest
 // and returns its size.
 func (c cmdable) ZInterStore(ctx context.Context, dest string, store *ZStore) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, store.appendArgs([]any{"ZINTERSTORE", dest})...)
+	cmd := newCmdArgv(DecodeInt, store.appendArgs(argvOf(store.maxArgs(), "ZINTERSTORE", dest)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -515,7 +536,7 @@ func (c cmdable) ZInterStore(ctx context.Context, dest string, store *ZStore) *C
 // ZInterCard returns the size of the intersection of the sorted sets at
 // keys, counting no further than limit when limit is above 0.
 func (c cmdable) ZInterCard(ctx context.Context, limit int64, keys ...string) *Cmd[int64] {
-	argv := appendStrings([]any{"ZINTERCARD", len(keys)}, keys)
+	argv := appendStrings(argvOf(len(keys)+2, "ZINTERCARD", len(keys)), keys)
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
@@ -527,14 +548,14 @@ func (c cmdable) ZInterCard(ctx context.Context, limit int64, keys ...string) *C
 // ZDiff returns the members of the first sorted set at keys that are in
 // none of the others.
 func (c cmdable) ZDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
-	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings([]any{"ZDIFF", len(keys)}, keys)))
+	cmd := borrowing(newCmdArgv(DecodeStrings, appendStrings(argvOf(len(keys), "ZDIFF", len(keys)), keys)))
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZDiffWithScores is ZDiff returning the scores too.
 func (c cmdable) ZDiffWithScores(ctx context.Context, keys ...string) *Cmd[[]Z] {
-	argv := append(appendStrings([]any{"ZDIFF", len(keys)}, keys), "WITHSCORES")
+	argv := append(appendStrings(argvOf(len(keys)+1, "ZDIFF", len(keys)), keys), "WITHSCORES")
 	cmd := newCmdArgv(decodeZSlice, argv)
 	c(ctx, cmd)
 	return cmd
@@ -543,7 +564,7 @@ func (c cmdable) ZDiffWithScores(ctx context.Context, keys ...string) *Cmd[[]Z] 
 // ZDiffStore stores the difference of the sorted sets at keys (see ZDiff)
 // at destination and returns its size.
 func (c cmdable) ZDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings([]any{"ZDIFFSTORE", destination, len(keys)}, keys))
+	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "ZDIFFSTORE", destination, len(keys)), keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -41,6 +41,8 @@ type ScanArgs struct {
 	Type string
 }
 
+// scanArgv appends the cursor and the options to argv: at most 7
+// arguments.
 func scanArgv(argv []any, cursor uint64, match string, count int64, keyType string) []any {
 	argv = append(argv, strconv.FormatUint(cursor, 10))
 	if match != "" {
@@ -59,7 +61,8 @@ func scanArgv(argv []any, cursor uint64, match string, count int64, keyType stri
 // to start), matching match when it is not "", with count as the
 // server's work hint when above 0.
 func (c cmdable) Scan(ctx context.Context, cursor uint64, match string, count int64) *Cmd[ScanPage[string]] {
-	cmd := newCmd(decodeScanKeys, scanArgv([]any{"SCAN"}, cursor, match, count, "")...)
+	argv := scanArgv(append(make([]any, 0, 9), "SCAN"), cursor, match, count, "")
+	cmd := newCmd(decodeScanKeys, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -67,21 +70,24 @@ func (c cmdable) Scan(ctx context.Context, cursor uint64, match string, count in
 // ScanType is Scan restricted to keys of keyType ("string", "list",
 // "set", "zset", "hash", "stream").
 func (c cmdable) ScanType(ctx context.Context, cursor uint64, match string, count int64, keyType string) *Cmd[ScanPage[string]] {
-	cmd := newCmd(decodeScanKeys, scanArgv([]any{"SCAN"}, cursor, match, count, keyType)...)
+	argv := scanArgv(append(make([]any, 0, 9), "SCAN"), cursor, match, count, keyType)
+	cmd := newCmd(decodeScanKeys, argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // HScan returns one page of the fields and values of the hash at key.
 func (c cmdable) HScan(ctx context.Context, key string, cursor uint64, match string, count int64) *Cmd[ScanPage[Pair[string, string]]] {
-	cmd := newCmd(decodeScanFields, scanArgv([]any{"HSCAN", key}, cursor, match, count, "")...)
+	argv := scanArgv(append(make([]any, 0, 9), "HSCAN", key), cursor, match, count, "")
+	cmd := newCmd(decodeScanFields, argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // SScan returns one page of the members of the set at key.
 func (c cmdable) SScan(ctx context.Context, key string, cursor uint64, match string, count int64) *Cmd[ScanPage[string]] {
-	cmd := newCmd(decodeScanKeys, scanArgv([]any{"SSCAN", key}, cursor, match, count, "")...)
+	argv := scanArgv(append(make([]any, 0, 9), "SSCAN", key), cursor, match, count, "")
+	cmd := newCmd(decodeScanKeys, argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -89,7 +95,8 @@ func (c cmdable) SScan(ctx context.Context, key string, cursor uint64, match str
 // ZScan returns one page of the members and scores of the sorted set at
 // key.
 func (c cmdable) ZScan(ctx context.Context, key string, cursor uint64, match string, count int64) *Cmd[ScanPage[Z]] {
-	cmd := newCmd(decodeScanZ, scanArgv([]any{"ZSCAN", key}, cursor, match, count, "")...)
+	argv := scanArgv(append(make([]any, 0, 9), "ZSCAN", key), cursor, match, count, "")
+	cmd := newCmd(decodeScanZ, argv...)
 	c(ctx, cmd)
 	return cmd
 }
