@@ -130,6 +130,7 @@ func TestReliabilityHungServer(t *testing.T) {
 				PoolSize: poolSize, DialTimeout: 200 * time.Millisecond,
 				ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
 			})
+			initial := c.Pool().Stats()
 			g := startLoad(workers, func(w int) error {
 				k := keys[w%len(keys)]
 				cctx, cancel := context.WithTimeout(ctx, deadline)
@@ -169,6 +170,9 @@ func TestReliabilityHungServer(t *testing.T) {
 				if v, err := c.Get(ctx, k).Result(); err != nil || v != valueFor(k) {
 					t.Fatalf("after recovery GET %s = %q, %v", k, v, err)
 				}
+			}
+			if m.shared() {
+				checkShared(t, c, initial)
 			}
 		})
 	}
@@ -231,6 +235,7 @@ func TestReliabilityBlackhole(t *testing.T) {
 			ctx := guardContext(t)
 			p := respooltest.StartFaultProxy(t, srv.Addr)
 			c := newReliabilityClient(t, m, p.Addr(), opt)
+			initial := c.Pool().Stats()
 			warmMux(t, c)
 			if err := get(ctx, c, keys[0]); err != nil {
 				t.Fatal(err)
@@ -252,12 +257,16 @@ func TestReliabilityBlackhole(t *testing.T) {
 					t.Fatalf("after the blackhole: %v", err)
 				}
 			}
+			if m.shared() {
+				checkShared(t, c, initial)
+			}
 		})
 
 		t.Run(m.name+"/Busy", func(t *testing.T) {
 			ctx := guardContext(t)
 			p := respooltest.StartFaultProxy(t, srv.Addr)
 			c := newReliabilityClient(t, m, p.Addr(), opt)
+			initial := c.Pool().Stats()
 			g := startLoad(4, func(w int) error {
 				start := time.Now()
 				call := get
@@ -288,6 +297,9 @@ func TestReliabilityBlackhole(t *testing.T) {
 			for _, err := range g.finish() {
 				t.Error(err)
 			}
+			if m.shared() {
+				checkShared(t, c, initial)
+			}
 		})
 	}
 }
@@ -309,6 +321,7 @@ func TestReliabilityClientKill(t *testing.T) {
 			}
 			defer admin.Close()
 			c := newReliabilityClient(t, m, srv.Addr, Options{})
+			initial := c.Pool().Stats()
 			var acked, unknown, notSent atomic.Int64
 			g := startLoad(8, func(int) error {
 				err := c.Incr(ctx, counter).Err()
@@ -348,6 +361,9 @@ func TestReliabilityClientKill(t *testing.T) {
 			t.Logf("counter %d: %d acknowledged, %d unknown, %d not sent", n, acked.Load(), unknown.Load(), notSent.Load())
 			if n < acked.Load() || n > acked.Load()+unknown.Load() {
 				t.Fatalf("counter %d with %d acknowledged and %d unknown INCRs: one was lost or ran twice", n, acked.Load(), unknown.Load())
+			}
+			if m.shared() {
+				checkShared(t, c, initial)
 			}
 		})
 	}
