@@ -311,3 +311,47 @@ func (c *watchedConn) SyscallConn() (syscall.RawConn, error) {
 func (c *watchedConn) CloseWrite() error {
 	return c.Conn.(interface{ CloseWrite() error }).CloseWrite()
 }
+
+// socketCount is an Options.Dialer that counts the client's sockets open
+// at once and their peak.
+type socketCount struct {
+	mu         sync.Mutex // guards open and peak
+	open, peak int
+}
+
+func (sc *socketCount) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	sc.mu.Lock()
+	sc.open++
+	sc.peak = max(sc.peak, sc.open)
+	sc.mu.Unlock()
+	return &countedConn{TCPConn: nc.(*net.TCPConn), sc: sc}, nil
+}
+
+// peakOpen returns the most sockets that were open at once.
+func (sc *socketCount) peakOpen() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.peak
+}
+
+// countedConn is a socket of a socketCount; every other method is the TCP
+// connection's own, so the liveness check and Close work as without it.
+type countedConn struct {
+	*net.TCPConn
+	sc   *socketCount
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.sc.mu.Lock()
+		c.sc.open--
+		c.sc.mu.Unlock()
+	})
+	return c.TCPConn.Close()
+}
