@@ -15,3 +15,6 @@ func sharedOnly(c *Client) *Client {
 	c.alwaysShare = true
 	return c
 }
+
+// SharedOnly is sharedOnly for external tests.
+func SharedOnly(c *Client) *Client { return sharedOnly(c) }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respool/respool/resp"
 	"github.com/respool/respool/respooltest"
 )
 
@@ -58,13 +59,15 @@ func TestMuxRepliesReachTheirCallers(t *testing.T) {
 
 // Callers whose deadlines pass while the server is stalled return with a
 // context error of unknown outcome; their late replies go to nobody, and
-// later commands get their own replies.
+// later commands get their own replies. Every command runs on the one
+// shared connection (sharedOnly), lone ones included.
 func TestMuxAbandonedRepliesAreDropped(t *testing.T) {
 	t.Parallel()
 	srv := respooltest.StartServer(t)
 	ctx := context.Background()
-	c := NewClient(&Options{Addr: srv.Addr, MultiplexConns: 1})
+	c := sharedOnly(NewClient(&Options{Addr: srv.Addr, MultiplexConns: 1}))
 	defer c.Close()
+	initial := c.Pool().Stats()
 	stall := NewClient(&Options{Addr: srv.Addr, Exclusive: true})
 	defer stall.Close()
 	for i := 0; i < 20; i++ {
@@ -116,16 +119,18 @@ func TestMuxAbandonedRepliesAreDropped(t *testing.T) {
 			}
 		}
 	}
+	checkShared(t, c, initial)
 }
 
-// A connection killed under load fails only the commands on it, each with
-// an unknown or not-sent outcome, and the client recovers.
+// A shared connection killed under load fails only the commands on it,
+// each with an unknown or not-sent outcome, and the client recovers.
 func TestMuxConnectionKilledUnderLoad(t *testing.T) {
 	t.Parallel()
 	srv := respooltest.StartServer(t)
 	ctx := context.Background()
-	c := NewClient(&Options{Addr: srv.Addr, MaxRetries: -1})
+	c := sharedOnly(NewClient(&Options{Addr: srv.Addr, MaxRetries: -1}))
 	defer c.Close()
+	initial := c.Pool().Stats()
 	admin := NewClient(&Options{Addr: srv.Addr, Exclusive: true})
 	defer admin.Close()
 	if _, err := c.Do(ctx, "SET", "n", 0); err != nil {
@@ -166,14 +171,25 @@ func TestMuxConnectionKilledUnderLoad(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	v, err := c.Do(ctx, "GET", "n")
+	// A shared connection killed while idle is found dead by the next
+	// flush, before it writes: that command fails "not sent" (retries are
+	// off), and the next one on its slot dials a new connection. So at
+	// most one failure per slot, each not sent, before the client answers.
+	var v resp.Value
+	var err error
+	for range c.opt.MultiplexConns + 1 {
+		if v, err = c.Do(ctx, "GET", "n"); OutcomeOf(err) != OutcomeNotSent {
+			break
+		}
+	}
 	if err != nil {
-		t.Fatalf("after the kills: %v", err)
+		t.Fatalf("after the kills: %v (outcome %v)", err, OutcomeOf(err))
 	}
 	n, _ := v.Int()
 	if int(n) < acked || int(n) > acked+failed {
 		t.Fatalf("counter %d: acked %d, failed %d: an acknowledged INCR was lost or one ran twice", n, acked, failed)
 	}
+	checkShared(t, c, initial)
 }
 
 func TestMuxPipeline(t *testing.T) {
@@ -236,8 +252,9 @@ func TestMuxable(t *testing.T) {
 }
 
 // A server that accepts connections but never answers the handshake: every
-// multiplexed caller returns at its own deadline, none waits behind
-// another's dial, and nothing is reported as possibly executed.
+// caller waiting for a shared connection's dial returns at its own
+// deadline, none waits behind another's dial, and nothing is reported as
+// possibly executed.
 func TestMuxDialHonoursContext(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -245,8 +262,9 @@ func TestMuxDialHonoursContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c := NewClient(&Options{Addr: ln.Addr().String(), DialTimeout: time.Minute, MaxRetries: -1})
+	c := sharedOnly(NewClient(&Options{Addr: ln.Addr().String(), DialTimeout: time.Minute, MaxRetries: -1}))
 	defer c.Close()
+	initial := c.Pool().Stats()
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -261,6 +279,7 @@ func TestMuxDialHonoursContext(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	checkShared(t, c, initial)
 }
 
 // TestMuxCrowdedSkipsTheLoneCheck checks the switch between counting the

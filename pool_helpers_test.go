@@ -2,6 +2,8 @@ package respool
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net"
 	"os"
 	"runtime"
@@ -75,15 +77,54 @@ func (d *testDialer) setHook(h func(ctx context.Context) error) {
 // pipeServer is an in-memory server for pool tests that need no real
 // Redis: each dial returns one end of a net.Pipe, whose other end a
 // goroutine serves (PING, CLIENT ID, anything else +OK) until the client
-// closes it.
+// closes it. It keeps the client ends dialled and not closed yet, so a
+// test can count the connections actually open.
 type pipeServer struct {
 	wg     sync.WaitGroup
 	open   atomic.Int64 // server ends not yet closed
 	nextID atomic.Int64
+
+	dialled, closed atomic.Int64 // client ends handed out, and closed
+
+	mu   sync.Mutex        // guards live
+	live map[*pipeEnd]bool // client ends not closed yet
+}
+
+// pipeEnd is the client end of a pipeServer connection; closing it is
+// counted at once.
+type pipeEnd struct {
+	net.Conn
+	srv  *pipeServer
+	once sync.Once
+}
+
+func (e *pipeEnd) Close() error {
+	e.once.Do(func() {
+		e.srv.mu.Lock()
+		delete(e.srv.live, e)
+		e.srv.mu.Unlock()
+		e.srv.closed.Add(1)
+	})
+	return e.Conn.Close()
+}
+
+// liveEnds returns the client ends dialled and not closed yet.
+func (s *pipeServer) liveEnds() map[*pipeEnd]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.live)
 }
 
 func (s *pipeServer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	client, server := net.Pipe()
+	end := &pipeEnd{Conn: client, srv: s}
+	s.mu.Lock()
+	if s.live == nil {
+		s.live = map[*pipeEnd]bool{}
+	}
+	s.live[end] = true
+	s.mu.Unlock()
+	s.dialled.Add(1)
 	s.open.Add(1)
 	id := s.nextID.Add(1)
 	s.wg.Go(func() {
@@ -120,7 +161,7 @@ func (s *pipeServer) dial(ctx context.Context, network, addr string) (net.Conn, 
 			}
 		}
 	})
-	return client, nil
+	return end, nil
 }
 
 // newPipePool returns a pool of in-memory connections (see pipeServer)
@@ -197,18 +238,39 @@ func eventually(t failer, what string, cond func() bool) {
 	}
 }
 
-// checkAccounting fails the test unless the pool's gauges add up.
+// checkAccounting fails the test unless the pool's books are consistent,
+// read together under its lock: the slots taken (numOpen) are the idle
+// connections, those in use and the dials in flight, within PoolSize;
+// every idle connection is the pool's, open, not marked in use, and idle
+// once. It returns the pool's Stats, taken just before. Call it while no
+// Get or Put is under way: a Get that took a slot to dial counts in
+// Dialing only once its dial begins.
 func checkAccounting(t failer, p *Pool) PoolStats {
 	t.Helper()
 	s := p.Stats()
-	if s.Open != s.Idle+s.InUse || s.Open+s.Dialing > p.opt.PoolSize || s.Idle < 0 || s.InUse < 0 || s.Dialing < 0 {
-		t.Fatalf("accounting broken: %+v (PoolSize %d)", s, p.opt.PoolSize)
-	}
 	p.mu.Lock()
-	numOpen := p.numOpen
+	numOpen, idle, inUse, dialing := p.numOpen, len(p.idle), p.numInUse, p.numDialing
+	var bad string
+	seen := make(map[*Conn]bool, idle)
+	for i, cn := range p.idle {
+		switch {
+		case cn.pool != p:
+			bad = fmt.Sprintf("idle connection %d belongs to another pool", i)
+		case cn.closed.Load():
+			bad = fmt.Sprintf("idle connection %d is closed", i)
+		case cn.pooled.inUse:
+			bad = fmt.Sprintf("idle connection %d is marked in use", i)
+		case seen[cn]:
+			bad = fmt.Sprintf("idle connection %d is in the idle list twice", i)
+		}
+		seen[cn] = true
+	}
 	p.mu.Unlock()
-	if numOpen != s.Open+s.Dialing {
-		t.Fatalf("numOpen %d != Open %d + Dialing %d", numOpen, s.Open, s.Dialing)
+	if bad != "" {
+		t.Fatalf("accounting broken: %s (stats %+v)", bad, s)
+	}
+	if numOpen != idle+inUse+dialing || numOpen > p.opt.PoolSize || idle < 0 || inUse < 0 || dialing < 0 {
+		t.Fatalf("accounting broken: numOpen %d, %d idle, %d in use, %d dialling (PoolSize %d)", numOpen, idle, inUse, dialing, p.opt.PoolSize)
 	}
 	return s
 }

@@ -3,9 +3,11 @@ package respool
 import (
 	"context"
 	"errors"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,15 +31,20 @@ type poolModel struct {
 	returned []*Conn // given back and not taken again: a Put now is a double Put
 	closed   bool
 	dialFail bool
+	refused  atomic.Int64 // dials the dialer refused
 
 	hits, misses, doublePuts, unusable uint64
 }
 
 // TestPoolModel checks the pool against poolModel under random sequences
 // of Get (with short deadlines), Put, Put of a dirty or broken connection,
-// double Put, failing dials, Close, and bursts of concurrent Get/Put; the
-// accounting (Open == Idle + InUse <= PoolSize, every dialled connection
-// either in the pool, held or closed) is checked after every step.
+// double Put, failing dials, Close, and bursts of concurrent Get/Put.
+// After every step, a burst included, the connections actually open (the
+// pipes dialled and not closed, counted at the dialer) are exactly the
+// idle ones and those held (no dial is in flight between steps), the
+// slots taken are Open + Dialing, and PoolSize is not exceeded; during a
+// burst the same holds within what the burst's goroutines may be doing at
+// that moment (see burst).
 func TestPoolModel(t *testing.T) {
 	checkGoroutines(t)
 	rapid.Check(t, func(rt *rapid.T) {
@@ -51,6 +58,7 @@ func TestPoolModel(t *testing.T) {
 		refused := &dialSwitch{}
 		m.d.setHook(func(context.Context) error {
 			if refused.failing() {
+				m.refused.Add(1)
 				return syscall.ECONNREFUSED
 			}
 			return nil
@@ -209,6 +217,17 @@ func (m *poolModel) put(rt *rapid.T, i int, how string) {
 // is given back, some of them dirty. Afterwards the model takes the
 // pool's idle list as it is (the order is up to the scheduler), and its
 // counters are re-read.
+//
+// Meanwhile a watcher checks the pool's books under its lock, again and
+// again, against the pipes open at that moment. PoolSize holds the slots
+// taken (numOpen): the connections idle and in use, the dials in flight
+// (Dialing), and the slots a goroutine has taken or been handed for a
+// dial it has not begun yet, at most one per goroutine of the burst. A
+// connection the pool counts (idle or in use) always has its pipe open: a
+// pipe is dialled before the pool counts it, and closed after it stopped
+// counting it. The other open pipes are those of dials in flight, and of
+// connections just dropped from the books whose goroutine has yet to
+// close them, again at most one per goroutine.
 func (m *poolModel) burst(rt *rapid.T, goroutines, rounds int, seed int64) {
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -220,9 +239,28 @@ func (m *poolModel) burst(rt *rapid.T, goroutines, rounds int, seed int64) {
 				return
 			default:
 			}
-			s := m.p.Stats()
-			if s.Open != s.Idle+s.InUse || s.Open+s.Dialing > m.size || s.InUse < len(m.held) {
-				rt.Errorf("during a burst: %+v", s)
+			m.p.mu.Lock()
+			numOpen, idle, inUse, dialing := m.p.numOpen, len(m.p.idle), m.p.numInUse, m.p.numDialing
+			// Read so as to overcount the open pipes for the lower bound
+			// (closes first) and to undercount them for the upper one
+			// (dials first): the counts move while we read.
+			closed1, dialled1 := m.srv.closed.Load(), m.srv.dialled.Load()
+			dialled2, closed2 := m.srv.dialled.Load(), m.srv.closed.Load()
+			m.p.mu.Unlock()
+			atMost, atLeast := int(dialled2-closed1), int(dialled1-closed2)
+			switch {
+			case numOpen < idle+inUse+dialing || numOpen > idle+inUse+dialing+goroutines || numOpen > m.size:
+				rt.Errorf("during a burst: numOpen %d, %d idle, %d in use, %d dialling (PoolSize %d)", numOpen, idle, inUse, dialing, m.size)
+				return
+			case inUse < len(m.held):
+				rt.Errorf("during a burst: %d in use, the model alone holds %d", inUse, len(m.held))
+				return
+			case atMost < idle+inUse:
+				rt.Errorf("during a burst: %d idle and %d in use, but at most %d pipes open", idle, inUse, atMost)
+				return
+			case atLeast > idle+inUse+dialing+goroutines:
+				rt.Errorf("during a burst: at least %d pipes open, more than %d idle, %d in use, %d dialling and one per goroutine (%d)",
+					atLeast, idle, inUse, dialing, goroutines)
 				return
 			}
 			runtime.Gosched()
@@ -275,12 +313,34 @@ func (m *poolModel) check(rt *rapid.T) {
 		rt.Fatalf("counters %+v; model hits %d misses %d double puts %d unusable %d",
 			s, m.hits, m.misses, m.doublePuts, m.unusable)
 	}
-	// No connection lost: every pipe still open on the server side is
-	// one the pool counts (closed pipes end their server asynchronously).
-	eventually(rt, "closed pipes end", func() bool { return m.srv.open.Load() == int64(s.Open) })
-	if got := m.srv.nextID.Load(); got > int64(s.Dials) {
-		rt.Fatalf("%d pipes dialled, pool counts %d dials", got, s.Dials)
+	// The connections actually open are exactly those the pool counts:
+	// its idle ones and the model's (no dial is in flight between steps).
+	m.p.mu.Lock()
+	numOpen := m.p.numOpen
+	counted := make(map[*pipeEnd]bool, len(m.p.idle)+len(m.held))
+	for _, cn := range m.p.idle {
+		counted[cn.nc.(*pipeEnd)] = true
 	}
+	m.p.mu.Unlock()
+	for _, cn := range m.held {
+		counted[cn.nc.(*pipeEnd)] = true
+	}
+	live := m.srv.liveEnds()
+	if numOpen != s.Open+s.Dialing || s.Open > m.size {
+		rt.Fatalf("numOpen %d, stats %+v, PoolSize %d", numOpen, s, m.size)
+	}
+	if len(live) != s.Idle+s.InUse || !maps.Equal(live, counted) {
+		rt.Fatalf("%d pipes open (%d closed of %d dialled), the pool counts %d idle and %d in use: a connection lost or counted without its pipe",
+			len(live), m.srv.closed.Load(), m.srv.dialled.Load(), s.Idle, s.InUse)
+	}
+	// Every dial attempt went through the dialer and was counted, and
+	// exactly the refused ones failed.
+	refused := m.refused.Load()
+	if int64(s.Dials) != m.d.dials.Load() || s.DialErrors != uint64(refused) || m.srv.dialled.Load() != m.d.dials.Load()-refused {
+		rt.Fatalf("stats %+v: the dialer saw %d dials, refused %d; %d pipes dialled", s, m.d.dials.Load(), refused, m.srv.dialled.Load())
+	}
+	// Closed pipes end their server side too (asynchronously).
+	eventually(rt, "closed pipes end", func() bool { return m.srv.open.Load() == int64(len(live)) })
 }
 
 // dialSwitch turns dial failures on and off, safely across goroutines.

@@ -50,8 +50,8 @@ const bigValueLen = 64 << 10
 // outcome after it. A connection used alone by the call is closed, a
 // shared one drops the late reply; the calls that follow all get their
 // own replies. For single commands, pipelines and transactions, in both
-// modes; in the multiplexed mode the single command is made to share a
-// connection by keeping another command in flight.
+// modes; in the multiplexed mode single commands and pipelines run on the
+// shared connection (checkShared), transactions on a pooled one.
 func TestReliabilityCancel(t *testing.T) {
 	srv := faultTest(t)
 	keys, hashes := populate(t, srv.Addr, testKey(t, "data"), 16)
@@ -103,28 +103,11 @@ func runCancelCase(t *testing.T, m reliabilityMode, kind cancelKind, point cance
 		}
 	}
 
+	initial := c.Pool().Stats()
 	// Warm up, so the call does not also dial.
 	warmMux(t, c)
 	if err := c.Ping(guard).Err(); err != nil {
 		t.Fatal(err)
-	}
-
-	// In the multiplexed mode a command alone in flight takes a pooled
-	// connection; another one in flight sends it to a shared one.
-	var holder chan error
-	if !m.exclusive && kind == cancelCommand {
-		p.StallReply("ECHO", 0)
-		holder = make(chan error, 1)
-		go func() {
-			v, err := c.Do(guard, "ECHO", "holder")
-			if err == nil && v.Text() != "holder" {
-				err = fmt.Errorf("ECHO holder = %v: another command's reply", v)
-			}
-			holder <- err
-		}()
-		if err := p.WaitCommand(guard, "ECHO", 1); err != nil {
-			t.Fatal(err)
-		}
 	}
 
 	if point != cancelBeforeWrite {
@@ -184,13 +167,13 @@ func runCancelCase(t *testing.T, m reliabilityMode, kind cancelKind, point cance
 		t.Fatal("the cancelled call did not return")
 	}
 
-	shared := !m.exclusive && kind != cancelTx
+	shared := m.shared() && kind != cancelTx
 	if point == cancelBeforeWrite {
 		if shared {
 			warmMux(t, c) // a barrier on the shared connection
 		}
 		if sent := p.Commands(held) - sentBefore; sent != 0 {
-			knownBug(t, shared,
+			regression(t, shared,
 				"mux.go muxConn.run: a %s whose context was already cancelled is queued and written to the shared connection (the server ran it; the caller gets OutcomeUnknown, or even the reply, instead of OutcomeNotSent)", kind)
 			t.Fatalf("a call cancelled before its write reached the server (%d %s)", sent, held)
 		}
@@ -198,7 +181,7 @@ func runCancelCase(t *testing.T, m reliabilityMode, kind cancelKind, point cance
 	if !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("cancelled call: %v, want context.Canceled", r.err)
 	}
-	knownBug(t, watch.liveTimeouts.Load() > 0,
+	regression(t, watch.liveTimeouts.Load() > 0,
 		"conn.go roundTrip: the cancellation's past deadline (set by watchContext's AfterFunc) was overwritten by SetReadDeadline(ReadTimeout): the cancelled %s returned only when ReadTimeout passed", kind)
 	expected := map[int]string{0: valueFor(small), 1: bigValue, 2: valueFor(keys[1])}
 	if kind == cancelCommand {
@@ -243,12 +226,10 @@ func runCancelCase(t *testing.T, m reliabilityMode, kind cancelKind, point cance
 	}
 
 	p.Resume()
-	if holder != nil {
-		if err := <-holder; err != nil {
-			t.Fatalf("the command kept in flight: %v", err)
-		}
-	}
 	verifyCalls(t, c, keys, hashes, verify)
+	if shared {
+		checkShared(t, c, initial)
+	}
 }
 
 // cmdValue returns the value of a command made by these tests.

@@ -56,6 +56,7 @@ func TestReliabilityPipelineCut(t *testing.T) {
 				// One connection the pipeline must use: PoolSize 1, or one
 				// shared connection.
 				c := newReliabilityClient(t, m, p.Addr(), Options{PoolSize: 1, MultiplexConns: 1, MaxRetries: -1})
+				start := c.Pool().Stats()
 				for _, off := range offsets {
 					// (Re)open the connection and arm it.
 					if m.exclusive {
@@ -103,9 +104,14 @@ func TestReliabilityPipelineCut(t *testing.T) {
 					}
 				}
 
+				if m.shared() {
+					checkShared(t, c, start)
+				}
+
 				// With retries on, the cut pipeline of reads is repeated on
 				// a new connection and succeeds whole.
 				cr := newReliabilityClient(t, m, p.Addr(), Options{PoolSize: 1, MultiplexConns: 1})
+				start = cr.Pool().Stats()
 				if m.exclusive {
 					if err := cr.Ping(ctx).Err(); err != nil {
 						t.Fatal(err)
@@ -126,6 +132,101 @@ func TestReliabilityPipelineCut(t *testing.T) {
 					if g.Val() != valueFor(keys[i]) {
 						t.Fatalf("retried pipeline: command %d got %q", i, g.Val())
 					}
+				}
+				if p.Cuts() != len(offsets)+1 {
+					t.Fatalf("%d cuts, want %d: the retried pipeline did not run on the armed connection", p.Cuts(), len(offsets)+1)
+				}
+				if m.shared() {
+					checkShared(t, cr, start)
+				}
+			})
+		}
+	}
+}
+
+// A pipeline of writes (INCR) whose reply stream is cut in the middle,
+// with retries on: the replies that arrived before the cut are their
+// commands' own (1, 2, 3...), every later command fails with an unknown
+// outcome, and the pipeline is not sent again: the counter ends at most at
+// the pipeline's length (a replay would add it again) and at least at the
+// number of replies that arrived.
+func TestReliabilityPipelineCutWrites(t *testing.T) {
+	srv := faultTest(t)
+	const n, arrive = 50, 20
+	// INCR's replies: ":1\r\n" ... ":50\r\n".
+	cutAt := 0
+	for i := 1; i <= arrive; i++ {
+		cutAt += len(":" + strconv.Itoa(i) + "\r\n")
+	}
+	for _, m := range reliabilityModes {
+		for _, reset := range []bool{false, true} {
+			name := m.name + "/FIN"
+			if reset {
+				name = m.name + "/RST"
+			}
+			t.Run(name, func(t *testing.T) {
+				ctx := guardContext(t)
+				counter := testKey(t, "counter")
+				p := respooltest.StartFaultProxy(t, srv.Addr)
+				c := newReliabilityClient(t, m, p.Addr(), Options{
+					PoolSize: 1, MultiplexConns: 1,
+					MaxRetries: 5, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond,
+				})
+				start := c.Pool().Stats()
+				if err := c.Ping(ctx).Err(); err != nil { // open the connection to arm it
+					t.Fatal(err)
+				}
+				if reset {
+					p.ResetAfter(int64(cutAt))
+				} else {
+					p.CutAfter(int64(cutAt))
+				}
+				pl := c.Pipeline()
+				incrs := make([]*Cmd[int64], n)
+				for i := range incrs {
+					incrs[i] = pl.Incr(ctx, counter)
+				}
+				err := pl.Exec(ctx)
+				if p.Cuts() != 1 {
+					t.Fatalf("%d cuts: the pipeline's connection was not the armed one", p.Cuts())
+				}
+				if o := OutcomeOf(err); o != OutcomeUnknown {
+					t.Fatalf("the cut pipeline of writes: %v (outcome %v), want an unknown outcome", err, o)
+				}
+				arrived := 0
+				for i, incr := range incrs {
+					v, err := incr.Result()
+					if err == nil {
+						if i != arrived {
+							t.Fatalf("INCR %d succeeded after INCR %d failed", i, arrived)
+						}
+						if v != int64(i+1) {
+							t.Fatalf("INCR %d got %d: not its own reply", i, v)
+						}
+						arrived++
+						continue
+					}
+					if o := OutcomeOf(err); o != OutcomeUnknown {
+						t.Fatalf("INCR %d failed with outcome %v: %v", i, o, err)
+					}
+				}
+				if arrived > arrive || (!reset && arrived != arrive) {
+					t.Fatalf("%d replies delivered, %d arrived whole before the cut", arrived, arrive)
+				}
+				direct := newReliabilityClient(t, reliabilityModes[1], srv.Addr, Options{})
+				v, err := direct.Do(ctx, "GET", counter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := v.Int()
+				if err != nil {
+					t.Fatalf("GET %s = %v: %v", counter, v, err)
+				}
+				if got > n || got < int64(arrived) {
+					t.Fatalf("counter %d after a cut pipeline of %d INCRs, %d acknowledged: the pipeline was sent again", got, n, arrived)
+				}
+				if m.shared() {
+					checkShared(t, c, start)
 				}
 			})
 		}
@@ -156,6 +257,7 @@ func TestReliabilityNoDuplicateWrites(t *testing.T) {
 			c := newReliabilityClient(t, m, p.Addr(), Options{
 				MaxRetries: 10, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 10 * time.Millisecond,
 			})
+			initial := c.Pool().Stats()
 
 			var (
 				wg      sync.WaitGroup
@@ -225,6 +327,9 @@ func TestReliabilityNoDuplicateWrites(t *testing.T) {
 			}
 			t.Logf("%d tokens: %d acknowledged, %d unknown (%d of them applied), %d not sent; %d cuts",
 				workers*perWorker, len(acked), unknown, len(got)-len(acked), len(notSent), p.Cuts())
+			if m.shared() {
+				checkShared(t, c, initial)
+			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				t.Fatal("the run did not finish within its guard")
 			}

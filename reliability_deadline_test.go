@@ -29,9 +29,10 @@ func newLateContext(parent context.Context) lateContext {
 
 func (c lateContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
-// knownBug fails the test when a bug it was written to reproduce (and
-// which has been fixed) shows again.
-func knownBug(t *testing.T, shows bool, format string, args ...any) {
+// regression asserts that a bug which the test was written to reproduce,
+// and which has been fixed, does not show again: it fails the test when
+// shows holds, naming the bug and where it was.
+func regression(t *testing.T, shows bool, format string, args ...any) {
 	t.Helper()
 	if shows {
 		t.Fatalf("regression: "+format, args...)
@@ -58,11 +59,11 @@ func TestReliabilityDeadlineErrorIsContext(t *testing.T) {
 	if o := OutcomeOf(err); o != OutcomeNotSent && o != OutcomeUnknown {
 		t.Fatalf("outcome %v: %v", o, err)
 	}
-	knownBug(t, !errors.Is(err, context.DeadlineExceeded),
+	regression(t, !errors.Is(err, context.DeadlineExceeded),
 		"conn.go ioError/failWrite: a read or write ended by the context's deadline before its timer ran reports %q, not context.DeadlineExceeded", err)
 
 	_, err = Dial(ctx, &Options{Addr: p.Addr()})
-	knownBug(t, !errors.Is(err, context.DeadlineExceeded),
+	regression(t, !errors.Is(err, context.DeadlineExceeded),
 		"conn.go dialConn: a dial ended by the context's deadline reports %q, not context.DeadlineExceeded", err)
 }
 
@@ -118,7 +119,7 @@ func TestReliabilityDialBackoffOwnDeadline(t *testing.T) {
 	if err == nil {
 		pool.Put(cn)
 	}
-	knownBug(t, err != nil,
+	regression(t, err != nil,
 		"pool_dial.go dialSlot: the caller's own deadline (ctx.Err() still nil) opened the dial backoff; a Get without a deadline failed with %q", err)
 }
 
@@ -212,6 +213,6 @@ func TestReliabilityCancelBetweenWriteAndRead(t *testing.T) {
 	fc.mu.Lock()
 	lost := fc.lost
 	fc.mu.Unlock()
-	knownBug(t, lost,
+	regression(t, lost,
 		"conn.go roundTrip: SetReadDeadline(now+ReadTimeout) after the write overwrites the past deadline the cancellation set; the read waits for ReadTimeout (fix: re-check ctx.Done() after setting each deadline)")
 }

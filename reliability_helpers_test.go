@@ -29,15 +29,32 @@ import (
 // runs them at full size (go test -run Reliab -timeout 30m with
 // RESPOOL_SOAK=1).
 
-// reliabilityMode is one of the two ways a Client runs commands.
+// reliabilityMode is one of the ways a Client runs commands.
 type reliabilityMode struct {
 	name      string
 	exclusive bool
+	// choosing leaves a multiplexing Client its own choice of path: a
+	// command or pipeline alone in flight borrows a pooled connection.
+	// Without it, a multiplexing Client runs every command that may share
+	// a connection on a shared one, also when it is alone (sharedOnly).
+	choosing bool
 }
 
-// reliabilityModes lists both: the default multiplexed Client and
-// Options.Exclusive.
-var reliabilityModes = []reliabilityMode{{"Multiplexed", false}, {"Exclusive", true}}
+// shared reports whether a Client in mode m runs every shareable command
+// on a shared connection.
+func (m reliabilityMode) shared() bool { return !m.exclusive && !m.choosing }
+
+// reliabilityModes lists the two paths a command can take: a multiplexed
+// Client that runs everything it may on its shared connections (a test
+// named Multiplexed runs there, whatever else is in flight; checkShared
+// shows it), and Options.Exclusive, where every command borrows a pooled
+// connection.
+var reliabilityModes = []reliabilityMode{{name: "Multiplexed"}, {name: "Exclusive", exclusive: true}}
+
+// choosingModes are for scenarios about the multiplexed Client's own
+// choice between its shared connections and the pool (a lone command
+// borrows a pooled connection, unless the pool has none free).
+var choosingModes = []reliabilityMode{{name: "Multiplexed", choosing: true}, {name: "Exclusive", exclusive: true}}
 
 // reliabilitySoak reports whether the full-size soaks were asked for.
 func reliabilitySoak() bool { return os.Getenv("RESPOOL_SOAK") == "1" }
@@ -120,8 +137,32 @@ func newReliabilityClient(t *testing.T, m reliabilityMode, addr string, opt Opti
 	opt.Addr = addr
 	opt.Exclusive = m.exclusive
 	c := NewClient(&opt)
+	if m.shared() {
+		sharedOnly(c)
+	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// pooledUse sums the counters that move when a Client borrows a pooled
+// connection: Gets that took an idle one (Hits), dialled one (Misses),
+// waited (Waits, Timeouts), and the dials of Gets, failed ones included.
+func pooledUse(s PoolStats) uint64 {
+	return s.Hits + s.Misses + s.Waits + s.Timeouts + (s.Dials - s.MinIdleDials - s.SharedDials)
+}
+
+// checkShared fails the test unless the calls c made since its pool's
+// stats were before ran on shared connections: c dialled shared
+// connections, and its pool lent it none.
+func checkShared(t *testing.T, c *Client, before PoolStats) {
+	t.Helper()
+	now := c.Pool().Stats()
+	if now.SharedDials == 0 {
+		t.Fatalf("no shared connection was ever dialled: the calls did not run on the shared path (stats %+v)", now)
+	}
+	if pooledUse(now) != pooledUse(before) {
+		t.Fatalf("the pool lent connections to calls of the shared path: stats before %+v, after %+v", before, now)
+	}
 }
 
 // valueFor is the value a test stores under key: derived from the key, so
@@ -183,19 +224,26 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-// warmMux makes sure every shared connection of a multiplexing Client is
-// dialled, by running pipelines (which always take the shared path).
+// warmMux makes sure every shared connection of a multiplexing Client
+// made sharedOnly is dialled and healthy, by running PINGs until each
+// slot holds a live connection (a command picks its slot at random).
 func warmMux(t *testing.T, c *Client) {
 	t.Helper()
 	if c.mux == nil {
 		return
 	}
-	for range len(c.mux.conns) {
-		if _, err := c.Pipelined(context.Background(), func(p *Pipeline) error {
-			p.Do(context.Background(), "PING")
-			return nil
-		}); err != nil {
-			t.Fatalf("warm up: %v", err)
+	if !c.alwaysShare {
+		t.Fatal("warmMux: the Client may run its PINGs on pooled connections; make it sharedOnly")
+	}
+	ctx := guardContext(t)
+	for i := range c.mux.live {
+		for {
+			if mc := c.mux.live[i].Load(); mc != nil && !mc.dead.Load() {
+				break
+			}
+			if err := c.Ping(ctx).Err(); err != nil {
+				t.Fatalf("warm up: %v", err)
+			}
 		}
 	}
 }
@@ -262,4 +310,48 @@ func (c *watchedConn) SyscallConn() (syscall.RawConn, error) {
 
 func (c *watchedConn) CloseWrite() error {
 	return c.Conn.(interface{ CloseWrite() error }).CloseWrite()
+}
+
+// socketCount is an Options.Dialer that counts the client's sockets open
+// at once and their peak.
+type socketCount struct {
+	mu         sync.Mutex // guards open and peak
+	open, peak int
+}
+
+func (sc *socketCount) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	sc.mu.Lock()
+	sc.open++
+	sc.peak = max(sc.peak, sc.open)
+	sc.mu.Unlock()
+	return &countedConn{TCPConn: nc.(*net.TCPConn), sc: sc}, nil
+}
+
+// peakOpen returns the most sockets that were open at once.
+func (sc *socketCount) peakOpen() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.peak
+}
+
+// countedConn is a socket of a socketCount; every other method is the TCP
+// connection's own, so the liveness check and Close work as without it.
+type countedConn struct {
+	*net.TCPConn
+	sc   *socketCount
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.sc.mu.Lock()
+		c.sc.open--
+		c.sc.mu.Unlock()
+	})
+	return c.TCPConn.Close()
 }

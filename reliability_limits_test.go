@@ -13,10 +13,12 @@ import (
 )
 
 // Issue 8, item 9: a 100 MiB value round-trips byte-exact, on a pooled
-// connection and on a shared one (20 MiB there unless RESPOOL_SOAK=1). With ReplyLimits.MaxBulkLen 10 MiB the
-// same GET fails with a typed error (errors.Is(err, resp.ErrLimit)), the
-// connection is discarded, and the client allocates no more than the cap
-// plus its buffers while refusing it: the length header alone decides.
+// connection and on the shared connection's reader (20 MiB there unless
+// RESPOOL_SOAK=1). With ReplyLimits.MaxBulkLen 10 MiB the same GET fails
+// with a typed error (errors.Is(err, resp.ErrLimit)), the connection is
+// not used again (a pooled one is discarded, the shared one replaced by
+// the next call), and the client allocates no more than the cap plus its
+// buffers while refusing it: the length header alone decides.
 func TestReliabilityLargeValue(t *testing.T) {
 	faultTest(t)
 	srv := respooltest.StartServer(t)
@@ -49,61 +51,78 @@ func TestReliabilityLargeValue(t *testing.T) {
 	for _, m := range reliabilityModes {
 		t.Run(m.name, func(t *testing.T) {
 			c := newReliabilityClient(t, m, srv.Addr, slow)
-			// A pipeline takes the shared connection in the multiplexed
-			// mode; a lone command a pooled one.
+			initial := c.Pool().Stats()
 			k, want := key, value
-			if !m.exclusive && !reliabilitySoak() {
+			if m.shared() && !reliabilitySoak() {
 				k, want = smallKey, value[:20<<20]
 			}
 			start := time.Now()
-			pl := c.Pipeline()
-			got := pl.Get(ctx, k)
-			if err := pl.Exec(ctx); err != nil {
+			got, err := c.Get(ctx, k).Result()
+			if err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("GET of %d MiB took %v", len(want)>>20, time.Since(start))
-			if !bytes.Equal([]byte(got.Val()), want) {
-				t.Fatalf("the %d MiB value came back different (%d bytes)", len(want)>>20, len(got.Val()))
+			if !bytes.Equal([]byte(got), want) {
+				t.Fatalf("the %d MiB value came back different (%d bytes)", len(want)>>20, len(got))
 			}
-			got, pl, want = nil, nil, nil // let the copy go
+			if m.shared() {
+				checkShared(t, c, initial)
+			}
+			got, want = "", nil // let the copy go
 
 			limitOpt := slow
 			limitOpt.ReplyLimits = resp.Limits{MaxBulkLen: 10 << 20}
 			limitOpt.MaxRetries = -1
+			limitOpt.MultiplexConns = 1
 			lc := newReliabilityClient(t, m, srv.Addr, limitOpt)
+			initial = lc.Pool().Stats()
 			if err := lc.Ping(ctx).Err(); err != nil {
 				t.Fatal(err)
+			}
+			// refused checks a GET beyond MaxBulkLen, and that the next
+			// call finds its connection gone: a PING then needs exactly
+			// one new connection.
+			refused := func(what string, err error, before PoolStats) {
+				t.Helper()
+				var pe *resp.ProtocolError
+				if !errors.Is(err, resp.ErrLimit) || !errors.As(err, &pe) {
+					t.Fatalf("%s beyond MaxBulkLen: %v, want a *resp.ProtocolError matching resp.ErrLimit", what, err)
+				}
+				if o := OutcomeOf(err); o != OutcomeUnknown {
+					t.Fatalf("%s: outcome %v, want unknown: %v", what, o, err)
+				}
+				if m.exclusive {
+					if closed := lc.Pool().Stats().Closed.Unusable - before.Closed.Unusable; closed != 1 {
+						t.Fatalf("%s: %d connections discarded after the refused reply, want 1", what, closed)
+					}
+				}
+				if v, err := lc.Ping(ctx).Result(); err != nil || v != "PONG" {
+					t.Fatalf("after the refused reply of %s: %q %v", what, v, err)
+				}
+				if d := lc.Pool().Stats().Dials - before.Dials; d != 1 {
+					t.Fatalf("%s: %d dials for the PING after the refused reply, want 1 (its connection replaced)", what, d)
+				}
 			}
 			before := lc.Pool().Stats()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			allocBefore := ms.TotalAlloc
-			_, err := lc.Get(ctx, key).Result()
+			_, err = lc.Get(ctx, key).Result()
 			runtime.ReadMemStats(&ms)
 			allocated := ms.TotalAlloc - allocBefore
-			var pe *resp.ProtocolError
-			if !errors.Is(err, resp.ErrLimit) || !errors.As(err, &pe) {
-				t.Fatalf("GET beyond MaxBulkLen: %v, want a *resp.ProtocolError matching resp.ErrLimit", err)
-			}
-			if o := OutcomeOf(err); o != OutcomeUnknown {
-				t.Fatalf("outcome %v, want unknown: %v", o, err)
-			}
-			if closed := lc.Pool().Stats().Closed.Unusable - before.Closed.Unusable; closed != 1 {
-				t.Fatalf("%d connections discarded after the refused reply, want 1", closed)
-			}
+			refused("GET", err, before)
 			t.Logf("refusing the 100 MiB reply allocated %d bytes", allocated)
 			if allocated > 11<<20 {
 				t.Fatalf("refusing the reply allocated %d bytes, more than the cap plus buffers", allocated)
 			}
-			// The same on the shared path, and the client goes on.
-			pl2 := lc.Pipeline()
-			g2 := pl2.Get(ctx, key)
-			_ = pl2.Exec(ctx)
-			if err := g2.Err(); !errors.Is(err, resp.ErrLimit) {
-				t.Fatalf("pipelined GET beyond MaxBulkLen: %v", err)
-			}
-			if v, err := lc.Ping(ctx).Result(); err != nil || v != "PONG" {
-				t.Fatalf("after the refused reply: %q %v", v, err)
+			// The same in a pipeline, and the client goes on.
+			before = lc.Pool().Stats()
+			pl := lc.Pipeline()
+			g := pl.Get(ctx, key)
+			_ = pl.Exec(ctx)
+			refused("pipelined GET", g.Err(), before)
+			if m.shared() {
+				checkShared(t, lc, initial)
 			}
 		})
 	}

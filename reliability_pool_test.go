@@ -1,9 +1,12 @@
 package respool
 
 import (
+	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,11 +17,13 @@ import (
 // the server, 50 more callers that need a pooled connection: each times
 // out with ErrPoolTimeout (not sent), nothing deadlocks, and once the
 // holders finish all 50 succeed. In the multiplexed mode ordinary
-// commands do not use the pool and keep working meanwhile.
+// commands keep working meanwhile: the scenario is about the Client's own
+// choice of path (a lone command borrows a pooled connection when the
+// pool has one free, else shares), so it runs with that choice left on.
 func TestReliabilityPoolExhaustion(t *testing.T) {
 	srv := faultTest(t)
 	const waiters = 50
-	for _, m := range reliabilityModes {
+	for _, m := range choosingModes {
 		t.Run(m.name, func(t *testing.T) {
 			ctx := guardContext(t)
 			p := respooltest.StartFaultProxy(t, srv.Addr)
@@ -80,6 +85,7 @@ func TestReliabilityPoolExhaustion(t *testing.T) {
 			}
 			if !m.exclusive {
 				// Plain commands share connections outside PoolSize.
+				beforeGets := c.Pool().Stats()
 				starved := 0
 				for i, err := range runAll(func() error {
 					v, err := c.Get(ctx, key).Result()
@@ -101,8 +107,13 @@ func TestReliabilityPoolExhaustion(t *testing.T) {
 				} else if err != nil || v != valueFor(key) {
 					t.Fatalf("lone GET while the pool is exhausted: %q, %v", v, err)
 				}
+				if starved == 0 {
+					// They ran on shared connections, without waiting for
+					// the pool.
+					checkShared(t, c, beforeGets)
+				}
 				defer func() {
-					knownBug(t, starved > 0 && !t.Failed(),
+					regression(t, starved > 0 && !t.Failed(),
 						"client.go runCmd: a multiplexable command alone in flight takes a pooled connection; with the pool exhausted (here by BLPOPs) %d of %d GETs failed with ErrPoolTimeout although the shared connections were free", starved, waiters+1)
 				}()
 			}
@@ -134,12 +145,39 @@ func TestReliabilityPoolExhaustion(t *testing.T) {
 // maxclients.
 const maxClientsText = "max number of clients reached"
 
+// heldDialer is an Options.Dialer that can hold one dial: after hold, the
+// next dial signals entered and waits until release is closed.
+type heldDialer struct {
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+// hold arms the dialer; call it while no dial is in flight.
+func (d *heldDialer) hold() {
+	d.entered, d.release = make(chan struct{}), make(chan struct{})
+	d.armed.Store(true)
+}
+
+func (d *heldDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.armed.CompareAndSwap(true, false) {
+		close(d.entered)
+		select {
+		case <-d.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
+}
+
 // Issue 8, item 8 (first half): the server reaches maxclients while the
 // pool grows. The dial that is refused fails with an error of outcome
 // "not sent" that carries the server's text as an *Error; the connections
-// already open keep working; concurrent Gets during the refusal do not
-// each dial (the pool backs off); once the limit rises, the pool and the
-// shared connections recover.
+// already open keep working; concurrent Gets during the refusal make one
+// dial, the probe of the pool's backoff, and the others fail at once;
+// once the limit rises, the pool and the shared connections recover.
 func TestReliabilityMaxClients(t *testing.T) {
 	faultTest(t)
 	srv := respooltest.StartServer(t)
@@ -157,7 +195,16 @@ func TestReliabilityMaxClients(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c := newReliabilityClient(t, m, srv.Addr, Options{PoolSize: 8})
+			// The pool's clock is frozen, so the dial backoff that the
+			// refusals open stays open however slow the machine is; the
+			// timeouts, whose socket deadlines come from the same clock,
+			// are as long as the test's guard.
+			clock := newFakeClock()
+			var dialer heldDialer
+			c := newReliabilityClient(t, m, srv.Addr, Options{
+				PoolSize: 8, Dialer: dialer.dial, now: clock.Now,
+				DialTimeout: reliabilityGuard, ReadTimeout: reliabilityGuard, WriteTimeout: reliabilityGuard,
+			})
 			// The admin connection and two more: the third pooled
 			// connection is refused.
 			setMax("3")
@@ -193,11 +240,13 @@ func TestReliabilityMaxClients(t *testing.T) {
 			_, err = c.Conn(ctx)
 			checkRefused("the third pooled connection", err)
 			if !m.exclusive {
+				before := c.Pool().Stats()
 				_, err := c.Pipelined(ctx, func(pl *Pipeline) error {
 					pl.Ping(ctx)
 					return nil
 				})
 				checkRefused("the shared connection's dial", err)
+				checkShared(t, c, before)
 			}
 
 			// The connections already open keep working.
@@ -207,15 +256,16 @@ func TestReliabilityMaxClients(t *testing.T) {
 				}
 			}
 
-			// Concurrent Gets while the server refuses: each fails, with
-			// fewer dials than Gets (one probe at a time).
+			// Concurrent Gets while the server refuses, inside the backoff
+			// window the refusals opened: the first to dial is the probe,
+			// whose dial is held until every other Get has failed at once
+			// with the last dial error. One dial in all.
 			const gets = 20
 			dialsBefore := c.Pool().Stats().Dials
-			start := make(chan struct{})
+			dialer.hold()
 			errs := make(chan error, gets)
 			for range gets {
 				go func() {
-					<-start
 					cn, err := c.Conn(ctx)
 					if err == nil {
 						c.Pool().Put(cn)
@@ -223,14 +273,28 @@ func TestReliabilityMaxClients(t *testing.T) {
 					errs <- err
 				}()
 			}
-			close(start)
-			for range gets {
-				checkRefused("a Get during the refusal", <-errs)
+			next := func(what string) error {
+				t.Helper()
+				select {
+				case err := <-errs:
+					return err
+				case <-ctx.Done():
+					t.Fatalf("gave up waiting for %s", what)
+					return nil
+				}
 			}
-			dials := c.Pool().Stats().Dials - dialsBefore
-			t.Logf("%d concurrent Gets during the refusal dialled %d times", gets, dials)
-			if dials >= gets {
-				t.Fatalf("%d Gets dialled %d times: no backoff", gets, dials)
+			select {
+			case <-dialer.entered:
+			case <-ctx.Done():
+				t.Fatal("no Get dialled during the refusal")
+			}
+			for range gets - 1 {
+				checkRefused("a Get during the probe", next("the Gets during the probe"))
+			}
+			close(dialer.release)
+			checkRefused("the probe", next("the probe"))
+			if dials := c.Pool().Stats().Dials - dialsBefore; dials != 1 {
+				t.Fatalf("%d concurrent Gets during the refusal dialled %d times, want 1 (the backoff's probe)", gets, dials)
 			}
 
 			// Recovery once the limit rises.
@@ -243,13 +307,17 @@ func TestReliabilityMaxClients(t *testing.T) {
 			if v, err := cn.Do(ctx, "PING"); err != nil || v.Text() != "PONG" {
 				t.Fatalf("new connection: %v %v", v, err)
 			}
+			before := c.Pool().Stats()
 			if _, err := c.Pipelined(ctx, func(pl *Pipeline) error {
 				pl.Ping(ctx)
 				return nil
 			}); err != nil {
 				t.Fatalf("shared connection after raising maxclients: %v", err)
 			}
-			knownBug(t, textLost != "",
+			if m.shared() {
+				checkShared(t, c, before)
+			}
+			regression(t, textLost != "",
 				"handshake.go runHandshake: the server's %q reply to HELLO is dropped when reading the next handshake reply fails (EOF/reset after the server hangs up); the caller gets %q", maxClientsText, textLost)
 		})
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/respool/respool/resp"
 	"github.com/respool/respool/respooltest"
 )
 
@@ -49,6 +48,7 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				if err := c.Set(ctx, key, valueFor(key), 0).Err(); err != nil {
 					t.Fatal(err)
 				}
+				warmMux(t, c) // every shared connection dialled: a later dial is a redial
 				before := c.Pool().Stats()
 				for range 3 {
 					idleFor(2 * short)
@@ -59,6 +59,9 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				if d := dialsSince(t, c, before); d != 0 {
 					t.Fatalf("%d dials for 3 GETs on a healthy connection idle past ReadTimeout", d)
 				}
+				if m.shared() {
+					checkShared(t, c, before)
+				}
 			})
 
 			t.Run("CallerDeadlinePassedWhileIdle", func(t *testing.T) {
@@ -68,6 +71,7 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				if err := c.Set(ctx, key, valueFor(key), 0).Err(); err != nil {
 					t.Fatal(err)
 				}
+				warmMux(t, c) // every shared connection dialled: a later dial is a redial
 				before := c.Pool().Stats()
 				for range 5 {
 					cctx, cancel := context.WithTimeout(ctx, short)
@@ -81,6 +85,9 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				}
 				if d := dialsSince(t, c, before); d != 0 {
 					t.Fatalf("%d dials for 5 calls whose deadlines passed while idle", d)
+				}
+				if m.shared() {
+					checkShared(t, c, before)
 				}
 			})
 
@@ -122,7 +129,8 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 
 			t.Run("CalmAfterDeadlineStorm", func(t *testing.T) {
 				ctx := guardContext(t)
-				c := newReliabilityClient(t, m, srv.Addr, Options{})
+				// One shared connection: the calm GETs all use it.
+				c := newReliabilityClient(t, m, srv.Addr, Options{MultiplexConns: 1})
 				key := testKey(t, "k")
 				if err := c.Set(ctx, key, valueFor(key), 0).Err(); err != nil {
 					t.Fatal(err)
@@ -140,14 +148,32 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 					})
 				}
 				wg.Wait()
+				// The storm's deadlines may have ended every dial of the
+				// connection the calm GETs use (then the first of them
+				// dials it) or left one open (then none dials): a
+				// cancellation closes a pooled connection, never a shared
+				// one, and never an idle one.
 				before := c.Pool().Stats()
+				want, where := uint64(1), "no idle pooled connection"
+				if m.exclusive && before.Idle > 0 {
+					want, where = 0, fmt.Sprintf("%d idle pooled connections", before.Idle)
+				}
+				if !m.exclusive {
+					where = "no live shared connection"
+					if mc := c.mux.live[0].Load(); mc != nil && !mc.dead.Load() {
+						want, where = 0, "a live shared connection"
+					}
+				}
 				for i := range 20 {
 					if got, err := c.Get(ctx, key).Result(); err != nil || got != valueFor(key) {
 						t.Fatalf("calm GET %d: %q, %v", i, got, err)
 					}
 				}
-				if d := dialsSince(t, c, before); d > 1 {
-					t.Fatalf("%d dials for 20 calm sequential GETs after the storm, want at most 1 (stats %+v)", d, c.Pool().Stats())
+				if d := dialsSince(t, c, before); d != want {
+					t.Fatalf("%d dials for 20 calm sequential GETs after the storm left %s, want %d (stats %+v)", d, where, want, c.Pool().Stats())
+				}
+				if m.shared() {
+					checkShared(t, c, before)
 				}
 			})
 		})
@@ -181,22 +207,14 @@ func TestReliabilitySharedConnDialledUnderShortDeadline(t *testing.T) {
 	}
 	for i := range 5 {
 		idleFor(short)
-		if _, err := sharedDo(ctx, c, "PING"); err != nil {
+		if err := c.Ping(ctx).Err(); err != nil {
 			t.Fatalf("PING %d on the shared connection: %v", i, err)
 		}
 	}
 	if d := c.Pool().Stats().Dials - before.Dials; d != 0 {
 		t.Fatalf("%d dials after the dialling caller's deadline passed", d)
 	}
-}
-
-// sharedDo runs one command on a shared connection of c's multiplexer,
-// whatever the Client would have chosen: a test of the shared path runs
-// there for certain.
-func sharedDo(ctx context.Context, c *Client, args ...any) (resp.Value, error) {
-	rq := valueRequest{argv: args}
-	_ = c.mux.doOne(ctx, &rq)
-	return rq.v, rq.err
+	checkShared(t, c, before)
 }
 
 // What the liveness check must still catch, on a connection idle past

@@ -109,10 +109,13 @@ func (g *loadGroup) finish() []error {
 
 // Issue 8, item 6: the server is stopped (SIGSTOP) under load. Calls fail
 // at their deadlines (deadline errors, never a wrong reply), the client
-// does not storm the server with dials (the connections open at once stay
-// within PoolSize plus the shared ones plus a small slack), the replies
-// that come late after SIGCONT reach nobody, and every goroutine
-// succeeds again.
+// does not storm the server with dials, the replies that come late after
+// SIGCONT reach nobody, and every goroutine succeeds again. No storm: on
+// the shared path the client never has more sockets open than
+// MultiplexConns (a shared connection is replaced only once its socket is
+// closed); on pooled connections, the proxy never sees more open at once
+// than PoolSize, the shared ones and a slack for the closes it has yet to
+// notice.
 func TestReliabilityHungServer(t *testing.T) {
 	faultTest(t)
 	srv := respooltest.StartServer(t)
@@ -126,10 +129,13 @@ func TestReliabilityHungServer(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			ctx := guardContext(t)
 			p := respooltest.StartFaultProxy(t, srv.Addr)
+			var sockets socketCount
 			c := newReliabilityClient(t, m, p.Addr(), Options{
+				Dialer:   sockets.dial,
 				PoolSize: poolSize, DialTimeout: 200 * time.Millisecond,
 				ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
 			})
+			initial := c.Pool().Stats()
 			g := startLoad(workers, func(w int) error {
 				k := keys[w%len(keys)]
 				cctx, cancel := context.WithTimeout(ctx, deadline)
@@ -159,9 +165,12 @@ func TestReliabilityHungServer(t *testing.T) {
 			}
 
 			bound := poolSize + c.opt.MultiplexConns + 4
-			t.Logf("peak connections open at once: %d (bound %d)", p.PeakOpen(), bound)
+			t.Logf("peak connections open at once: %d at the proxy (bound %d), %d at the client", p.PeakOpen(), bound, sockets.peakOpen())
 			if p.PeakOpen() > bound {
 				t.Fatalf("%d connections open at once against a hung server, bound %d: a dial storm", p.PeakOpen(), bound)
+			}
+			if m.shared() && sockets.peakOpen() > c.opt.MultiplexConns {
+				t.Fatalf("%d sockets open at once on the shared path, MultiplexConns %d: a dial storm", sockets.peakOpen(), c.opt.MultiplexConns)
 			}
 			// Late replies went to nobody: every call now gets its own.
 			verifyCalls(t, c, keys, hashes, 200)
@@ -169,6 +178,9 @@ func TestReliabilityHungServer(t *testing.T) {
 				if v, err := c.Get(ctx, k).Result(); err != nil || v != valueFor(k) {
 					t.Fatalf("after recovery GET %s = %q, %v", k, v, err)
 				}
+			}
+			if m.shared() {
+				checkShared(t, c, initial)
 			}
 		})
 	}
@@ -231,6 +243,7 @@ func TestReliabilityBlackhole(t *testing.T) {
 			ctx := guardContext(t)
 			p := respooltest.StartFaultProxy(t, srv.Addr)
 			c := newReliabilityClient(t, m, p.Addr(), opt)
+			initial := c.Pool().Stats()
 			warmMux(t, c)
 			if err := get(ctx, c, keys[0]); err != nil {
 				t.Fatal(err)
@@ -252,12 +265,16 @@ func TestReliabilityBlackhole(t *testing.T) {
 					t.Fatalf("after the blackhole: %v", err)
 				}
 			}
+			if m.shared() {
+				checkShared(t, c, initial)
+			}
 		})
 
 		t.Run(m.name+"/Busy", func(t *testing.T) {
 			ctx := guardContext(t)
 			p := respooltest.StartFaultProxy(t, srv.Addr)
 			c := newReliabilityClient(t, m, p.Addr(), opt)
+			initial := c.Pool().Stats()
 			g := startLoad(4, func(w int) error {
 				start := time.Now()
 				call := get
@@ -288,6 +305,9 @@ func TestReliabilityBlackhole(t *testing.T) {
 			for _, err := range g.finish() {
 				t.Error(err)
 			}
+			if m.shared() {
+				checkShared(t, c, initial)
+			}
 		})
 	}
 }
@@ -309,6 +329,7 @@ func TestReliabilityClientKill(t *testing.T) {
 			}
 			defer admin.Close()
 			c := newReliabilityClient(t, m, srv.Addr, Options{})
+			initial := c.Pool().Stats()
 			var acked, unknown, notSent atomic.Int64
 			g := startLoad(8, func(int) error {
 				err := c.Incr(ctx, counter).Err()
@@ -348,6 +369,9 @@ func TestReliabilityClientKill(t *testing.T) {
 			t.Logf("counter %d: %d acknowledged, %d unknown, %d not sent", n, acked.Load(), unknown.Load(), notSent.Load())
 			if n < acked.Load() || n > acked.Load()+unknown.Load() {
 				t.Fatalf("counter %d with %d acknowledged and %d unknown INCRs: one was lost or ran twice", n, acked.Load(), unknown.Load())
+			}
+			if m.shared() {
+				checkShared(t, c, initial)
 			}
 		})
 	}

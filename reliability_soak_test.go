@@ -32,6 +32,7 @@ func TestReliabilityDesyncSoak(t *testing.T) {
 			p.Jitter(time.Millisecond)
 			p.Rechunk(64)
 			c := newReliabilityClient(t, m, p.Addr(), Options{PoolSize: workers + 4})
+			initial := c.Pool().Stats()
 			ctx := guardContextFor(t, time.Duration(soakSize(1, 30))*reliabilityGuard)
 
 			var (
@@ -96,6 +97,9 @@ func TestReliabilityDesyncSoak(t *testing.T) {
 				if v, err := c.Get(context.Background(), k).Result(); err != nil || v != valueFor(k) {
 					t.Fatalf("after the soak GET %s = %q, %v", k, v, err)
 				}
+			}
+			if m.shared() {
+				checkShared(t, c, initial)
 			}
 		})
 	}
