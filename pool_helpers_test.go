@@ -254,11 +254,11 @@ func checkAccounting(t failer, p *Pool) PoolStats {
 	seen := make(map[*Conn]bool, idle)
 	for i, cn := range p.idle {
 		switch {
-		case cn.pool != p:
+		case pooled(cn) == nil || pooled(cn).pool != p:
 			bad = fmt.Sprintf("idle connection %d belongs to another pool", i)
 		case cn.closed.Load():
 			bad = fmt.Sprintf("idle connection %d is closed", i)
-		case cn.pooled.inUse:
+		case pooled(cn).inUse:
 			bad = fmt.Sprintf("idle connection %d is marked in use", i)
 		case seen[cn]:
 			bad = fmt.Sprintf("idle connection %d is in the idle list twice", i)

@@ -236,9 +236,9 @@ func warmMux(t *testing.T, c *Client) {
 		t.Fatal("warmMux: the Client may run its PINGs on pooled connections; make it sharedOnly")
 	}
 	ctx := guardContext(t)
-	for i := range c.mux.live {
+	for i := range c.mux.conns {
 		for {
-			if mc := c.mux.live[i].Load(); mc != nil && !mc.dead.Load() {
+			if mc := c.mux.conns[i].Load(); mc != nil && !mc.dead.Load() {
 				break
 			}
 			if err := c.Ping(ctx).Err(); err != nil {

@@ -258,7 +258,7 @@ func testUnsolicited(t *testing.T, m reliabilityMode, retries bool, rounds int) 
 func idleSocket(t *testing.T, c *Client, m reliabilityMode) net.Conn {
 	t.Helper()
 	if m.shared() {
-		mc := c.mux.live[0].Load()
+		mc := c.mux.conns[0].Load()
 		if mc == nil {
 			t.Fatal("no shared connection")
 		}

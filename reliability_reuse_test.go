@@ -160,7 +160,7 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				}
 				if !m.exclusive {
 					where = "no live shared connection"
-					if mc := c.mux.live[0].Load(); mc != nil && !mc.dead.Load() {
+					if mc := c.mux.conns[0].Load(); mc != nil && !mc.dead.Load() {
 						want, where = 0, "a live shared connection"
 					}
 				}
