@@ -322,8 +322,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 			}
 			return cn.failWrite(ctx, reqs, before, err)
 		}
-		cn.track(argv)
-		if b := blockFor(argv); b != 0 && (block >= 0 && (b < 0 || b > block)) {
+		if b := cn.afterWrite(argv); b != 0 && (block >= 0 && (b < 0 || b > block)) {
 			block = b
 		}
 	}
