@@ -2,8 +2,10 @@ package respool
 
 import (
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/respool/respool/internal/cmdinfo"
+	"github.com/respool/respool/resp"
 )
 
 // argString returns an argument as text when it is a string or []byte.
@@ -17,43 +19,52 @@ func argString(a any) (string, bool) {
 	return "", false
 }
 
+// A command's effect on its connection comes from its class in the
+// command table (cmdinfo.ClassOf): its session effect for track, where its
+// timeout sits for blockFor, whether it may share a connection for
+// muxable. The lookups allocate nothing and run for every command; each
+// first asks the inlined cmdinfo.IsOrdinary, which answers most commands
+// without a call.
+
 // track updates the connection's protocol state for a command just written.
 func (cn *Conn) track(argv []any) {
-	if len(argv) == 0 {
-		return
+	if !cmdinfo.IsOrdinary(argv) {
+		cn.trackSession(cmdinfo.ClassOf(argv).Session)
 	}
-	name, ok := argString(argv[0])
-	if !ok || len(name) < 4 || len(name) > 11 {
-		return // every command below has a name of 4 to 11 bytes
+}
+
+// afterWrite is track and blockFor with one lookup, for the write path:
+// it updates the protocol state for a command just written and returns
+// how long the command may block on the server.
+func (cn *Conn) afterWrite(argv []any) time.Duration {
+	if cmdinfo.IsOrdinary(argv) {
+		return 0
 	}
-	switch {
-	case strings.EqualFold(name, "MULTI"):
+	c := cmdinfo.ClassOf(argv)
+	cn.trackSession(c.Session)
+	return blockTime(c, argv)
+}
+
+// trackSession updates the protocol state for a command's session effect.
+func (cn *Conn) trackSession(s cmdinfo.Session) {
+	switch s {
+	case cmdinfo.SessionNone, cmdinfo.SessionUnsubscribe:
+		// An UNSUBSCRIBE may leave other subscriptions: subscribed stays.
+	case cmdinfo.SessionMulti:
 		cn.inMulti = true
-	case strings.EqualFold(name, "EXEC"), strings.EqualFold(name, "DISCARD"):
+	case cmdinfo.SessionEndMulti:
 		cn.inMulti = false
 		cn.watching = false
-	case strings.EqualFold(name, "WATCH"):
+	case cmdinfo.SessionWatch:
 		cn.watching = true
-	case strings.EqualFold(name, "UNWATCH"):
+	case cmdinfo.SessionUnwatch:
 		if !cn.inMulti {
 			cn.watching = false
 		}
-	case strings.EqualFold(name, "SUBSCRIBE"), strings.EqualFold(name, "PSUBSCRIBE"),
-		strings.EqualFold(name, "SSUBSCRIBE"), strings.EqualFold(name, "MONITOR"):
+	case cmdinfo.SessionSubscribe:
 		cn.subscribed = true
-	case strings.EqualFold(name, "SELECT"), strings.EqualFold(name, "HELLO"),
-		strings.EqualFold(name, "AUTH"), strings.EqualFold(name, "RESET"),
-		strings.EqualFold(name, "READONLY"), strings.EqualFold(name, "READWRITE"),
-		strings.EqualFold(name, "SWAPDB"):
+	default: // SessionChange, SessionClose
 		cn.sessionChanged = true
-	case strings.EqualFold(name, "CLIENT"):
-		if len(argv) > 1 {
-			sub, _ := argString(argv[1])
-			switch strings.ToUpper(sub) {
-			case "SETNAME", "TRACKING", "REPLY", "NO-EVICT", "NO-TOUCH", "CACHING", "SETINFO":
-				cn.sessionChanged = true
-			}
-		}
 	}
 }
 
@@ -61,64 +72,49 @@ func (cn *Conn) track(argv []any) {
 // its own timeout argument: 0 for a command that does not block, a
 // negative duration for one that blocks until data arrives (timeout 0).
 func blockFor(argv []any) time.Duration {
-	if len(argv) < 2 {
+	if cmdinfo.IsOrdinary(argv) {
 		return 0
 	}
-	name, ok := argString(argv[0])
-	if !ok || len(name) < 4 || (name[0] != 'B' && name[0] != 'b' && name[0] != 'X' && name[0] != 'x' && name[0] != 'W' && name[0] != 'w') {
+	return blockTime(cmdinfo.ClassOf(argv), argv)
+}
+
+// blockTime is blockFor for a command of class c.
+func blockTime(c cmdinfo.Class, argv []any) time.Duration {
+	if c.Timeout == cmdinfo.TimeoutNone {
 		return 0
 	}
-	switch strings.ToUpper(name) {
-	case "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX":
-		return seconds(argv[len(argv)-1])
-	case "BLMPOP", "BZMPOP":
-		return seconds(argv[1])
-	case "WAIT":
-		return milliseconds(argv[len(argv)-1])
-	case "WAITAOF":
-		return milliseconds(argv[len(argv)-1])
-	case "XREAD", "XREADGROUP":
-		for i := 1; i+1 < len(argv); i++ {
-			s, ok := argString(argv[i])
-			if !ok {
-				continue
-			}
-			if strings.EqualFold(s, "STREAMS") {
-				return 0
-			}
-			if strings.EqualFold(s, "BLOCK") {
-				return milliseconds(argv[i+1])
-			}
+	i, unit := c.Timeout.Arg(argv)
+	if i < 0 {
+		return 0
+	}
+	f, ok := argFloat(argv[i])
+	if !ok {
+		return 0
+	}
+	if f <= 0 {
+		return -1
+	}
+	return time.Duration(f * float64(unit))
+}
+
+// muxable reports whether argv may share a connection: its class allows it
+// (it neither blocks nor touches the session state, see cmdinfo.Class),
+// it carries no BLOCK argument, and all its arguments are writable.
+func muxable(argv []any) bool {
+	if !cmdinfo.IsOrdinary(argv) {
+		c := cmdinfo.ClassOf(argv)
+		if !c.Shared {
+			return false
+		}
+		if i, _ := c.Timeout.Arg(argv); i >= 0 {
+			return false // XREAD ... BLOCK
 		}
 	}
-	return 0
+	return resp.CheckArgs(argv) == nil
 }
 
-// seconds converts a timeout argument in seconds; 0 means forever (-1).
-func seconds(a any) time.Duration {
-	f, ok := argFloat(a)
-	if !ok {
-		return 0
-	}
-	if f <= 0 {
-		return -1
-	}
-	return time.Duration(f * float64(time.Second))
-}
-
-// milliseconds converts a timeout argument in milliseconds; 0 means
-// forever (-1).
-func milliseconds(a any) time.Duration {
-	f, ok := argFloat(a)
-	if !ok {
-		return 0
-	}
-	if f <= 0 {
-		return -1
-	}
-	return time.Duration(f * float64(time.Millisecond))
-}
-
+// argFloat returns a timeout argument as a number. A time.Duration counts
+// in seconds, which is only right for a timeout in seconds.
 func argFloat(a any) (float64, bool) {
 	switch v := a.(type) {
 	case int:

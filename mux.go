@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -616,27 +615,4 @@ func (mx *muxer) close() {
 			mc.close()
 		}
 	}
-}
-
-// muxable reports whether argv may share a connection: it must not block,
-// nor open or close a transaction, watch, subscription or any other
-// session state, and all its arguments must be writable.
-func muxable(argv []any) bool {
-	if len(argv) == 0 || blockFor(argv) != 0 {
-		return false
-	}
-	name, ok := argString(argv[0])
-	if !ok {
-		return false
-	}
-	if len(name) >= 4 && len(name) <= 11 {
-		switch strings.ToUpper(name) {
-		case "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
-			"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
-			"MONITOR", "SELECT", "HELLO", "AUTH", "RESET", "READONLY", "READWRITE", "CLIENT",
-			"SWAPDB", "SHUTDOWN", "QUIT", "SYNC", "PSYNC", "DEBUG", "XREAD", "XREADGROUP":
-			return false
-		}
-	}
-	return resp.CheckArgs(argv) == nil
 }

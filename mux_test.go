@@ -241,7 +241,7 @@ func TestMuxable(t *testing.T) {
 		{[]any{"watch", "k"}, false},
 		{[]any{"SUBSCRIBE", "c"}, false},
 		{[]any{"SELECT", "1"}, false},
-		{[]any{"CLIENT", "ID"}, false},
+		{[]any{"CLIENT", "ID"}, true}, // decided by the subcommand
 		{[]any{"GET", struct{}{}}, false},
 	}
 	for _, c := range cases {

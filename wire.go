@@ -221,9 +221,7 @@ func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
 		}
 		return err
 	}
-	argv := rq.args()
-	cn.track(argv)
-	if d := blockFor(argv); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
+	if d := cn.afterWrite(rq.args()); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
 		b.block = d
 	}
 	return nil
