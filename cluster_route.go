@@ -464,14 +464,18 @@ func (c *ClusterClient) nextTarget(ctx context.Context, budget *clusterBudget, e
 	return nil, false, false
 }
 
+// askingArgv is the ASKING command.
+var askingArgv = []any{"ASKING"}
+
 // askingRequest is ASKING before a command redirected by ASK; its reply
 // (+OK) is not kept.
 type askingRequest struct{}
 
-func (askingRequest) args() []any         { return []any{"ASKING"} }
-func (askingRequest) setReply(resp.Value) {}
-func (askingRequest) setErr(error)        {}
-func (askingRequest) borrowsElems() bool  { return false }
+func (askingRequest) classArgs() []any               { return askingArgv }
+func (askingRequest) writeArgs(w *resp.Writer) error { return w.WriteArgs(askingArgv) }
+func (askingRequest) setReply(resp.Value)            {}
+func (askingRequest) setErr(error)                   {}
+func (askingRequest) borrowsElems() bool             { return false }
 
 // runAsking runs reqs (ASKING requests among them) in one round trip on
 // a connection of the node's Pool of its own, so that nothing else comes

@@ -50,6 +50,14 @@ func NewCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 	return &Cmd[T]{argv: args, decode: decode}
 }
 
+// Adding a typed command takes one constructor: a method of cmdable
+// (commands_*.go) builds its *Cmd with newCmd(decode, "NAME", args...)
+// and hands it to the cmdable (c(ctx, cmd)); a list whose length depends
+// on the caller's input is built once with argvOf and handed over with
+// newCmdArgv. Mark a command borrowing when its decoder copies every
+// element out. The fast form (cmd_fast.go, client_fast.go) is an
+// optimisation of six hot commands, never needed for a new one.
+
 // newCmd is NewCmd for the typed methods. The arguments are copied, so
 // the variadic slice does not escape; up to six of them share one
 // allocation with the command. The storage lives beside the Cmd rather
@@ -132,9 +140,9 @@ func (c *Cmd[T]) String() string {
 	return b.String()
 }
 
-// args returns the arguments the command tables look at: all of them,
-// or for the fast form the name alone.
-func (c *Cmd[T]) args() []any {
+// classArgs is request.classArgs: the arguments, or for the fast form
+// the name alone.
+func (c *Cmd[T]) classArgs() []any {
 	if c.op != opNone {
 		return fastOps[c.op].argv
 	}

@@ -284,8 +284,9 @@ type valueRequest struct {
 	err  error
 }
 
-func (r *valueRequest) args() []any        { return r.argv }
-func (r *valueRequest) borrowsElems() bool { return false }
+func (r *valueRequest) classArgs() []any               { return r.argv }
+func (r *valueRequest) writeArgs(w *resp.Writer) error { return w.WriteArgs(r.argv) }
+func (r *valueRequest) borrowsElems() bool             { return false }
 func (r *valueRequest) setReply(v resp.Value) {
 	r.v = v
 	if v.IsError() {

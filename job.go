@@ -26,13 +26,13 @@ type job struct {
 // transaction.
 func (j *job) shareable() bool {
 	if j.cmd != nil {
-		return muxable(j.cmd.args())
+		return muxable(j.cmd.classArgs())
 	}
 	if isTxBatch(j.cmds) {
 		return false
 	}
 	for _, cmd := range j.cmds {
-		if !muxable(cmd.args()) {
+		if !muxable(cmd.classArgs()) {
 			return false
 		}
 	}
@@ -82,14 +82,14 @@ func (j *job) err() error {
 // sent.
 func (j *job) retryable(err error) bool {
 	if j.cmd != nil {
-		return retryable(err, j.cmd.args())
+		return retryable(err, j.cmd.classArgs())
 	}
 	isTx := isTxBatch(j.cmds)
 	for _, cmd := range j.cmds {
 		if isTx && OutcomeOf(err) != OutcomeNotSent {
 			return false
 		}
-		if !retryable(err, cmd.args()) {
+		if !retryable(err, cmd.classArgs()) {
 			return false
 		}
 	}
@@ -167,8 +167,8 @@ type queuedRequest struct {
 	rejected bool
 }
 
-func (q *queuedRequest) args() []any                    { return q.cmd.args() }
-func (q *queuedRequest) writeArgs(w *resp.Writer) error { return encodeRequest(w, q.cmd) }
+func (q *queuedRequest) classArgs() []any                    { return q.cmd.classArgs() }
+func (q *queuedRequest) writeArgs(w *resp.Writer) error { return q.cmd.writeArgs(w) }
 func (q *queuedRequest) setReply(v resp.Value) {
 	if v.IsError() {
 		q.rejected = true
@@ -184,8 +184,8 @@ type execRequest struct {
 	queued []queuedRequest
 }
 
-func (e *execRequest) args() []any                    { return e.exec.args() }
-func (e *execRequest) writeArgs(w *resp.Writer) error { return encodeRequest(w, e.exec) }
+func (e *execRequest) classArgs() []any                    { return e.exec.classArgs() }
+func (e *execRequest) writeArgs(w *resp.Writer) error { return e.exec.writeArgs(w) }
 
 func (e *execRequest) setReply(v resp.Value) {
 	e.exec.setReply(v)

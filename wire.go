@@ -52,8 +52,16 @@ func (t *transport) WriteBuffers(bufs *net.Buffers) (int64, error) {
 
 // request is one command a Conn sends and the place its reply goes.
 type request interface {
-	// args returns the command and its arguments.
-	args() []any
+	// writeArgs writes the command, all its arguments included, to w. A
+	// command whose arguments cannot be written returns a *resp.ArgError
+	// and writes nothing.
+	writeArgs(w *resp.Writer) error
+	// classArgs returns what the command table classifies the command by
+	// (cmdinfo.ClassOf; retries by read-only-ness): the command and its
+	// arguments, or, for a command of the fast form (cmd_fast.go), whose
+	// class does not depend on its arguments, its name alone. It is not
+	// what is written: writeArgs is.
+	classArgs() []any
 	// setReply receives the reply; a server error reply arrives here too,
 	// as a Value of KindError or KindBulkError.
 	setReply(v resp.Value)
@@ -64,20 +72,6 @@ type request interface {
 	// of its own (copies of element Values count as its own). Such a
 	// reply may be read into a reused buffer (resp.Reader.ReadValueBuf).
 	borrowsElems() bool
-}
-
-// argsWriter is a request that writes itself rather than through
-// resp.Writer.WriteArgs of its args.
-type argsWriter interface {
-	writeArgs(w *resp.Writer) error
-}
-
-// encodeRequest writes rq's command to w.
-func encodeRequest(w *resp.Writer, rq request) error {
-	if aw, ok := rq.(argsWriter); ok {
-		return aw.writeArgs(w)
-	}
-	return w.WriteArgs(rq.args())
 }
 
 // failAll gives err to every request.
@@ -214,14 +208,14 @@ func (cn *Conn) startBatch() batchWrite {
 // nothing of it is written; the connection stays usable. Any other error
 // is a failed write: the caller fails the batch with flushFailed.
 func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
-	if err := encodeRequest(cn.w, rq); err != nil {
+	if err := rq.writeArgs(cn.w); err != nil {
 		var ae *resp.ArgError
 		if errors.As(err, &ae) {
 			return fmt.Errorf("respool: %w", err)
 		}
 		return err
 	}
-	if d := cn.afterWrite(rq.args()); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
+	if d := cn.afterWrite(rq.classArgs()); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
 		b.block = d
 	}
 	return nil
