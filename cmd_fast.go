@@ -123,7 +123,7 @@ var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
 
 func (f *fastReq) Name() string                   { return fastOps[f.op].lower }
 func (f *fastReq) Args() []any                    { return f.boxed() }
-func (f *fastReq) classArgs() []any                    { return fastOps[f.op].argv }
+func (f *fastReq) classArgs() []any               { return fastOps[f.op].argv }
 func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
 func (f *fastReq) setReply(v resp.Value)          { f.val = v }
 func (f *fastReq) setErr(err error)               { f.err = err }

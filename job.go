@@ -167,7 +167,7 @@ type queuedRequest struct {
 	rejected bool
 }
 
-func (q *queuedRequest) classArgs() []any                    { return q.cmd.classArgs() }
+func (q *queuedRequest) classArgs() []any               { return q.cmd.classArgs() }
 func (q *queuedRequest) writeArgs(w *resp.Writer) error { return q.cmd.writeArgs(w) }
 func (q *queuedRequest) setReply(v resp.Value) {
 	if v.IsError() {
@@ -184,7 +184,7 @@ type execRequest struct {
 	queued []queuedRequest
 }
 
-func (e *execRequest) classArgs() []any                    { return e.exec.classArgs() }
+func (e *execRequest) classArgs() []any               { return e.exec.classArgs() }
 func (e *execRequest) writeArgs(w *resp.Writer) error { return e.exec.writeArgs(w) }
 
 func (e *execRequest) setReply(v resp.Value) {
