@@ -358,9 +358,11 @@ func (mc *muxConn) flushLoop() {
 	}
 }
 
-// flushFromReader starts the next round of writes when commands gathered
-// while a batch was on the wire.
-func (mc *muxConn) flushFromReader() {
+// flushQueued becomes the flusher when commands are queued and no flush
+// is running: the reader calls it once a batch's last reply arrived, for
+// the commands that gathered while the batch was on the wire, and fail
+// for those it must fail.
+func (mc *muxConn) flushQueued() {
 	mc.qmu.Lock()
 	lead := !mc.flushing && len(mc.queue) > 0
 	if lead {
@@ -396,15 +398,7 @@ func (mc *muxConn) fail(err *ConnError) {
 	}
 	// Requests queued before the failure was seen are completed by the
 	// flusher, which finds mc.broken set.
-	mc.qmu.Lock()
-	lead := !mc.flushing && len(mc.queue) > 0
-	if lead {
-		mc.flushing = true
-	}
-	mc.qmu.Unlock()
-	if lead {
-		mc.flushLoop()
-	}
+	mc.flushQueued()
 }
 
 // readLoop reads replies and completes requests in order until the
@@ -475,7 +469,7 @@ func (mc *muxConn) readLoop() {
 				// Let the callers just woken queue their next commands,
 				// so that they go out with those already waiting.
 				runtime.Gosched()
-				mc.flushFromReader()
+				mc.flushQueued()
 			}
 		}
 	}
