@@ -205,7 +205,8 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	for i, rq := range reqs {
 		if err := cn.writeRequest(&b, rq); err != nil {
 			if !isArgError(err) {
-				ce := cn.writeFailed(ctx, &b, err)
+				ce := cn.writeError(ctx, &b, err)
+				cn.breakWith(ce)
 				failAll(reqs, ce)
 				return ce
 			}
@@ -217,6 +218,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		}
 	}
 	if err := cn.flushBatch(ctx, &b); err != nil {
+		cn.breakWith(err)
 		failAll(reqs, err)
 		return err
 	}
@@ -326,7 +328,9 @@ func (cn *Conn) Send(ctx context.Context, args ...any) error {
 		cn.breakWith(context.Cause(ctx))
 	}
 	if err != nil && !isArgError(err) {
-		return cn.writeFailed(ctx, &b, err)
+		ce := cn.writeError(ctx, &b, err)
+		cn.breakWith(ce)
+		return ce
 	}
 	return err
 }
@@ -340,6 +344,9 @@ func (cn *Conn) Flush(ctx context.Context) error {
 	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
 	b := cn.startBatch()
 	err := cn.flushBatch(ctx, &b)
+	if err != nil {
+		cn.breakWith(err)
+	}
 	if stop != nil && !stop() && cn.broken == nil {
 		cn.breakWith(context.Cause(ctx))
 	}

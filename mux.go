@@ -314,7 +314,7 @@ func (mc *muxConn) flushLoop() {
 				if err = cn.writeRequest(&b, rq); err != nil {
 					// muxable refused bad arguments before the queue: any
 					// error here is the connection's.
-					err = cn.writeFailed(noCaller, &b, err)
+					err = cn.writeError(noCaller, &b, err)
 					break write
 				}
 			}

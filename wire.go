@@ -206,7 +206,7 @@ func (cn *Conn) startBatch() batchWrite {
 // it does to the session and how long it may block. A request whose
 // arguments cannot be written gets a *resp.ArgError back, wrapped, and
 // nothing of it is written; the connection stays usable. Any other error
-// is a failed write: the caller fails the batch with flushFailed.
+// is a failed write: the caller fails the batch with writeError.
 func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
 	if err := rq.writeArgs(cn.w); err != nil {
 		var ae *resp.ArgError
@@ -221,26 +221,25 @@ func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
 	return nil
 }
 
-// flushBatch sends what the batch wrote into the buffer. On failure the
-// connection is broken and the error is a *ConnError whose outcome says
-// whether any byte of the batch reached the network.
+// flushBatch sends what the batch wrote into the buffer. On failure it
+// returns the batch's writeError; the caller breaks the connection (with
+// breakWith, or, on a shared connection, through the muxer's fail, which
+// also answers every caller).
 func (cn *Conn) flushBatch(ctx context.Context, b *batchWrite) error {
 	if err := cn.w.Flush(); err != nil {
-		return cn.writeFailed(ctx, b, err)
+		return cn.writeError(ctx, b, err)
 	}
 	return nil
 }
 
-// writeFailed breaks the connection after a failed write of the batch:
-// OutcomeNotSent when no byte of it reached the network, else unknown.
-func (cn *Conn) writeFailed(ctx context.Context, b *batchWrite, err error) *ConnError {
+// writeError is the error of a failed write of the batch: OutcomeNotSent
+// when no byte of it reached the network, else unknown.
+func (cn *Conn) writeError(ctx context.Context, b *batchWrite, err error) *ConnError {
 	outcome := OutcomeUnknown
 	if cn.tr.written == b.before {
 		outcome = OutcomeNotSent
 	}
-	ce := cn.ioError(ctx, "write", outcome, err)
-	cn.breakWith(ce)
-	return ce
+	return cn.ioError(ctx, "write", outcome, err)
 }
 
 // readReply reads the next reply, passing over RESP3 push messages that
