@@ -41,8 +41,8 @@ for b in "${breaks[@]}"; do
 	fi
 	echo "==> $name: $what ($file)"
 	out=$(cd "$dir" && go test -count=1 -timeout 4m . 2>&1 || true)
-	caught=$(printf '%s\n' "$out" | grep -E '^--- FAIL' | sed -E 's/^--- FAIL: ([^ ]+).*/\1/' | sort -u | tr '\n' ' ')
-	hung=$(printf '%s\n' "$out" | sed -n '/^running tests:/,/^$/p' | grep -E '^\s+Test' | awk '{print $1}' | sort -u | tr '\n' ' ')
+	caught=$(printf '%s\n' "$out" | grep -E '^--- FAIL' | sed -E 's/^--- FAIL: ([^ ]+).*/\1/' | sort -u | tr '\n' ' ' || true)
+	hung=$(printf '%s\n' "$out" | sed -n '/^running tests:/,/^$/p' | grep -E '^\s+Test' | awk '{print $1}' | sort -u | tr '\n' ' ' || true)
 	if [ -n "$hung" ]; then
 		echo "    hung (the package timed out) in: $hung"
 	fi
