@@ -31,7 +31,7 @@ const (
 // fastOpInfo describes one fastOp: its name as written, its name in lower
 // case (for Name), its number of arguments after the name, and a boxed
 // argv holding only the name, which is what the command-table lookups
-// (muxable, retryable, blockFor) look at.
+// (muxable, retryable, afterWrite) look at.
 type fastOpInfo struct {
 	name  string
 	lower string

@@ -115,10 +115,13 @@ func (cn *Conn) Protocol() int { return cn.proto }
 // Err returns the error that made the connection unusable, ErrClosed after
 // Close, or nil while it is usable.
 func (cn *Conn) Err() error {
+	if cn.broken != nil {
+		return cn.broken
+	}
 	if cn.closed.Load() {
 		return ErrClosed
 	}
-	return cn.broken
+	return nil
 }
 
 // Close closes the connection: it shuts the sending side down, then closes
@@ -153,12 +156,12 @@ func (cn *Conn) alive() bool {
 
 // usable returns the error for a call on a closed or broken connection.
 func (cn *Conn) usable() error {
-	if cn.closed.Load() {
-		return &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: ErrClosed}
-	}
 	if cn.broken != nil {
 		return &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeNotSent,
 			Err: fmt.Errorf("connection unusable after an earlier error: %w", cn.broken)}
+	}
+	if cn.closed.Load() {
+		return &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeNotSent, Err: ErrClosed}
 	}
 	return nil
 }

@@ -20,18 +20,11 @@ func argString(a any) (string, bool) {
 }
 
 // A command's effect on its connection comes from its class in the
-// command table (cmdinfo.ClassOf): its session effect for track, where its
-// timeout sits for blockFor, whether it may share a connection for
+// command table (cmdinfo.ClassOf): its session effect and where its
+// timeout sits for afterWrite, whether it may share a connection for
 // muxable. The lookups allocate nothing and run for every command; each
 // first asks the inlined cmdinfo.IsOrdinary, which answers most commands
 // without a call.
-
-// track updates the connection's protocol state for a command just written.
-func (cn *Conn) track(argv []any) {
-	if !cmdinfo.IsOrdinary(argv) {
-		cn.trackSession(cmdinfo.ClassOf(argv).Session)
-	}
-}
 
 // afterWrite is track and blockFor with one lookup, for the write path:
 // it updates the protocol state for a command just written and returns
@@ -68,17 +61,9 @@ func (cn *Conn) trackSession(s cmdinfo.Session) {
 	}
 }
 
-// blockFor returns how long a blocking command may wait on the server by
-// its own timeout argument: 0 for a command that does not block, a
+// blockTime returns how long a command of class c may wait on the server
+// by its own timeout argument: 0 for a command that does not block, a
 // negative duration for one that blocks until data arrives (timeout 0).
-func blockFor(argv []any) time.Duration {
-	if cmdinfo.IsOrdinary(argv) {
-		return 0
-	}
-	return blockTime(cmdinfo.ClassOf(argv), argv)
-}
-
-// blockTime is blockFor for a command of class c.
 func blockTime(c cmdinfo.Class, argv []any) time.Duration {
 	if c.Timeout == cmdinfo.TimeoutNone {
 		return 0

@@ -1,5 +1,11 @@
 package respool
 
+import (
+	"time"
+
+	"github.com/respool/respool/internal/cmdinfo"
+)
+
 // RaceEnabled lets external tests know that the race detector is on.
 const RaceEnabled = raceEnabled
 
@@ -18,3 +24,17 @@ func sharedOnly(c *Client) *Client {
 
 // SharedOnly is sharedOnly for external tests.
 func SharedOnly(c *Client) *Client { return sharedOnly(c) }
+
+// track and blockFor are afterWrite's two halves, for tests of each.
+func (cn *Conn) track(argv []any) {
+	if !cmdinfo.IsOrdinary(argv) {
+		cn.trackSession(cmdinfo.ClassOf(argv).Session)
+	}
+}
+
+func blockFor(argv []any) time.Duration {
+	if cmdinfo.IsOrdinary(argv) {
+		return 0
+	}
+	return blockTime(cmdinfo.ClassOf(argv), argv)
+}

@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/respool/respool/resp"
 )
@@ -112,13 +113,16 @@ func (j *job) reset() {
 // retrying the whole batch only when that is safe for every command in it.
 func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	if cn, ok := ctx.Value(txConnKey{}).(*Conn); ok {
-		return cn.run(ctx, pipelineRequests(cmds)...)
+		return runPipelineOn(ctx, cn, cmds)
 	}
 	if c.closed.Load() {
 		for _, cmd := range cmds {
 			cmd.setErr(ErrClosed)
 		}
 		return ErrClosed
+	}
+	if err := refuseBadTx(cmds); err != nil {
+		return err
 	}
 	reqs := pipelineRequests(cmds)
 	err := c.execute(ctx, job{cmds: cmds, reqs: reqs})
@@ -130,6 +134,54 @@ func (c *Client) runPipeline(ctx context.Context, cmds []Cmder) error {
 	}
 	return err
 }
+
+// runPipelineOn runs cmds as one batch on cn, a connection the caller
+// holds (a Watch's).
+func runPipelineOn(ctx context.Context, cn *Conn, cmds []Cmder) error {
+	if err := refuseBadTx(cmds); err != nil {
+		return err
+	}
+	return cn.run(ctx, pipelineRequests(cmds)...)
+}
+
+// refuseBadTx fails a transaction (MULTI ... EXEC) whose commands are not
+// all writable before any of it is sent: the wire path refuses a command
+// with bad arguments on its own and writes the others, which in a
+// transaction would commit the rest without it. Every command of the
+// batch gets the same *txRefusedError.
+func refuseBadTx(cmds []Cmder) error {
+	if !isTxBatch(cmds) {
+		return nil
+	}
+	for i, cmd := range cmds {
+		if err := resp.CheckArgs(cmd.classArgs()); err != nil {
+			refused := &txRefusedError{index: i, name: cmd.Name(), err: err}
+			for _, c := range cmds {
+				c.setErr(refused)
+			}
+			return refused
+		}
+	}
+	return nil
+}
+
+// txRefusedError says that a transaction was not sent because one of its
+// commands has arguments that cannot be written. Its outcome is
+// OutcomeNotSent; it unwraps to the *resp.ArgError.
+type txRefusedError struct {
+	index int    // the command's position in the batch (MULTI is 0)
+	name  string // its name
+	err   error
+}
+
+func (e *txRefusedError) Error() string {
+	return fmt.Sprintf("respool: transaction not sent: command %d (%s): %v", e.index, e.name, e.err)
+}
+
+func (e *txRefusedError) Unwrap() error { return e.err }
+
+// Outcome reports OutcomeNotSent: nothing of the transaction was written.
+func (e *txRefusedError) Outcome() Outcome { return OutcomeNotSent }
 
 // isTxBatch reports whether cmds is MULTI ... EXEC.
 func isTxBatch(cmds []Cmder) bool {

@@ -14,11 +14,13 @@ import (
 
 // Multiplexed execution (auto-pipelining). Concurrent commands of many
 // goroutines share a few connections: each caller appends its command to
-// the connection's write queue; whichever caller finds no write in
-// progress becomes the flusher and writes everything queued in one flush,
-// again and again until the queue is empty. One reader goroutine per
-// connection reads the replies in order and hands each to the caller at
-// the head of the in-flight queue.
+// the connection's write queue; a caller that finds no flush running and
+// nothing in flight becomes the flusher and writes everything queued in
+// one flush. While that batch is on the wire new commands only queue: the
+// reader goroutine, once it has read the batch's last reply, flushes what
+// gathered meanwhile. One reader goroutine per connection reads the
+// replies in order and hands each to the caller at the head of the
+// in-flight queue.
 //
 // A caller whose context ends returns at once; the reply, when it comes,
 // is read and dropped, never given to anyone else. A connection that fails
@@ -40,7 +42,7 @@ type muxRequest struct {
 
 const (
 	muxWaiting   uint32 = iota // the caller waits
-	muxAbandoned               // the caller left; the completer recycles it
+	muxAbandoned               // the caller left; the request is left to the garbage collector
 	muxCompleted               // completed; the caller recycles it
 )
 
@@ -187,12 +189,22 @@ func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
 	}
 	mc.qmu.Unlock()
 	if lead {
-		// Let callers that are already runnable (woken by the last replies)
-		// queue their commands first, so that they go out in this flush
-		// rather than each in a write of its own. Alone, nothing else is
-		// runnable and the yield returns at once.
-		runtime.Gosched()
-		mc.flushLoop()
+		if ctx.Done() != nil {
+			// A caller whose context can end does not write the batch
+			// itself: a server that stops reading would hold it for up to
+			// WriteTimeout, past its context. It waits for its reply
+			// below, like every other caller. (Being a new goroutine, the
+			// flusher also lets the callers that are runnable now queue
+			// their commands first.)
+			go mc.flushLoop()
+		} else {
+			// Let callers that are already runnable (woken by the last
+			// replies) queue their commands first, so that they go out in
+			// this flush rather than each in a write of its own. Alone,
+			// nothing else is runnable and the yield returns at once.
+			runtime.Gosched()
+			mc.flushLoop()
+		}
 	}
 	if done := ctx.Done(); done == nil {
 		// A context that cannot end: a plain receive is cheaper than a
@@ -325,13 +337,12 @@ func (mc *muxConn) flushLoop() {
 		clear(batch)
 		var flushed time.Time
 		if err != nil {
+			// Only this batch is in flight: when none of its bytes left
+			// (writeError says so), none of its commands was sent.
 			var ce *ConnError
 			if !errors.As(err, &ce) {
 				ce = &ConnError{Op: "write", Addr: cn.opt.Addr, Outcome: OutcomeUnknown, Err: err}
 			}
-			// Written requests of other callers may have been read
-			// already; the outcome of the rest is unknown either way.
-			ce.Outcome = OutcomeUnknown
 			mc.fail(ce)
 		} else {
 			flushed = cn.opt.now()
@@ -342,9 +353,7 @@ func (mc *muxConn) flushLoop() {
 		mc.writing = false
 		var pending []*muxRequest
 		if mc.broken != nil {
-			pending = mc.inflight[mc.head:]
-			mc.inflight, mc.head = nil, 0
-			mc.outstanding.Store(0)
+			pending = mc.takeInflightLocked()
 		} else if mc.head < len(mc.inflight) {
 			// This batch is still in flight (only one ever is): its replies
 			// have ReadTimeout from the end of the flush.
@@ -374,6 +383,19 @@ func (mc *muxConn) flushQueued() {
 	}
 }
 
+// takeInflightLocked empties the in-flight queue of a failed connection
+// and returns the requests it held, for the caller to complete. They leave
+// the outstanding count now; a request the reader completed just before
+// has left the queue already and leaves the count when the reader says so
+// (setting the count to zero here would let that decrement take it below
+// zero, and no caller would ever flush again).
+func (mc *muxConn) takeInflightLocked() []*muxRequest {
+	pending := mc.inflight[mc.head:]
+	mc.inflight, mc.head = nil, 0
+	mc.outstanding.Add(-int64(len(pending)))
+	return pending
+}
+
 // fail breaks the connection: every in-flight request gets err (replies
 // already read stay theirs); requests queued later get OutcomeNotSent.
 func (mc *muxConn) fail(err *ConnError) {
@@ -387,9 +409,7 @@ func (mc *muxConn) fail(err *ConnError) {
 	mc.wake.Broadcast()
 	var pending []*muxRequest
 	if !mc.writing { // else the flusher completes them when it is done
-		pending = mc.inflight[mc.head:]
-		mc.inflight, mc.head = nil, 0
-		mc.outstanding.Store(0)
+		pending = mc.takeInflightLocked()
 	}
 	mc.fmu.Unlock()
 	mc.cn.breakWith(err)

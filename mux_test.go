@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,5 +339,67 @@ func TestMuxCrowdedSkipsTheLoneCheck(t *testing.T) {
 	}
 	if n := gets(); n != 2 {
 		t.Fatalf("a lone command after the crowd left made %d pool Gets in all, want 2", n)
+	}
+}
+
+// A caller that becomes the flusher of a shared connection whose server
+// stops reading is not held past its context: with no WriteTimeout, the
+// write it would have made itself blocks for good. The fake server stops
+// reading at the pipeline's first command, so the 64 MiB behind it never
+// leaves the client.
+func TestMuxFlusherHonoursItsContext(t *testing.T) {
+	guard := guardContext(t)
+	srv := respooltest.StartFakeServer(t, respooltest.FakeDefaults(func(c *respooltest.FakeConn, cmd []string) {
+		c.Stall()
+	}))
+	c := sharedOnly(newReliabilityClient(t, reliabilityModes[0], srv.Addr(),
+		Options{MultiplexConns: 1, WriteTimeout: -1, ReadTimeout: -1, MaxRetries: -1}))
+	if err := c.Ping(guard).Err(); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<20) // more than the socket buffers hold
+	ctx, cancel := context.WithTimeout(guard, 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Pipelined(ctx, func(p *Pipeline) error {
+			p.Do(ctx, "ECHO", "stall here")
+			p.Set(ctx, "big", big, 0)
+			return nil
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("pipeline on a server that stopped reading: %v, want the context's deadline", err)
+		}
+	case <-guard.Done():
+		t.Fatal("the flushing caller was held past its context")
+	}
+	checkShared(t, c, PoolStats{})
+}
+
+// A request the reader has completed but not yet counted out when the
+// connection fails must not be counted out twice: the outstanding count
+// would go below zero, and no caller of the connection would flush again.
+func TestMuxFailKeepsOutstandingCount(t *testing.T) {
+	c1, c2 := net.Pipe()
+	defer c2.Close()
+	cn := newConn(c1, (&Options{}).withDefaults())
+	mc := &muxConn{cn: cn, crowded: new(atomic.Bool), readerDone: make(chan struct{})}
+	mc.wake = sync.NewCond(&mc.fmu)
+	waiting := getMuxRequest(nil)
+	mc.inflight = []*muxRequest{waiting}
+	// Two written: one completed by the reader (out of the queue, not yet
+	// counted out), one still waiting for its reply.
+	mc.outstanding.Store(2)
+	mc.fail(&ConnError{Op: "read", Addr: "test", Outcome: OutcomeUnknown, Err: errors.New("cut")})
+	mc.outstanding.Add(-1) // the reader counts its request out
+	if got := mc.outstanding.Load(); got != 0 {
+		t.Fatalf("outstanding = %d after the failure, want 0", got)
+	}
+	if waiting.err == nil {
+		t.Fatal("the waiting request did not get the failure")
 	}
 }

@@ -109,5 +109,5 @@ func (tx *Tx) runPipeline(ctx context.Context, cmds []Cmder) error {
 	if h := tx.c.hooks.Load(); h.pipeline != nil {
 		return h.pipeline(context.WithValue(ctx, txConnKey{}, tx.cn), cmds)
 	}
-	return tx.cn.run(ctx, pipelineRequests(cmds)...)
+	return runPipelineOn(ctx, tx.cn, cmds)
 }
