@@ -414,7 +414,7 @@ func TestFailoverRoleCheck(t *testing.T) {
 	}
 	// The check itself: a ROLE other than the one wanted refuses the
 	// connection, with nothing sent.
-	_, err := Dial(ctx, &Options{Addr: set.Replica.Addr, role: "master"})
+	_, err := Dial(ctx, &Options{Addr: set.Replica.Addr, Password: sharedDataPassword, role: "master"})
 	var ce *ConnError
 	if !errors.As(err, &ce) || ce.Outcome != OutcomeNotSent || !strings.Contains(err.Error(), `role "slave"`) {
 		t.Fatalf("dial of a replica as a primary: %v", err)

@@ -20,17 +20,28 @@ import (
 
 // The tests that leave their sentinel set as they found it share one,
 // started on first use and closed by TestMain. Tests that fail the
-// primary over or kill sentinels start a set of their own.
+// primary over or kill sentinels start a set of their own. The shared
+// set's data nodes and sentinels have passwords of their own, so that
+// every test on it checks that each password goes where it belongs.
 var sharedSentinel struct {
 	once sync.Once
 	set  *respooltest.Sentinel
 	err  error
 }
 
+const (
+	sharedDataPassword     = "data-secret"
+	sharedSentinelPassword = "sentinel-secret"
+)
+
 func sharedSentinelSet(t testing.TB) *respooltest.Sentinel {
 	t.Helper()
 	respooltest.RequireRedis(t)
-	sharedSentinel.once.Do(func() { sharedSentinel.set, sharedSentinel.err = respooltest.NewSentinel() })
+	sharedSentinel.once.Do(func() {
+		sharedSentinel.set, sharedSentinel.err = respooltest.NewSentinel(
+			respooltest.WithSentinelArgs("--requirepass", sharedDataPassword),
+			respooltest.WithSentinelPassword(sharedSentinelPassword))
+	})
 	if sharedSentinel.err != nil {
 		t.Fatalf("start the shared sentinel set: %v", sharedSentinel.err)
 	}
@@ -50,6 +61,9 @@ func newFailoverClient(t testing.TB, set *respooltest.Sentinel, opt FailoverOpti
 		opt.SentinelAddrs = set.Addrs()
 	}
 	opt.ClientName = name
+	if set.SentinelPassword != "" && opt.SentinelPassword == "" {
+		opt.Password, opt.SentinelPassword = sharedDataPassword, set.SentinelPassword
+	}
 	fc := NewFailoverClient(&opt)
 	t.Cleanup(func() {
 		if err := fc.Close(); err != nil {
@@ -299,6 +313,31 @@ func TestFailoverClientUnknownMaster(t *testing.T) {
 	}
 	if len(se.Sentinels) == 0 || !strings.Contains(err.Error(), "no-such-master") {
 		t.Fatalf("error says too little: %v", err)
+	}
+}
+
+// TestFailoverClientCredentials: the sentinels' password goes to the
+// sentinels, the data nodes' to the data nodes.
+func TestFailoverClientCredentials(t *testing.T) {
+	set := sharedSentinelSet(t)
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wrongSentinel, _ := newFailoverClient(t, set, FailoverOptions{SentinelPassword: "wrong", Options: Options{Password: sharedDataPassword}})
+	err := wrongSentinel.Ping(ctx).Err()
+	var se *SentinelError
+	var ae *AuthError
+	if !errors.As(err, &se) || !errors.Is(err, ErrNoSentinel) || len(se.Sentinels) != 3 || !errors.As(se.Sentinels[0], &ae) {
+		t.Fatalf("wrong sentinel password: %v, want ErrNoSentinel with an *AuthError per sentinel", err)
+	}
+	wrongData, _ := newFailoverClient(t, set, FailoverOptions{SentinelPassword: sharedSentinelPassword, Options: Options{Password: "wrong"}})
+	err = wrongData.Ping(ctx).Err()
+	if !errors.As(err, &ae) || ae.Addr != set.Primary.Addr || errors.As(err, &se) {
+		t.Fatalf("wrong data password: %v, want an *AuthError from the primary", err)
+	}
+	right, _ := newFailoverClient(t, set, FailoverOptions{})
+	if err := right.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
 	}
 }
 

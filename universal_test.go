@@ -19,7 +19,8 @@ func TestNewUniversalClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fc := NewUniversalClient(&UniversalOptions{Addrs: set.Addrs(), MasterName: set.MasterName})
+	fc := NewUniversalClient(&UniversalOptions{Addrs: set.Addrs(), MasterName: set.MasterName,
+		SentinelPassword: sharedSentinelPassword, Options: Options{Password: sharedDataPassword}})
 	defer fc.Close()
 	if _, ok := fc.(*FailoverClient); !ok {
 		t.Fatalf("MasterName: %T, want *FailoverClient", fc)
