@@ -57,9 +57,9 @@ type Sentinel struct {
 	// SentinelPassword is the sentinels' password (WithSentinelPassword),
 	// "" when they require none.
 	SentinelPassword string
-	Primary    *Server   // the primary when the set was started
-	Replica    *Server   // its replica (--replicaof) when the set was started
-	Sentinels  []*Server // 3 sentinels, each with its own config file in its Dir
+	Primary          *Server   // the primary when the set was started
+	Replica          *Server   // its replica (--replicaof) when the set was started
+	Sentinels        []*Server // 3 sentinels, each with its own config file in its Dir
 }
 
 // StartSentinel starts a sentinel set for the test and returns it once it is
