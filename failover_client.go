@@ -90,6 +90,9 @@ type FailoverClient struct {
 	// primary; replicaSem the same for the replicas.
 	resolveSem chan struct{}
 	replicaSem chan struct{}
+	// resolved counts the questions the sentinels answered with the
+	// primary's address.
+	resolved atomic.Uint64
 
 	// holding mirrors hold != nil, for the check every command makes.
 	holding atomic.Bool

@@ -96,6 +96,9 @@ func (fc *FailoverClient) onEvent(channel, payload string) {
 		}
 		fc.stats.events.Add(1)
 		fc.setPrimary(net.JoinHostPort(fields[3], fields[4]))
+		// The failover is over, whether or not the client had learnt the
+		// new address first.
+		fc.endHold(nil, holdSwitched)
 		if fc.cfg.replicaOnly || fc.cfg.randomly {
 			fc.requestCheck()
 		}

@@ -361,6 +361,13 @@ func TestFailoverReadOnlyRetry(t *testing.T) {
 			if err := fc.RPush(ctx, k, "single").Err(); err != nil {
 				t.Fatalf("single: %v", err)
 			}
+			// A command of the fast form (SET), after the switch.
+			if err := fc.Set(ctx, k+":s", "fast", 0).Err(); err != nil {
+				t.Fatalf("fast form: %v", err)
+			}
+			if got := b.CLI(t, "GET", k+":s"); got != "fast" {
+				t.Fatalf("the new primary has %q", got)
+			}
 			if _, err := fc.Pipelined(ctx, func(p *Pipeline) error {
 				p.LLen(ctx, k)
 				p.RPush(ctx, k, "pipelined")

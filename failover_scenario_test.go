@@ -247,7 +247,8 @@ func checkFailover(t *testing.T, f failoverFigures) {
 
 // TestFailoverRuns measures the failover scenario several times, each on
 // a fresh sentinel set, and logs the figures: RESPOOL_FAILOVER_RUNS=5 for
-// five manual failovers (multiplexed) and one kill -9 of the primary.
+// five manual failovers (multiplexed), then one in exclusive mode and one
+// kill -9 of the primary.
 // go test -run FailoverRuns -v -timeout 30m .
 func TestFailoverRuns(t *testing.T) {
 	runs, _ := strconv.Atoi(os.Getenv("RESPOOL_FAILOVER_RUNS"))
@@ -264,6 +265,12 @@ func TestFailoverRuns(t *testing.T) {
 			checkFailover(t, f)
 		})
 	}
+	t.Run("manual-exclusive", func(t *testing.T) {
+		set := respooltest.StartSentinel(t)
+		f := runFailover(t, set, true, func() { set.Sentinels[0].CLI(t, "SENTINEL", "FAILOVER", set.MasterName) })
+		t.Logf("exclusive mode: %v", f)
+		checkFailover(t, f)
+	})
 	t.Run("kill-9", func(t *testing.T) {
 		set := respooltest.StartSentinel(t)
 		f := runFailover(t, set, false, func() { set.Primary.Kill(t) })

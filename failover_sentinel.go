@@ -127,10 +127,12 @@ func (fc *FailoverClient) knownPrimary() (addr string, ok bool, err error) {
 }
 
 // resolvePrimary returns the primary's address: the one known, or, when
-// there is none, it was refused or force is set, the sentinels' answer.
-// One question runs at a time; callers arriving meanwhile wait for it
-// (within ctx) and take its answer.
+// there is none or it was refused, the sentinels' answer. With force set
+// the sentinels are asked in any case, unless they were asked (and
+// answered) after the call began. One question runs at a time; callers
+// arriving meanwhile wait for it (within ctx) and take its answer.
 func (fc *FailoverClient) resolvePrimary(ctx context.Context, force bool) (string, error) {
+	asked := fc.resolved.Load()
 	if !force {
 		if addr, ok, err := fc.knownPrimary(); ok || err != nil {
 			return addr, err
@@ -142,7 +144,7 @@ func (fc *FailoverClient) resolvePrimary(ctx context.Context, force bool) (strin
 		return "", fc.ctxError(ctx)
 	}
 	defer func() { <-fc.resolveSem }()
-	if !force {
+	if !force || fc.resolved.Load() != asked {
 		if addr, ok, err := fc.knownPrimary(); ok || err != nil {
 			return addr, err
 		}
@@ -163,6 +165,7 @@ func (fc *FailoverClient) resolvePrimary(ctx context.Context, force bool) (strin
 		return "", err
 	}
 	fc.setPrimary(addr)
+	fc.resolved.Add(1)
 	return addr, nil
 }
 
@@ -330,7 +333,9 @@ func (fc *FailoverClient) retireReplicas() {
 	if c.mux != nil {
 		c.mux.retire()
 	}
-	fc.sweepPubSubs(true)
+	if fc.cfg.replicaOnly {
+		fc.sweepPubSubs(true)
+	}
 }
 
 // askReplicas asks the sentinel at addr for the master's replicas
