@@ -21,10 +21,10 @@ import (
 // the command is retried (its outcome is OutcomeNotSent). Everything
 // Client has works the same way, in both its multiplexed and exclusive
 // modes: typed commands, Do, Process, pipelines, transactions, Watch,
-// scripts, SCAN iterators, hooks and pub/sub. Use the FailoverClient's own
-// methods, not those of the embedded Client's Pool or Conn: a Conn taken
-// with Conn is not held during a failover (it is closed when given back
-// after one), and Close must be the FailoverClient's.
+// scripts, SCAN iterators, hooks and pub/sub. Two exceptions: a Conn taken
+// with Conn (a pinned connection for session commands) is not held during
+// a failover, and is closed when given back after one; and Close must be
+// the FailoverClient's, not the embedded Client's.
 //
 // The client subscribes to the events of every sentinel it knows (it
 // learns the others with SENTINEL SENTINELS and from +sentinel events),
