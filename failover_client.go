@@ -284,7 +284,7 @@ func (fc *FailoverClient) sweepPubSubs(all bool) {
 	pubsubs := append([]*PubSub(nil), fc.pubsubs...)
 	primary, known := fc.primary, fc.primaryOK
 	fc.mu.Unlock()
-	if fc.cfg.replicaOnly && !all || !known {
+	if !known || (fc.cfg.replicaOnly && !all) {
 		return
 	}
 	for _, ps := range pubsubs {

@@ -69,12 +69,14 @@ func (txMovedError) Is(target error) bool { return target == ErrTxFailed }
 // beginHold starts holding writes, unless a hold is on already or
 // holding is turned off.
 func (fc *FailoverClient) beginHold() {
-	if fc.cfg.hold < 0 || fc.closed.Load() {
+	if fc.cfg.hold < 0 {
 		return
 	}
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	if fc.hold != nil {
+	// Close sets closed before it ends the hold under mu: a hold begun
+	// after that would never end early.
+	if fc.hold != nil || fc.closed.Load() {
 		return
 	}
 	h := &writeHold{done: make(chan struct{})}
