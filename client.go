@@ -53,6 +53,23 @@ type Client struct {
 	// shared path, even alone: tests of the shared path set it (before the
 	// first command) to be sure they run there.
 	alwaysShare bool
+
+	// gate, set by a FailoverClient before the first command, stands in
+	// front of the run path; nil for every other Client.
+	gate jobGate
+}
+
+// jobGate stands in front of a Client's run path when the Client follows
+// a Sentinel-managed primary (FailoverClient): it holds writes while a
+// failover is under way, sends reads to replicas when asked to, and runs
+// again a write that a demoted primary refused.
+type jobGate interface {
+	// execute runs j for c, calling c.runJob for each attempt.
+	execute(ctx context.Context, c *Client, j job) error
+	// pinned is asked before j runs on cn, a connection a Watch holds:
+	// it may wait (a write during a failover), and it fails the job when
+	// cn leads to a server the client no longer uses.
+	pinned(ctx context.Context, cn *Conn, j *job) error
 }
 
 // NewClient returns a Client with a Pool of its own built from opt (nil
@@ -111,8 +128,16 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 }
 
 // execute is the Client's one run path, for single commands and batches
-// alike: it chooses between a shared connection and one of the pool's,
-// runs the job there and decides whether a failure is retried.
+// alike: the gate, when the Client has one, then runJob.
+func (c *Client) execute(ctx context.Context, j job) error {
+	if c.gate != nil {
+		return c.gate.execute(ctx, c, j)
+	}
+	return c.runJob(ctx, j)
+}
+
+// runJob chooses between a shared connection and one of the pool's, runs
+// the job there and decides whether a failure is retried.
 //
 // A job that may share a connection goes to the multiplexer, unless it
 // is the only one in flight: then it takes a connection of its own,
@@ -123,7 +148,7 @@ func (c *Client) runCmd(ctx context.Context, cmd Cmder) error {
 // Jobs that skip it are not counted, so for a moment after the load falls
 // a job may take a connection of its own while others are in flight: a
 // choice of path, never of outcome.
-func (c *Client) execute(ctx context.Context, j job) error {
+func (c *Client) runJob(ctx context.Context, j job) error {
 	if c.closed.Load() {
 		j.fail(ErrClosed)
 		return ErrClosed

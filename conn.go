@@ -64,6 +64,22 @@ func Dial(ctx context.Context, opt *Options) (*Conn, error) {
 
 // dialConn is Dial for options already passed through withDefaults.
 func dialConn(ctx context.Context, opt *Options) (*Conn, error) {
+	if t := opt.target; t != nil {
+		// The connection gets its own copy of the options, naming the
+		// server it was dialled to.
+		addr, role, err := t.pick(ctx)
+		if err != nil {
+			return nil, err
+		}
+		o := *opt
+		o.Addr, o.role, o.target = addr, role, nil
+		cn, err := dialConn(ctx, &o)
+		var re *roleError
+		if errors.As(err, &re) {
+			t.refused(addr, re.got)
+		}
+		return cn, err
+	}
 	start := opt.now()
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opt.DialTimeout)

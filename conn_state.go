@@ -125,3 +125,9 @@ func argFloat(a any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// blocking reports whether argv blocks on the server by its own timeout
+// argument (BLPOP, XREAD BLOCK...).
+func blocking(argv []any) bool {
+	return !cmdinfo.IsOrdinary(argv) && blockTime(cmdinfo.ClassOf(argv), argv) != 0
+}

@@ -131,3 +131,28 @@ func ExampleNewClusterClient() {
 	err := cc.Set(ctx, "{user:1}:name", "ada", 0).Err()
 	fmt.Println(err)
 }
+
+func ExampleNewFailoverClient() {
+	ctx := context.Background()
+	fc := respool.NewFailoverClient(&respool.FailoverOptions{
+		MasterName:    "mymaster",
+		SentinelAddrs: []string{"10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"},
+	})
+	defer fc.Close()
+	err := fc.Set(ctx, "k", "v", 0).Err()
+	var se *respool.SentinelError
+	if errors.As(err, &se) {
+		fmt.Println("no sentinel gave the primary:", se.Err)
+	}
+}
+
+func ExampleNewUniversalClient() {
+	ctx := context.Background()
+	// A FailoverClient, as MasterName is set; Addrs are the sentinels.
+	c := respool.NewUniversalClient(&respool.UniversalOptions{
+		MasterName: "mymaster",
+		Addrs:      []string{"10.0.0.1:26379", "10.0.0.2:26379"},
+	})
+	defer c.Close()
+	fmt.Println(c.Incr(ctx, "visits").Err())
+}

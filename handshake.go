@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/respool/respool/resp"
 )
 
 // handshake step kinds, which decide what a failed reply means.
@@ -19,6 +21,7 @@ const (
 	stepSetInfo                  // CLIENT SETINFO ..., errors ignored
 	stepReadOnly                 // READONLY, for replica reads in a cluster
 	stepPing                     // PING, for a TLS connection with nothing else to send
+	stepRole                     // ROLE, to check the server's role (Options.role)
 )
 
 type handshakeStep struct {
@@ -103,6 +106,9 @@ func handshakeSteps(opt *Options, creds Credentials, proto int) []handshakeStep 
 	if opt.readOnly {
 		steps = append(steps, handshakeStep{stepReadOnly, []any{"READONLY"}})
 	}
+	if opt.role != "" {
+		steps = append(steps, handshakeStep{stepRole, []any{"ROLE"}})
+	}
 	if !opt.DisableIdentity {
 		steps = append(steps,
 			handshakeStep{stepSetInfo, []any{"CLIENT", "SETINFO", "LIB-NAME", libName}},
@@ -152,6 +158,13 @@ func (cn *Conn) runHandshake(ctx context.Context, steps []handshakeStep) (fallba
 			}
 			return fail(cn.ioError(ctx, "handshake", OutcomeNotSent, err).Err)
 		}
+		if s.kind == stepRole && refusal == nil && !fallback && !v.IsError() {
+			if got := roleOf(v); got != cn.opt.role {
+				refusal = &ConnError{Op: "handshake", Addr: cn.opt.Addr, Outcome: OutcomeNotSent,
+					Err: &roleError{want: cn.opt.role, got: got}}
+			}
+			continue
+		}
 		if refusal != nil || fallback || !v.IsError() {
 			continue
 		}
@@ -190,4 +203,25 @@ func isAuthError(e *Error) bool {
 	}
 	msg := strings.ToLower(e.Error())
 	return strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password")
+}
+
+// roleError refuses a connection whose server does not have the role the
+// client needs: a primary that Sentinel demoted, a replica it promoted, a
+// stale address.
+type roleError struct {
+	want, got string
+}
+
+func (e *roleError) Error() string {
+	return "server reports role " + strconv.Quote(e.got) + ", want " + strconv.Quote(e.want)
+}
+
+// roleOf returns the first element of a ROLE reply ("master", "slave",
+// "sentinel"), or "" for a reply of another shape.
+func roleOf(v resp.Value) string {
+	elems, err := v.Elems()
+	if err != nil || len(elems) == 0 {
+		return ""
+	}
+	return elems[0].Text()
 }

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if shared.srv != nil {
 		_ = shared.srv.Close()
 	}
+	if sharedSentinel.set != nil {
+		_ = sharedSentinel.set.Close()
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak: errors on successful test run:", err)

@@ -524,8 +524,9 @@ type muxer struct {
 	// a slot is stored only under mu, and close clears every slot.
 	conns []atomic.Pointer[muxConn]
 
-	mu     sync.Mutex // guards closed and serialises stores into conns; dials happen outside it
+	mu     sync.Mutex // guards closed and gen, and serialises stores into conns; dials happen outside it
 	closed bool
+	gen    uint64 // counts retire calls: a dial begun before one is discarded
 }
 
 func newMuxer(p *Pool) *muxer {
@@ -563,6 +564,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	defer func() { <-mx.slotDial[i] }()
 	mx.mu.Lock()
 	mc, closed = mx.conns[i].Load(), mx.closed
+	gen := mx.gen
 	mx.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
@@ -583,6 +585,11 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 		mx.mu.Unlock()
 		fresh.close()
 		return nil, ErrClosed
+	}
+	if mx.gen != gen {
+		mx.mu.Unlock()
+		fresh.close()
+		return nil, &ConnError{Op: "dial", Addr: cn.Addr(), Outcome: OutcomeNotSent, Err: errRetired}
 	}
 	mx.conns[i].Store(fresh)
 	mx.mu.Unlock()
@@ -627,6 +634,31 @@ func (mx *muxer) close() {
 	for _, mc := range conns {
 		if mc != nil {
 			mc.close()
+		}
+	}
+}
+
+// retire closes every shared connection (their commands in flight fail
+// with OutcomeUnknown, those still queued with OutcomeNotSent, which the
+// Client retries) and discards a dial in flight when it completes, so
+// that the next commands dial again. A FailoverClient calls it when
+// Sentinel names another server.
+func (mx *muxer) retire() {
+	mx.mu.Lock()
+	if mx.closed {
+		mx.mu.Unlock()
+		return
+	}
+	mx.gen++
+	conns := make([]*muxConn, len(mx.conns))
+	for i := range mx.conns {
+		conns[i] = mx.conns[i].Swap(nil)
+	}
+	mx.mu.Unlock()
+	for _, mc := range conns {
+		if mc != nil {
+			mc.fail(&ConnError{Op: "read", Addr: mc.cn.opt.Addr, Outcome: OutcomeUnknown, Err: errRetired})
+			<-mc.readerDone
 		}
 	}
 }

@@ -184,6 +184,27 @@ type Options struct {
 	now func() time.Time
 	// readOnly adds READONLY to the handshake (replica reads in a cluster).
 	readOnly bool
+	// target, when set, chooses the server of each new connection in place
+	// of Addr (a FailoverClient's Clients); see dialTarget.
+	target dialTarget
+	// role, when set, adds ROLE to the handshake, and a server that reports
+	// another role ("master", "slave") is refused. dialConn sets it, on the
+	// connection's own copy of the Options, from target.
+	role string
+}
+
+// dialTarget chooses, for each new connection of a Client, the server to
+// dial in place of Options.Addr and the role that server must report; the
+// handshake checks the role. A FailoverClient gives one to each of its
+// Clients, so that every connection, pooled, shared or pub/sub, goes to
+// the server Sentinel names now.
+type dialTarget interface {
+	// pick returns the address to dial and the role ("master" or "slave")
+	// its server must report. Its error fails the dial as it is.
+	pick(ctx context.Context) (addr, role string, err error)
+	// refused is told that the server at addr reported role got instead:
+	// the address is stale.
+	refused(addr, got string)
 }
 
 // withDefaults returns a copy of o (nil means all defaults) with every zero

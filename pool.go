@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -58,6 +59,9 @@ type Pool struct {
 	waiters      poolWaitQueue
 	spareWaiters []*poolWaiter
 	backoff      dialBackoff
+	// gen counts retire calls: a connection dialled in an earlier
+	// generation (pooledConn.gen) is closed instead of reused.
+	gen uint64
 }
 
 // NewPool returns a Pool for the server opt describes (nil means all
@@ -269,6 +273,8 @@ func (p *Pool) putLocked(cn *Conn, reusable bool, now time.Time) closeReason {
 	switch {
 	case p.closed:
 		reason = closePoolClosed
+	case pooled(cn).gen != p.gen:
+		reason = closeRetired
 	case !reusable:
 		reason = closeUnusable
 	default:
@@ -327,4 +333,48 @@ func (p *Pool) Close() error {
 		<-p.bgDone
 	}
 	return nil
+}
+
+// errRetired is the error of a connection closed, or a dial discarded,
+// because the client stopped using the server it leads to.
+var errRetired = errors.New("connection retired: the client moved to another server")
+
+// retire makes the pool forget the server its connections lead to: the
+// idle connections are closed now, those in use when they come back
+// (Put), and a dial in flight when it completes (its Get fails with
+// OutcomeNotSent), so that every connection Get hands out afterwards is
+// dialled anew. A dial backoff, which was about that server, ends. A
+// FailoverClient calls it when Sentinel names another server.
+func (p *Pool) retire() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.gen++
+	idle := p.idle
+	p.idle = nil
+	for range idle {
+		p.releaseSlotLocked()
+	}
+	p.backoff = dialBackoff{probing: p.backoff.probing}
+	p.mu.Unlock()
+	for _, cn := range idle {
+		p.closeConn(cn, closeRetired)
+	}
+	if p.opt.MinIdleConns > 0 {
+		p.wakeFiller()
+	}
+}
+
+// retired reports whether cn, a connection taken from this pool, was
+// dialled before the last retire.
+func (p *Pool) retired(cn *Conn) bool {
+	pc := pooled(cn)
+	if pc == nil || pc.pool != p {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return pc.gen != p.gen
 }

@@ -15,6 +15,7 @@ type pooledConn struct {
 	returnedAt time.Time // when it last became free (dialled, or given back)
 	expiresAt  time.Time // end of its life (ConnMaxLifetime minus jitter); zero: never
 	leak       leakState // leak detection, only with Options.LeakThreshold > 0
+	gen        uint64    // the pool's generation when its dial began (Pool.retire)
 }
 
 // pooled returns the Pool's bookkeeping on cn, kept beside the
@@ -49,6 +50,7 @@ const (
 	closeHealthCheck                    // found dead by the check at Get
 	closeMaxIdle                        // given back while MaxIdleConns were idle
 	closePoolClosed                     // the Pool was closed
+	closeRetired                        // dialled before Pool.retire
 	numCloseReasons
 )
 
@@ -69,6 +71,8 @@ func (r closeReason) String() string {
 		return "max idle"
 	case closePoolClosed:
 		return "pool closed"
+	case closeRetired:
+		return "retired"
 	}
 	return "invalid close reason"
 }

@@ -96,6 +96,7 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 		return nil, err
 	}
 	p.numDialing++
+	gen := p.gen
 	p.mu.Unlock()
 
 	reason := dialForGet
@@ -118,11 +119,19 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 		return nil, err
 	}
 	p.initPooled(cn, now)
+	pooled(cn).gen = gen
 	if p.closed {
 		p.numOpen--
 		p.mu.Unlock()
 		p.closeConn(cn, closePoolClosed)
 		return nil, ErrClosed
+	}
+	if gen != p.gen {
+		// Dialled to the server the pool was told to forget meanwhile.
+		p.releaseSlotLocked()
+		p.mu.Unlock()
+		p.closeConn(cn, closeRetired)
+		return nil, &ConnError{Op: "dial", Addr: cn.Addr(), Outcome: OutcomeNotSent, Err: errRetired}
 	}
 	pooled(cn).inUse = true
 	p.numInUse++

@@ -46,11 +46,12 @@ type ClosedStats struct {
 	HealthCheck uint64 // found dead (closed by the server, or holding unexpected bytes) when Get took it
 	MaxIdle     uint64 // given back while MaxIdleConns were already idle
 	PoolClosed  uint64 // closed by Pool.Close, or given back after it
+	Retired     uint64 // led to a server the client stopped using (a FailoverClient after a failover)
 }
 
 // Total returns the number of connections closed for any reason.
 func (c ClosedStats) Total() uint64 {
-	return c.IdleTimeout + c.Lifetime + c.Unusable + c.HealthCheck + c.MaxIdle + c.PoolClosed
+	return c.IdleTimeout + c.Lifetime + c.Unusable + c.HealthCheck + c.MaxIdle + c.PoolClosed + c.Retired
 }
 
 // poolCounters are the Pool's counters, updated without its lock.
@@ -94,6 +95,7 @@ func (p *Pool) Stats() PoolStats {
 		HealthCheck: c.closed[closeHealthCheck].Load(),
 		MaxIdle:     c.closed[closeMaxIdle].Load(),
 		PoolClosed:  c.closed[closePoolClosed].Load(),
+		Retired:     c.closed[closeRetired].Load(),
 	}
 	return s
 }

@@ -59,6 +59,12 @@ func (c *Client) watchOnce(ctx context.Context, fn func(*Tx) error, keys []strin
 }
 
 func (tx *Tx) process(ctx context.Context, cmd Cmder) {
+	if g := tx.c.gate; g != nil {
+		if err := g.pinned(ctx, tx.cn, &job{cmd: cmd}); err != nil {
+			cmd.setErr(err)
+			return
+		}
+	}
 	_ = tx.cn.run(ctx, cmd)
 }
 
@@ -106,6 +112,14 @@ func (tx *Tx) Pipelined(ctx context.Context, fn func(*Pipeline) error) ([]Cmder,
 }
 
 func (tx *Tx) runPipeline(ctx context.Context, cmds []Cmder) error {
+	if g := tx.c.gate; g != nil {
+		if err := g.pinned(ctx, tx.cn, &job{cmds: cmds}); err != nil {
+			for _, cmd := range cmds {
+				cmd.setErr(err)
+			}
+			return err
+		}
+	}
 	if h := tx.c.hooks.Load(); h.pipeline != nil {
 		return h.pipeline(context.WithValue(ctx, txConnKey{}, tx.cn), cmds)
 	}

@@ -23,8 +23,9 @@ const (
 type SentinelOption func(*sentinelConfig)
 
 type sentinelConfig struct {
-	masterName string
-	args       []string // extra flags for the primary and the replica
+	masterName       string
+	args             []string // extra flags for the primary and the replica
+	sentinelPassword string   // requirepass of the sentinels
 }
 
 // WithMasterName sets the name the sentinels monitor the primary under;
@@ -40,13 +41,25 @@ func WithSentinelArgs(args ...string) SentinelOption {
 	return func(c *sentinelConfig) { c.args = append(c.args, args...) }
 }
 
+// WithSentinelPassword makes the sentinels require password from their
+// clients (requirepass in their config, and sentinel-pass so that they
+// authenticate to each other). The kit's helpers and Server.CLI on a
+// sentinel use it. The data nodes' password is WithSentinelArgs's
+// --requirepass.
+func WithSentinelPassword(password string) SentinelOption {
+	return func(c *sentinelConfig) { c.sentinelPassword = password }
+}
+
 // Sentinel is a primary, one replica of it, and 3 sentinels monitoring it
 // with a quorum of 2.
 type Sentinel struct {
-	MasterName string    // the name the sentinels monitor the primary under
-	Primary    *Server   // the primary when the set was started
-	Replica    *Server   // its replica (--replicaof) when the set was started
-	Sentinels  []*Server // 3 sentinels, each with its own config file in its Dir
+	MasterName string // the name the sentinels monitor the primary under
+	// SentinelPassword is the sentinels' password (WithSentinelPassword),
+	// "" when they require none.
+	SentinelPassword string
+	Primary          *Server   // the primary when the set was started
+	Replica          *Server   // its replica (--replicaof) when the set was started
+	Sentinels        []*Server // 3 sentinels, each with its own config file in its Dir
 }
 
 // StartSentinel starts a sentinel set for the test and returns it once it is
@@ -92,7 +105,7 @@ func NewSentinel(opts ...SentinelOption) (set *Sentinel, err error) {
 	extra := withMasterAuth(cfg.args)
 	password := passwordFromArgs(extra)
 
-	s := &Sentinel{MasterName: cfg.masterName, Sentinels: make([]*Server, sentinelCount)}
+	s := &Sentinel{MasterName: cfg.masterName, SentinelPassword: cfg.sentinelPassword, Sentinels: make([]*Server, sentinelCount)}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -117,7 +130,7 @@ func NewSentinel(opts ...SentinelOption) (set *Sentinel, err error) {
 	var wg sync.WaitGroup
 	for i := range s.Sentinels {
 		wg.Go(func() {
-			s.Sentinels[i], errs[i] = newSentinelServer(cfg.masterName, s.Primary.Port, password)
+			s.Sentinels[i], errs[i] = newSentinelServer(cfg.masterName, s.Primary.Port, password, cfg.sentinelPassword)
 		})
 	}
 	wg.Wait()
@@ -132,9 +145,15 @@ func NewSentinel(opts ...SentinelOption) (set *Sentinel, err error) {
 }
 
 // newSentinelServer writes a sentinel config and starts
-// `redis-server sentinel.conf --sentinel`.
-func newSentinelServer(masterName string, primaryPort int, password string) (*Server, error) {
-	return startServer(newConfig(nil), "sentinel-", func(port int, dir string) ([]string, error) {
+// `redis-server sentinel.conf --sentinel`. password is the data nodes',
+// own the sentinels'.
+func newSentinelServer(masterName string, primaryPort int, password, own string) (*Server, error) {
+	cfg := newConfig(nil)
+	if own != "" {
+		// Only for the kit's probes and CLI: the config file sets it.
+		cfg.args = []string{"--requirepass", own}
+	}
+	return startServer(cfg, "sentinel-", func(port int, dir string) ([]string, error) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "port %d\n", port)
 		fmt.Fprintf(&b, "bind 127.0.0.1\n")
@@ -145,6 +164,10 @@ func newSentinelServer(masterName string, primaryPort int, password string) (*Se
 		fmt.Fprintf(&b, "sentinel parallel-syncs %s 1\n", masterName)
 		if password != "" {
 			fmt.Fprintf(&b, "sentinel auth-pass %s %s\n", masterName, password)
+		}
+		if own != "" {
+			fmt.Fprintf(&b, "requirepass %s\n", own)
+			fmt.Fprintf(&b, "sentinel sentinel-pass %s\n", own)
 		}
 		conf := filepath.Join(dir, "sentinel.conf")
 		if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {

@@ -34,6 +34,14 @@ error reply, so scripts can test it; its output is unchanged.
   -a <password>      Password (also --pass, or the REDISCLI_AUTH environment variable).
   --user <username>  ACL user name, used with -a.
   -u <uri>           Server URI: redis://[[user:]password@]host[:port][/db][?options].
+                     A URI with master_name=NAME names sentinels instead (see
+                     --sentinel): its host is a sentinel, its user and password
+                     the sentinels', and the username and password query keys the
+                     data nodes' (the format of go-redis's ParseFailoverURL).
+  --sentinel <host:port>
+                     Ask this Redis Sentinel (repeat for several) where the
+                     primary of --master is, and run the command there.
+  --master <name>    The name the sentinels monitor the primary under.
   -n <db>            Database number.
   -2                 Use RESP2 (the default).
   -3                 Use RESP3.
@@ -61,10 +69,13 @@ type cliConfig struct {
 	protocol     int
 	mode         outputMode
 	delims       delimiters
-	errorStatus  bool             // -e
-	noAuthWarn   bool             // --no-auth-warning
-	passInArgs   bool             // the password came from -a, --pass or -u
-	urlOptions   *respool.Options // from -u, for its query options
+	errorStatus  bool                     // -e
+	noAuthWarn   bool                     // --no-auth-warning
+	passInArgs   bool                     // the password came from -a, --pass or -u
+	urlOptions   *respool.Options         // from -u, for its query options
+	sentinels    []string                 // --sentinel, in order
+	master       string                   // --master
+	urlFailover  *respool.FailoverOptions // from a -u URI with master_name
 	command      []string
 	printUsage   bool
 	printVersion bool
@@ -118,6 +129,10 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			if err := c.applyURL(value()); err != nil {
 				return nil, err
 			}
+		case arg == "--sentinel" && hasValue:
+			c.sentinels = append(c.sentinels, value())
+		case arg == "--master" && hasValue:
+			c.master = value()
 		case arg == "-d" && hasValue:
 			c.delims.bulk = value() // as given: redis-cli does not unescape it
 		case arg == "-D" && hasValue:
@@ -150,9 +165,26 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 }
 
 // applyURL takes host, port, user, password and database from a redis://
-// URL, as redis-cli's -u does, and keeps the URL's other options.
+// URL, as redis-cli's -u does, and keeps the URL's other options. A URL
+// with a master_name query key names sentinels (ParseFailoverURL): the
+// data nodes' user and password come from its username and password keys.
 func (c *cliConfig) applyURL(rawURL string) error {
-	opt, err := respool.ParseURL(rawURL)
+	var (
+		opt *respool.Options
+		err error
+	)
+	if isFailoverURL(rawURL) {
+		var fo *respool.FailoverOptions
+		if fo, err = respool.ParseFailoverURL(rawURL); err == nil {
+			c.urlFailover = fo
+			opt = &fo.Options
+			if fo.SentinelPassword != "" {
+				c.passInArgs = true
+			}
+		}
+	} else {
+		opt, err = respool.ParseURL(rawURL)
+	}
 	if err != nil {
 		return &usageError{fmt.Sprintf("Invalid URI: %v", err)}
 	}
@@ -173,6 +205,40 @@ func (c *cliConfig) applyURL(rawURL string) error {
 	}
 	c.urlOptions = opt
 	return nil
+}
+
+// isFailoverURL reports whether rawURL has a master_name query key.
+func isFailoverURL(rawURL string) bool {
+	_, query, _ := strings.Cut(rawURL, "?")
+	for part := range strings.SplitSeq(query, "&") {
+		if key, _, _ := strings.Cut(part, "="); key == "master_name" {
+			return true
+		}
+	}
+	return false
+}
+
+// failoverOptions returns the options of a FailoverClient when the
+// command line names sentinels or a master (--sentinel, --master, or a -u
+// URI with master_name), and nil otherwise. The data nodes' options are
+// those of options().
+func (c *cliConfig) failoverOptions() *respool.FailoverOptions {
+	if c.urlFailover == nil && c.master == "" && len(c.sentinels) == 0 {
+		return nil
+	}
+	fo := &respool.FailoverOptions{}
+	if c.urlFailover != nil {
+		f := *c.urlFailover
+		fo = &f
+	}
+	if c.master != "" {
+		fo.MasterName = c.master
+	}
+	if len(c.sentinels) > 0 {
+		fo.SentinelAddrs = c.sentinels
+	}
+	fo.Options = *c.options()
+	return fo
 }
 
 // atoi parses like C's atoi: leading digits, 0 when there are none.
@@ -254,7 +320,12 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 		if ctx.Err() != nil {
 			return 130 // as a shell reports a process ended by SIGINT
 		}
-		fmt.Fprintln(stderr, failureMessage(cfg.options().Addr, err))
+		addr := cfg.options().Addr
+		var connErr *respool.ConnError
+		if cfg.failoverOptions() != nil && errors.As(err, &connErr) {
+			addr = connErr.Addr // the primary the sentinels named
+		}
+		fmt.Fprintln(stderr, failureMessage(addr, err))
 		return 1
 	}
 	status := 0
@@ -292,9 +363,20 @@ func runCommand(ctx context.Context, cfg *cliConfig, stderr io.Writer) (resp.Val
 	for i, a := range cfg.command {
 		args[i] = a
 	}
+	fo := cfg.failoverOptions()
 	// Each fallback clears what failed, so this ends within four attempts.
 	for {
-		client := respool.NewClient(opt)
+		var client interface {
+			Do(context.Context, ...any) (resp.Value, error)
+			Close() error
+		}
+		if fo != nil {
+			f := *fo
+			f.Options = *opt
+			client = respool.NewFailoverClient(&f)
+		} else {
+			client = respool.NewClient(opt)
+		}
 		reply, err := client.Do(ctx, args...)
 		client.Close()
 		if err == nil {
@@ -352,9 +434,15 @@ func failureMessage(addr string, err error) string {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		reason = "Server closed the connection"
 	}
-	var connErr *respool.ConnError
+	var (
+		connErr     *respool.ConnError
+		sentinelErr *respool.SentinelError
+	)
 	if errors.As(err, &connErr) && (connErr.Op == "read" || connErr.Op == "write") {
 		return "Error: " + reason
+	}
+	if errors.As(err, &sentinelErr) {
+		return "Could not find the primary through the sentinels: " + reason
 	}
 	return fmt.Sprintf("Could not connect to Redis at %s: %s", addr, reason)
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // demoUsage is printed by `respool demo -help`.
-const demoUsage = `Usage: respool demo [-u URL] [-duration D] [-workers N]
+const demoUsage = `Usage: respool demo [-u URL | -sentinel HOST:PORT -master NAME] [-duration D] [-workers N]
 
 Shows a respool Client at work, explaining each step as it goes: many
 goroutines sharing one Client with the pool's statistics shown live, a
@@ -31,6 +31,9 @@ Without -u it starts a private redis-server (from PATH) on a free port and
 stops it at the end, also when interrupted. With -u it uses that server:
 it writes keys under "respool:demo:" only and deletes them at the end, but
 it also runs SCRIPT FLUSH, so use a server whose script cache you can spare.
+With -sentinel and -master, or a -u URL with master_name=NAME (the format of
+go-redis's ParseFailoverURL), every client of the demo is a FailoverClient
+that asks those sentinels where the primary is and follows its failovers.
 
 `
 
@@ -39,10 +42,12 @@ const demoKeyPrefix = "respool:demo:"
 
 // demoConfig is the demo's command line.
 type demoConfig struct {
-	url      string
-	duration time.Duration // of each load run in step 1
-	workers  int           // goroutines of step 1
-	poolSize int           // PoolSize of step 1's client
+	url       string
+	sentinels []string      // -sentinel, in order
+	master    string        // -master
+	duration  time.Duration // of each load run in step 1
+	workers   int           // goroutines of step 1
+	poolSize  int           // PoolSize of step 1's client
 }
 
 // runDemo runs `respool demo`, stopping early on SIGINT, and returns the
@@ -64,6 +69,11 @@ func runDemoContext(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.url, "u", "", "server `URL` (redis://...); default: a private redis-server")
+	fs.Func("sentinel", "a Redis Sentinel (`HOST:PORT`; repeat for several) to ask where the primary of -master is", func(s string) error {
+		cfg.sentinels = append(cfg.sentinels, s)
+		return nil
+	})
+	fs.StringVar(&cfg.master, "master", "", "the `NAME` the sentinels monitor the primary under")
 	fs.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long each load run of step 1 lasts")
 	fs.IntVar(&cfg.workers, "workers", 64, "goroutines sharing the client in step 1")
 	if err := fs.Parse(args); err != nil {
@@ -77,7 +87,11 @@ func runDemoContext(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 
-	d := &demo{cfg: cfg, out: stdout, private: cfg.url == ""}
+	if (cfg.master == "") != (len(cfg.sentinels) == 0) || (cfg.master != "" && cfg.url != "") {
+		fmt.Fprintln(stderr, "respool demo: -sentinel and -master go together, without -u")
+		return 2
+	}
+	d := &demo{cfg: cfg, out: stdout, private: cfg.url == "" && cfg.master == ""}
 	opt, cleanup, err := d.server()
 	if err != nil {
 		fmt.Fprintln(stderr, "respool demo:", err)
@@ -103,7 +117,13 @@ type demo struct {
 	out     io.Writer // written by one goroutine at a time
 	private bool      // the server is the demo's own
 	addr    string
-	trace   *commandTrace
+	// failover, when set, makes every client of the demo a
+	// FailoverClient (its Options are replaced by each client's).
+	failover *respool.FailoverOptions
+	trace    *commandTrace
+
+	mu        sync.Mutex // guards failovers
+	failovers map[*respool.Client]*respool.FailoverClient
 
 	load      []loadResult
 	pipelined time.Duration
@@ -116,13 +136,27 @@ type demo struct {
 // server returns the options for the demo's server, starting a private one
 // when no URL was given, and a function that stops it.
 func (d *demo) server() (*respool.Options, func(), error) {
-	if !d.private {
+	switch {
+	case d.cfg.master != "":
+		d.failover = &respool.FailoverOptions{MasterName: d.cfg.master, SentinelAddrs: d.cfg.sentinels}
+	case isFailoverURL(d.cfg.url):
+		fo, err := respool.ParseFailoverURL(d.cfg.url)
+		if err != nil {
+			return nil, nil, err
+		}
+		d.failover = fo
+	case !d.private:
 		opt, err := respool.ParseURL(d.cfg.url)
 		if err != nil {
 			return nil, nil, err
 		}
 		d.addr = opt.Addr
 		return opt, func() {}, nil
+	}
+	if d.failover != nil {
+		d.addr = fmt.Sprintf("%q through the sentinels at %s", d.failover.MasterName, strings.Join(d.failover.SentinelAddrs, ", "))
+		opt := d.failover.Options
+		return &opt, func() {}, nil
 	}
 	srv, err := respooltest.NewServer()
 	if err != nil {
@@ -147,8 +181,8 @@ func (d *demo) run(ctx context.Context, opt *respool.Options) error {
 	d.trace = &commandTrace{}
 	// The default Client: commands from many goroutines share a few
 	// multiplexed connections; pipelines and transactions use the pool.
-	client := respool.NewClient(opt)
-	defer client.Close()
+	client, closeClient := d.newClient(opt)
+	defer closeClient()
 	client.AddHook(d.trace.hook())
 
 	version, err := serverVersion(ctx, client)
@@ -156,6 +190,10 @@ func (d *demo) run(ctx context.Context, opt *respool.Options) error {
 		return fmt.Errorf("cannot reach %s: %w", d.addr, err)
 	}
 	where := "the server at " + d.addr + " (keys under " + demoKeyPrefix + " are removed at the end)"
+	if fc, ok := d.failoverOf(client); ok {
+		where = "the primary " + d.addr + ", now at " + fc.Stats().Primary +
+			" (keys under " + demoKeyPrefix + " are removed at the end)"
+	}
 	if d.private {
 		where = "a private redis-server at " + d.addr + " (stopped at the end)"
 	}
@@ -184,6 +222,40 @@ func (d *demo) run(ctx context.Context, opt *respool.Options) error {
 	}
 	d.summary(client)
 	return nil
+}
+
+// newClient returns a Client for opt and the function that closes it: a
+// plain one, or, when the demo follows a Sentinel-managed primary, the
+// Client of a FailoverClient built on opt (which must be closed through
+// the function, not the Client).
+func (d *demo) newClient(opt *respool.Options) (*respool.Client, func()) {
+	if d.failover == nil {
+		c := respool.NewClient(opt)
+		return c, func() { c.Close() }
+	}
+	fo := *d.failover
+	fo.Options = *opt
+	fc := respool.NewFailoverClient(&fo)
+	d.mu.Lock()
+	if d.failovers == nil {
+		d.failovers = make(map[*respool.Client]*respool.FailoverClient)
+	}
+	d.failovers[fc.Client] = fc
+	d.mu.Unlock()
+	return fc.Client, func() {
+		d.mu.Lock()
+		delete(d.failovers, fc.Client)
+		d.mu.Unlock()
+		fc.Close()
+	}
+}
+
+// failoverOf returns the FailoverClient whose Client c is.
+func (d *demo) failoverOf(c *respool.Client) (*respool.FailoverClient, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fc, ok := d.failovers[c]
+	return fc, ok
 }
 
 // serverVersion returns the server's redis_version.

@@ -68,8 +68,8 @@ func (d *demo) stepLoad(ctx context.Context, opt *respool.Options) error {
 // runLoad runs the workers against a new Client built from opt for the
 // configured duration, printing the pool's statistics on every tick.
 func (d *demo) runLoad(ctx context.Context, opt *respool.Options, title string) error {
-	c := respool.NewClient(opt)
-	defer c.Close()
+	c, closeClient := d.newClient(opt)
+	defer closeClient()
 	c.AddHook(d.trace.hook())
 
 	counterKey := demoKeyPrefix + "load:counter"
@@ -300,8 +300,8 @@ func (d *demo) stepWatch(ctx context.Context, c *respool.Client, opt *respool.Op
 	// A writer that strikes every time: Watch stops at its bound.
 	bounded := *opt
 	bounded.MaxWatchRetries = 2
-	c2 := respool.NewClient(&bounded)
-	defer c2.Close()
+	c2, closeC2 := d.newClient(&bounded)
+	defer closeC2()
 	attempts2 := 0
 	err = c2.Watch(ctx, func(tx *respool.Tx) error {
 		attempts2++
