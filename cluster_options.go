@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -191,39 +190,10 @@ func isClusterURLKey(key string) bool {
 //
 // Errors start with "respool: parse url: " and never quote the password.
 func ParseClusterURL(rawURL string) (*ClusterOptions, error) {
-	base, query, _ := strings.Cut(rawURL, "?")
 	co := &ClusterOptions{}
-	var kept []string
-	seen := make(map[string]bool)
-	for _, part := range strings.Split(query, "&") {
-		if part == "" {
-			continue
-		}
-		rawKey, rawValue, _ := strings.Cut(part, "=")
-		key, err := url.QueryUnescape(rawKey)
-		if err != nil {
-			return nil, urlErrorf("query: %v", err)
-		}
-		if !isClusterURLKey(key) {
-			kept = append(kept, part)
-			continue
-		}
-		value, err := url.QueryUnescape(rawValue)
-		if err != nil {
-			return nil, urlErrorf("query: %v", err)
-		}
-		if key != "addr" {
-			if seen[key] {
-				return nil, urlErrorf("query key %q given more than once", key)
-			}
-			seen[key] = true
-		}
-		if err := co.setURLKey(key, value); err != nil {
-			return nil, err
-		}
-	}
-	if len(kept) > 0 {
-		base += "?" + strings.Join(kept, "&")
+	base, err := splitOwnKeys(rawURL, isClusterURLKey, isAddrKey, co.setURLKey)
+	if err != nil {
+		return nil, err
 	}
 	opt, err := ParseURL(base)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -190,45 +189,13 @@ func isFailoverURLKey(key string) bool {
 // An error names the key or the part it is about, starts with "respool:
 // parse url: " and never quotes a password.
 func ParseFailoverURL(rawURL string) (*FailoverOptions, error) {
-	base, query, _ := strings.Cut(rawURL, "?")
 	fo := &FailoverOptions{}
-	var kept []string
-	seen := make(map[string]bool)
-	for _, part := range strings.Split(query, "&") {
-		if part == "" {
-			continue
-		}
-		rawKey, rawValue, _ := strings.Cut(part, "=")
-		key, err := url.QueryUnescape(rawKey)
-		if err != nil {
-			return nil, urlErrorf("query: %v", err)
-		}
-		if !isFailoverURLKey(key) {
-			kept = append(kept, part)
-			continue
-		}
-		value, err := url.QueryUnescape(rawValue)
-		if err != nil {
-			if key == "password" {
-				return nil, urlErrorf("query key %q: bad escape", key)
-			}
-			return nil, urlErrorf("query: %v", err)
-		}
-		if key != "addr" {
-			if seen[key] {
-				return nil, urlErrorf("query key %q given more than once", key)
-			}
-			seen[key] = true
-		}
-		if err := fo.setURLKey(key, value); err != nil {
-			return nil, err
-		}
+	base, err := splitOwnKeys(rawURL, isFailoverURLKey, isAddrKey, fo.setURLKey)
+	if err != nil {
+		return nil, err
 	}
 	if fo.MasterName == "" {
 		return nil, urlErrorf("missing query key %q: the name the sentinels monitor the primary under", "master_name")
-	}
-	if len(kept) > 0 {
-		base += "?" + strings.Join(kept, "&")
 	}
 	opt, err := ParseURL(base)
 	if err != nil {

@@ -363,3 +363,51 @@ func urlBadValue(key, value, want string) error {
 func urlErrorf(format string, args ...any) error {
 	return fmt.Errorf("respool: parse url: "+format, args...)
 }
+
+// splitOwnKeys takes the query keys of rawURL that own reports as its own
+// (a ParseClusterURL's or ParseFailoverURL's) out of the URL: each is
+// unescaped and given to set, once at most unless repeatable allows it.
+// It returns the URL without them, for ParseURL to read the rest with its
+// usual strictness.
+func splitOwnKeys(rawURL string, own, repeatable func(key string) bool, set func(key, value string) error) (string, error) {
+	base, query, _ := strings.Cut(rawURL, "?")
+	var kept []string
+	seen := make(map[string]bool)
+	for _, part := range strings.Split(query, "&") {
+		if part == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			return "", urlErrorf("query: %v", err)
+		}
+		if !own(key) {
+			kept = append(kept, part)
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			if key == "password" {
+				return "", urlErrorf("query key %q: bad escape", key)
+			}
+			return "", urlErrorf("query: %v", err)
+		}
+		if !repeatable(key) {
+			if seen[key] {
+				return "", urlErrorf("query key %q given more than once", key)
+			}
+			seen[key] = true
+		}
+		if err := set(key, value); err != nil {
+			return "", err
+		}
+	}
+	if len(kept) > 0 {
+		base += "?" + strings.Join(kept, "&")
+	}
+	return base, nil
+}
+
+// isAddrKey reports the one query key that may repeat: addr.
+func isAddrKey(key string) bool { return key == "addr" }
