@@ -14,6 +14,9 @@ type leakState struct {
 	timer   *time.Timer // nil when disarmed or already reported
 	takenAt time.Time
 	stack   []byte // the stack of the goroutine that called Get
+	// reported is set once the checkout was reported, until Put: it
+	// counts in Pool.numLeaked meanwhile.
+	reported bool
 }
 
 // armLeak records the calling goroutine's stack and starts the timer that
@@ -40,6 +43,10 @@ func (p *Pool) disarmLeakLocked(cn *Conn) {
 		l.timer = nil
 	}
 	l.stack = nil
+	if l.reported {
+		l.reported = false
+		p.numLeaked--
+	}
 }
 
 // reportLeak runs when the timer of checkout gen fires: unless cn was
@@ -53,6 +60,8 @@ func (p *Pool) reportLeak(cn *Conn, gen uint64) {
 		return
 	}
 	l.timer = nil // report once
+	l.reported = true
+	p.numLeaked++
 	rep := LeakReport{Addr: cn.Addr(), Held: p.opt.now().Sub(l.takenAt), Stack: l.stack}
 	p.mu.Unlock()
 	if p.opt.OnLeak != nil {

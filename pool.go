@@ -55,6 +55,7 @@ type Pool struct {
 	numOpen      int     // idle + in use + dials in flight: the slots of PoolSize taken
 	numInUse     int     // taken with Get, not given back yet
 	numDialing   int     // dials in flight (Gets and the filler)
+	numLeaked    int     // connections in use reported as leaks (LeakThreshold)
 	waiters      poolWaitQueue
 	spareWaiters []*poolWaiter
 	backoff      dialBackoff
@@ -99,10 +100,11 @@ func (p *Pool) Options() Options { return *p.opt }
 //     *AuthError, never retried by the pool;
 //   - otherwise it fails with ErrPoolExhausted when PoolFailFast is set,
 //     or waits behind earlier waiters until a connection is given back or a
-//     slot frees up, for at most PoolTimeout (then ErrPoolTimeout; a
-//     negative PoolTimeout waits for ctx alone). A connection given back
-//     goes from Put straight to the waiter: it was never idle and is not
-//     peeked at (only its expiry is checked).
+//     slot frees up, for at most PoolTimeout (then a *PoolTimeoutError,
+//     which is ErrPoolTimeout, describes the pool and says what to
+//     change; a negative PoolTimeout waits for ctx alone). A connection
+//     given back goes from Put straight to the waiter: it was never idle
+//     and is not peeked at (only its expiry is checked).
 //
 // Dial backoff: after a dial fails with a *ConnError while ctx was still
 // live (the server is down or not answering; an *AuthError does not

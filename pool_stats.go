@@ -6,21 +6,22 @@ import (
 )
 
 // PoolStats is a snapshot of a Pool's state and counters, from
-// Pool.Stats. The gauges (Open, Idle, InUse, Dialing) are read together
-// under the pool's lock, so Open == Idle + InUse and Open + Dialing <=
-// PoolSize hold in every snapshot; the counters only grow, from the
-// Pool's creation.
+// Pool.Stats. The gauges (Open, Idle, InUse, Dialing, Waiting) are read
+// together under the pool's lock, so Open == Idle + InUse and Open +
+// Dialing <= PoolSize hold in every snapshot; the counters only grow,
+// from the Pool's creation.
 type PoolStats struct {
 	Open    int // connections open: Idle + InUse
 	Idle    int // open connections waiting in the pool
 	InUse   int // open connections taken with Get and not given back yet
 	Dialing int // new connections being dialled (each holds a slot of PoolSize)
+	Waiting int // Gets waiting now for a connection because PoolSize were busy
 
 	Hits     uint64        // Gets that returned an existing connection
 	Misses   uint64        // Gets that returned a newly dialled connection
 	Waits    uint64        // Gets that waited for a connection because PoolSize were busy
 	WaitTime time.Duration // total time Gets spent waiting
-	Timeouts uint64        // Gets that failed with ErrPoolTimeout
+	Timeouts uint64        // Gets that failed with a *PoolTimeoutError
 
 	// Dials counts every dial attempt, for one of three reasons: a Get
 	// that found no usable idle connection (Dials - MinIdleDials -
@@ -72,6 +73,7 @@ func (p *Pool) Stats() PoolStats {
 		Idle:    len(p.idle),
 		InUse:   p.numInUse,
 		Dialing: p.numDialing,
+		Waiting: p.waiters.n,
 	}
 	p.mu.Unlock()
 	s.Open = s.Idle + s.InUse
