@@ -76,7 +76,8 @@ type ClusterClient struct {
 	round       uint64 // successful reloads so far
 	nodesClosed bool
 
-	stats clusterCounters
+	stats     clusterCounters
+	redirects redirectLog
 }
 
 // clusterNode is one server of the cluster and the Client that reaches it.
@@ -138,6 +139,7 @@ func (c *ClusterClient) Close() error {
 	close(c.closing)
 	c.bgCancel()
 	<-c.loopDone
+	c.flushRedirects(true)
 	c.mu.Lock()
 	c.nodesClosed = true
 	nodes := c.nodes

@@ -1,7 +1,7 @@
 package respool
 
 import (
-	"log"
+	"log/slog"
 	"runtime/debug"
 	"time"
 )
@@ -50,8 +50,8 @@ func (p *Pool) disarmLeakLocked(cn *Conn) {
 }
 
 // reportLeak runs when the timer of checkout gen fires: unless cn was
-// given back meanwhile, it sends one LeakReport to Options.OnLeak, or
-// writes it with the standard log package when OnLeak is nil.
+// given back meanwhile, it sends one LeakReport to Options.OnLeak and logs
+// it with Options.Logger, each when set.
 func (p *Pool) reportLeak(cn *Conn, gen uint64) {
 	p.mu.Lock()
 	l := &pooled(cn).leak
@@ -64,9 +64,11 @@ func (p *Pool) reportLeak(cn *Conn, gen uint64) {
 	p.numLeaked++
 	rep := LeakReport{Addr: cn.Addr(), Held: p.opt.now().Sub(l.takenAt), Stack: l.stack}
 	p.mu.Unlock()
+	if lg := p.opt.Logger; lg != nil {
+		logEvent(lg, slog.LevelWarn, "respool: connection held without Put", slog.String("addr", rep.Addr),
+			slog.Duration("held", rep.Held), slog.String("stack", string(rep.Stack)))
+	}
 	if p.opt.OnLeak != nil {
 		p.opt.OnLeak(rep)
-		return
 	}
-	log.Printf("respool: connection to %s held for %v without Pool.Put; taken by:\n%s", rep.Addr, rep.Held, rep.Stack)
 }

@@ -392,6 +392,9 @@ func (mc *muxConn) fail(err *ConnError) {
 		mc.outstanding.Store(0)
 	}
 	mc.fmu.Unlock()
+	if lg := mc.cn.opt.Logger; lg != nil && !errors.Is(err, ErrClosed) {
+		logBroken(lg, mc.cn.opt.Addr, err, true)
+	}
 	mc.cn.breakWith(err)
 	for _, m := range pending {
 		m.complete(err)

@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -133,6 +134,7 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 		return nil, &poolWaitError{err: err}
 	}
 	p.mu.Lock()
+	dead := 0 // idle connections found dead by the health check
 	for {
 		if p.closed {
 			p.mu.Unlock()
@@ -146,6 +148,9 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			if p.numOpen < p.opt.PoolSize {
 				p.numOpen++
 				p.mu.Unlock()
+				if dead > 0 {
+					p.logDeadIdle(dead)
+				}
 				return p.dialNew(ctx)
 			}
 			if failFast {
@@ -178,7 +183,13 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			if p.opt.LeakThreshold > 0 {
 				p.armLeak(cn)
 			}
+			if dead > 0 {
+				p.logDeadIdle(dead)
+			}
 			return cn, nil
+		}
+		if reason == closeHealthCheck {
+			dead++
 		}
 		p.closeConn(cn, reason)
 		p.mu.Lock()
@@ -189,7 +200,26 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			continue
 		}
 		p.mu.Unlock()
+		if dead > 0 {
+			p.logDeadIdle(dead)
+		}
 		return p.dialNew(ctx) // reuse the slot of the dead connection
+	}
+}
+
+// logDeadIdle logs that one Get found n idle connections dead (closed by
+// the server, or holding bytes nobody asked for) and replaced them.
+func (p *Pool) logDeadIdle(n int) {
+	if lg := p.opt.Logger; lg != nil {
+		logEvent(lg, slog.LevelInfo, "respool: dead idle connections replaced",
+			slog.String("addr", p.opt.Addr), slog.Int("count", n))
+	}
+}
+
+// logClosedAfterError logs that cn, given back broken, was closed.
+func (p *Pool) logClosedAfterError(cn *Conn) {
+	if lg := p.opt.Logger; lg != nil && cn.broken != nil {
+		logBroken(lg, p.opt.Addr, cn.broken, false)
 	}
 }
 
@@ -259,6 +289,9 @@ func (p *Pool) Put(cn *Conn) {
 	reason := p.putLocked(cn, reusable, now)
 	p.mu.Unlock()
 	if reason != closeNone {
+		if reason == closeUnusable {
+			p.logClosedAfterError(cn)
+		}
 		p.closeConn(cn, reason)
 	}
 }

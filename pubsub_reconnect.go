@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"slices"
@@ -33,9 +34,11 @@ type readerState struct {
 	// lastErr is the error that ended the last connection.
 	lastErr error
 	// outage is set when a connection was lost, or a dial failed, since the
-	// last connection was made; cause is the first such error.
+	// last connection was made; cause is the first such error, lostAt when
+	// it happened.
 	outage bool
 	cause  error
+	lostAt time.Time
 	// onDrop, when set (by tests), is called with the error that ended
 	// each connection.
 	onDrop func(error)
@@ -423,6 +426,11 @@ func (ps *PubSub) connect(ctx context.Context) error {
 	rd.pingSent = time.Time{}
 	if rd.outage {
 		rd.queue = append(rd.queue, &Gap{Reconnects: 1, Err: rd.cause})
+		if lg := ps.opt.Logger; lg != nil {
+			logEvent(lg, slog.LevelInfo, "respool: pub/sub reconnected, messages may have been missed",
+				slog.String("addr", ps.opt.Addr), slog.Duration("down", ps.opt.now().Sub(rd.lostAt)),
+				slog.Any("error", rd.cause))
+		}
 		rd.outage, rd.cause = false, nil
 		ps.stats.reconnects.Add(1)
 	}
@@ -457,5 +465,13 @@ func (ps *PubSub) lost(err error) {
 		ps.stats.disconnects.Add(1)
 		ps.rd.outage = true
 		ps.rd.cause = err
+		ps.rd.lostAt = ps.opt.now()
+		if lg := ps.opt.Logger; lg != nil {
+			ps.mu.Lock()
+			n := len(ps.subs[subChannel]) + len(ps.subs[subPattern]) + len(ps.subs[subShard])
+			ps.mu.Unlock()
+			logEvent(lg, slog.LevelWarn, "respool: pub/sub connection lost", slog.String("addr", ps.opt.Addr),
+				slog.Any("error", err), slog.Int("subscriptions", n))
+		}
 	}
 }
