@@ -69,7 +69,10 @@ type Options struct {
 	Password string
 	// CredentialsProvider, when set, is called for every new connection and
 	// its result replaces Username and Password (for rotating tokens). An
-	// error from it fails that dial with OutcomeNotSent.
+	// error from it fails that dial with OutcomeNotSent. When it starts
+	// returning new credentials, call RotateCredentials (of the Pool,
+	// Client or ClusterClient): the connections already open then
+	// authenticate again with AUTH, without being closed.
 	CredentialsProvider func(ctx context.Context) (Credentials, error)
 	// DB is selected on every new connection when non-zero.
 	DB int
@@ -212,6 +215,9 @@ type Options struct {
 
 	// now is the clock; nil means time.Now. Tests replace it.
 	now func() time.Time
+	// creds is what RotateCredentials changes, shared by the connections
+	// made with these options; withDefaults makes a new one.
+	creds *credentialState
 	// readOnly adds READONLY to the handshake (replica reads in a cluster).
 	readOnly bool
 }
@@ -303,6 +309,7 @@ func (o *Options) withDefaults() *Options {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.creds = new(credentialState)
 	return &c
 }
 

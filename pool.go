@@ -90,7 +90,9 @@ func (p *Pool) Options() Options { return *p.opt }
 // Get returns a connection for the caller's exclusive use; the caller
 // gives it back with Put. In order, Get takes:
 //
-//   - the most recently returned idle connection, unless it has expired
+//   - the most recently returned idle connection (which, when the
+//     credentials were rotated since it last authenticated, first sends
+//     AUTH: see RotateCredentials), unless it has expired
 //     (ConnMaxIdleTime, ConnMaxLifetime) or, free for HealthCheckInterval or
 //     longer, is found dead by a non-blocking peek; such a connection is
 //     closed and the next one tried, as nothing was sent on it yet;
@@ -177,6 +179,9 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			reason = p.expiredReason(cn, p.opt.now())
 		} else {
 			reason = p.staleReason(cn, p.opt.now())
+		}
+		if reason == closeNone && cn.credsStale() && cn.reauthenticate(ctx) != nil {
+			reason = closeUnusable // AUTH refused or failed: nothing of the caller's was sent
 		}
 		if reason == closeNone {
 			p.stats.hits.Add(1)

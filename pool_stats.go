@@ -33,6 +33,13 @@ type PoolStats struct {
 	SharedDials  uint64 // dial attempts of a multiplexing Client's shared connections
 	DialErrors   uint64 // dial attempts that failed (the dial or the handshake)
 
+	// Reauths counts connections that authenticated again after
+	// RotateCredentials (the pool's, and the shared connections and
+	// PubSubs of its Clients); ReauthErrors the re-authentications refused
+	// or failed, each of which closed its connection.
+	Reauths      uint64
+	ReauthErrors uint64
+
 	DoublePuts  uint64 // Puts of a connection that was not out of the pool (ignored)
 	ForeignPuts uint64 // Puts of a connection of another Pool or of Dial (ignored)
 
@@ -87,6 +94,8 @@ func (p *Pool) Stats() PoolStats {
 	s.MinIdleDials = c.dialsFor[dialMinIdle].Load()
 	s.SharedDials = c.dialsFor[dialShared].Load()
 	s.DialErrors = c.dialErrors.Load()
+	s.Reauths = p.opt.creds.reauths.Load()
+	s.ReauthErrors = p.opt.creds.reauthErrors.Load()
 	s.DoublePuts = c.doublePuts.Load()
 	s.ForeignPuts = c.foreignPuts.Load()
 	s.Closed = ClosedStats{
