@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 
@@ -72,17 +71,10 @@ func baseAttrs(c Instrumentable, extra []attribute.KeyValue) []attribute.KeyValu
 // opNames turns the lower-case names respool gives commands into the
 // upper-case operation names of the conventions, once per name.
 type opNames struct {
-	m sync.Map // lower-case name -> operation name
+	c cache[string, string]
 }
 
-func (n *opNames) of(name string) string {
-	if op, ok := n.m.Load(name); ok {
-		return op.(string)
-	}
-	op := strings.ToUpper(name)
-	n.m.Store(name, op)
-	return op
-}
+func (n *opNames) of(name string) string { return n.c.get(name, strings.ToUpper) }
 
 // isTx reports whether cmds is a transaction: MULTI ... EXEC.
 func isTx(cmds []respool.Cmder) bool {

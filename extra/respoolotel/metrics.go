@@ -72,7 +72,7 @@ type metricsHook struct {
 	duration metric.Float64Histogram
 	base     []attribute.KeyValue
 	names    opNames
-	sets     sync.Map // durationKey -> metric.MeasurementOption
+	records  cache[durationKey, []metric.RecordOption]
 }
 
 // durationKey identifies the attributes of one measurement.
@@ -81,31 +81,28 @@ type durationKey struct {
 	failure failure
 }
 
-// option returns the attributes of a measurement of op that ended with
-// err, made once for each operation and kind of failure.
-func (h *metricsHook) option(op string, err error) metric.MeasurementOption {
+// options returns the attributes of a measurement of op that ended with
+// err, made once for each operation and kind of failure (and passed on
+// as a slice of their own, so that recording allocates nothing).
+func (h *metricsHook) options(op string, err error) []metric.RecordOption {
 	f, _ := failureOf(err)
-	key := durationKey{op: op, failure: f}
-	if o, ok := h.sets.Load(key); ok {
-		return o.(metric.MeasurementOption)
-	}
-	attrs := append(append([]attribute.KeyValue(nil), h.base...), keyOperation.String(op))
-	if f.errorType != "" {
-		attrs = append(attrs, keyErrorType.String(f.errorType))
-		if f.statusCode != "" {
-			attrs = append(attrs, keyStatusCode.String(f.statusCode))
+	return h.records.get(durationKey{op: op, failure: f}, func(k durationKey) []metric.RecordOption {
+		attrs := append(append([]attribute.KeyValue(nil), h.base...), keyOperation.String(k.op))
+		if k.failure.errorType != "" {
+			attrs = append(attrs, keyErrorType.String(k.failure.errorType))
+			if k.failure.statusCode != "" {
+				attrs = append(attrs, keyStatusCode.String(k.failure.statusCode))
+			}
 		}
-	}
-	o := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	h.sets.Store(key, o)
-	return o
+		return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+	})
 }
 
 func (h *metricsHook) process(next respool.ProcessFunc) respool.ProcessFunc {
 	return func(ctx context.Context, cmd respool.Cmder) error {
 		start := time.Now()
 		err := next(ctx, cmd)
-		h.duration.Record(ctx, time.Since(start).Seconds(), h.option(h.names.of(cmd.Name()), cmd.Err()))
+		h.duration.Record(ctx, time.Since(start).Seconds(), h.options(h.names.of(cmd.Name()), cmd.Err())...)
 		return err
 	}
 }
@@ -115,7 +112,7 @@ func (h *metricsHook) processPipeline(next respool.ProcessPipelineFunc) respool.
 		start := time.Now()
 		err := next(ctx, cmds)
 		op, _ := h.names.batchOperation(cmds)
-		h.duration.Record(ctx, time.Since(start).Seconds(), h.option(op, firstFailure(cmds, err)))
+		h.duration.Record(ctx, time.Since(start).Seconds(), h.options(op, firstFailure(cmds, err))...)
 		return err
 	}
 }

@@ -20,10 +20,7 @@ func InstrumentTracing(c Instrumentable, opts ...Option) error {
 	h := &tracingHook{
 		tracer:    cfg.tracerProvider.Tracer(scope),
 		queryText: cfg.queryText,
-	}
-	h.start = []trace.SpanStartOption{
-		trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(baseAttrs(c, cfg.attrs)...),
+		base:      baseAttrs(c, cfg.attrs),
 	}
 	c.AddHook(respool.Hook{Process: h.process, ProcessPipeline: h.processPipeline})
 	return nil
@@ -31,16 +28,31 @@ func InstrumentTracing(c Instrumentable, opts ...Option) error {
 
 type tracingHook struct {
 	tracer    trace.Tracer
-	start     []trace.SpanStartOption // kind and the client's attributes
+	base      []attribute.KeyValue // the client's attributes
 	queryText func([]any) string
 	names     opNames
+	starts    cache[string, []trace.SpanStartOption] // by operation
+}
+
+// startOptions returns the options of the span of a single command op:
+// its kind and attributes, made once per operation.
+func (h *tracingHook) startOptions(op string) []trace.SpanStartOption {
+	return h.starts.get(op, func(op string) []trace.SpanStartOption {
+		return h.spanOptions(keyOperation.String(op))
+	})
+}
+
+// spanOptions returns the options of a span with the client's attributes
+// and attrs.
+func (h *tracingHook) spanOptions(attrs ...attribute.KeyValue) []trace.SpanStartOption {
+	all := append(append([]attribute.KeyValue(nil), h.base...), attrs...)
+	return []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(all...)}
 }
 
 func (h *tracingHook) process(next respool.ProcessFunc) respool.ProcessFunc {
 	return func(ctx context.Context, cmd respool.Cmder) error {
 		op := h.names.of(cmd.Name())
-		ctx, span := h.tracer.Start(ctx, op, append(h.start[:len(h.start):len(h.start)],
-			trace.WithAttributes(keyOperation.String(op)))...)
+		ctx, span := h.tracer.Start(ctx, op, h.startOptions(op)...)
 		if h.queryText != nil && span.IsRecording() {
 			span.SetAttributes(keyQueryText.String(h.queryText(cmd.Args())))
 		}
@@ -57,7 +69,7 @@ func (h *tracingHook) processPipeline(next respool.ProcessPipelineFunc) respool.
 		if size >= 2 || size == 0 {
 			attrs = append(attrs, keyBatchSize.Int(size))
 		}
-		ctx, span := h.tracer.Start(ctx, op, append(h.start[:len(h.start):len(h.start)], trace.WithAttributes(attrs...))...)
+		ctx, span := h.tracer.Start(ctx, op, h.spanOptions(attrs...)...)
 		if h.queryText != nil && span.IsRecording() {
 			span.SetAttributes(keyQueryText.String(batchQueryText(h.queryText, cmds)))
 		}
