@@ -202,6 +202,9 @@ type Options struct {
 	//	Warn  "respool: pub/sub connection lost"        addr, error, subscriptions: a PubSub's outage began
 	//	Info  "respool: pub/sub reconnected, messages may have been missed"  addr, down, error: it ended
 	//	                                                  (the PubSub reports the same as a *Gap)
+	//	Info  "respool: credentials rotated"            addr, user: RotateCredentials
+	//	Error "respool: re-authentication failed"       addr, error: a connection's AUTH after it was
+	//	                                                  refused or failed; the connection is replaced
 	//	Info  "respool: cluster slot map loaded"        shards, nodes: the first map of a ClusterClient
 	//	Info  "respool: cluster slot map changed"       shards, nodes, slots_moved, added, removed
 	//	Info  "respool: cluster redirections"           moved, ask, over, last: MOVED and ASK
