@@ -1,9 +1,11 @@
 package respool
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,5 +76,99 @@ func (env *clusterEnv) testLogging(t *testing.T) {
 	}
 	if len(rec.events("respool: cluster redirections")) != 2 || c.Stats().Moved-before.Moved != n {
 		t.Fatalf("a command was redirected with the real map:%s", rec.all())
+	}
+}
+
+// testRotateCredentials changes the password of an ACL user on every node
+// while a ClusterClient and its sharded PubSub use it: after
+// RotateCredentials every node connection that carried a command
+// authenticated again, no command failed and no connection was dialled.
+func (env *clusterEnv) testRotateCredentials(t *testing.T) {
+	ctx := clusterContext(t)
+	user := "rotor-" + strconv.Itoa(int(time.Now().UnixNano()%1e6))
+	acl := func(args ...any) {
+		t.Helper()
+		for _, addr := range env.cl.Addrs() {
+			if _, err := env.node(addr).Do(ctx, append([]any{"ACL", "SETUSER", user}, args...)...); err != nil {
+				t.Fatalf("ACL SETUSER at %s: %v", addr, err)
+			}
+		}
+	}
+	acl("on", ">old", "~*", "&*", "+@all")
+	t.Cleanup(func() {
+		for _, addr := range env.cl.Addrs() {
+			_, _ = env.node(addr).Do(context.Background(), "ACL", "DELUSER", user)
+		}
+	})
+	var password atomic.Pointer[string]
+	old := "old"
+	password.Store(&old)
+	c := env.newClient(t, func(o *ClusterOptions) {
+		o.CredentialsProvider = func(context.Context) (Credentials, error) {
+			return Credentials{Username: user, Password: *password.Load()}, nil
+		}
+	})
+	keys := spreadKeys(t, 30)
+	run := func() {
+		t.Helper()
+		for _, k := range keys {
+			if err := c.Set(ctx, k, "v", 0).Err(); err != nil {
+				t.Fatalf("SET %s: %v", k, err)
+			}
+		}
+	}
+	run()
+	ps := c.SSubscribe(ctx, tagged(t, "r", "news"))
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dials := func() (n uint64) {
+		_ = c.ForEachNode(ctx, func(_ context.Context, node *Client) error {
+			atomic.AddUint64(&n, node.Pool().Stats().Dials)
+			return nil
+		})
+		return n
+	}
+	before := dials()
+
+	acl(">new")
+	fresh := "new"
+	password.Store(&fresh)
+	if err := c.RotateCredentials(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acl("<old")
+	run()
+	var reauths, reauthErrors atomic.Uint64
+	_ = c.ForEachPrimary(ctx, func(_ context.Context, node *Client) error {
+		s := node.Pool().Stats()
+		if s.Reauths == 0 {
+			t.Errorf("node %s: no connection authenticated again", node.Options().Addr)
+		}
+		reauths.Add(s.Reauths)
+		reauthErrors.Add(s.ReauthErrors)
+		return nil
+	})
+	if reauthErrors.Load() != 0 {
+		t.Fatalf("%d re-authentications failed", reauthErrors.Load())
+	}
+	if after := dials(); after != before {
+		t.Fatalf("%d dials after the rotation: a connection was replaced", after-before)
+	}
+	// The sharded PubSub authenticates at its next read.
+	if err := c.SPublish(ctx, tagged(t, "r", "news"), "hello").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ps.ReceiveMessage(ctx); err != nil || m.Payload != "hello" || m.Gap != nil {
+		t.Fatalf("the sharded PubSub after the rotation: %v %v", m, err)
+	}
+	// It sent AUTH before the read that the message ended; the PING's
+	// reply comes after AUTH's.
+	if err := ps.Ping(ctx); err != nil {
+		t.Fatalf("PING on the sharded PubSub: %v", err)
+	}
+	if n := c.cfg.retry.creds.reauths.Load(); n != 1 {
+		t.Fatalf("the sharded PubSub authenticated again %d times, want 1", n)
 	}
 }

@@ -39,6 +39,7 @@ func TestCluster(t *testing.T) {
 			{"ScanAll", env.testScanAll},
 			{"SSubscribe", env.testSSubscribe},
 			{"Logging", env.testLogging},
+			{"RotateCredentials", env.testRotateCredentials},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
