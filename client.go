@@ -195,6 +195,15 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 	}
 }
 
+// RotateCredentials is Pool.RotateCredentials of the Client's Pool: the
+// connections of the Pool, the Client's shared connections and its
+// PubSubs authenticate again, between commands, with what
+// Options.CredentialsProvider returns now. Clients sharing the Pool share
+// the rotation.
+func (c *Client) RotateCredentials(ctx context.Context) error {
+	return c.pool.RotateCredentials(ctx)
+}
+
 // Conn returns a connection of the Client's Pool for commands that need
 // one connection throughout (a session with SELECT, CLIENT TRACKING,
 // MULTI by hand...). The caller must give it back with Pool().Put, which

@@ -76,7 +76,8 @@ type ClusterClient struct {
 	round       uint64 // successful reloads so far
 	nodesClosed bool
 
-	stats clusterCounters
+	stats     clusterCounters
+	redirects redirectLog
 }
 
 // clusterNode is one server of the cluster and the Client that reaches it.
@@ -138,6 +139,7 @@ func (c *ClusterClient) Close() error {
 	close(c.closing)
 	c.bgCancel()
 	<-c.loopDone
+	c.flushRedirects(true)
 	c.mu.Lock()
 	c.nodesClosed = true
 	nodes := c.nodes
@@ -167,6 +169,34 @@ func (c *ClusterClient) Stats() ClusterStats {
 		Retries:         c.stats.retries.Load(),
 		Nodes:           n,
 	}
+}
+
+// RotateCredentials asks ClusterOptions.CredentialsProvider for
+// credentials once, and makes every connection of every node, and the
+// ClusterClient's PubSubs, authenticate with them between commands, as
+// Pool.RotateCredentials does for one pool. Nodes found later connect with
+// what the provider returns then. It returns the provider's error, and
+// then changes nothing, or an error when there is no provider.
+func (c *ClusterClient) RotateCredentials(ctx context.Context) error {
+	provider := c.cfg.node.CredentialsProvider
+	if provider == nil {
+		return errNoCredentialsProvider
+	}
+	creds, err := provider(ctx)
+	if err != nil {
+		return err
+	}
+	c.cfg.retry.creds.rotate(creds)
+	c.mu.Lock()
+	nodes := make([]*clusterNode, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		nodes = append(nodes, n)
+	}
+	c.mu.Unlock()
+	for _, n := range nodes {
+		n.client.pool.rotateCredentials(creds)
+	}
+	return nil
 }
 
 // ForEachPrimary calls fn, concurrently, with the Client of every primary

@@ -38,6 +38,8 @@ func TestCluster(t *testing.T) {
 			{"Watch", env.testWatch},
 			{"ScanAll", env.testScanAll},
 			{"SSubscribe", env.testSSubscribe},
+			{"Logging", env.testLogging},
+			{"RotateCredentials", env.testRotateCredentials},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

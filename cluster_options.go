@@ -32,6 +32,10 @@ type ClusterOptions struct {
 	// (TLSConfig set) is dialled at its TLS port when the cluster reports
 	// one. DB must be 0: a cluster has one database.
 	//
+	// Logger receives the ClusterClient's own events (a new slot map,
+	// redirections added up) and those of every node's pool and PubSubs,
+	// which carry the node's addr; see Options.Logger.
+	//
 	// MaxRetries, MinRetryBackoff and MaxRetryBackoff bound the retries of
 	// the ClusterClient itself (commands that failed without reaching a
 	// node, or that are safe to repeat, are retried after a topology

@@ -191,6 +191,7 @@ func (c *ClusterClient) runBatch(ctx context.Context, cmds []Cmder) {
 				} else {
 					c.stats.ask.Add(1)
 				}
+				c.noteRedirect(failure.fault, failure.addr)
 				n, nerr := c.node(failure.addr)
 				if nerr != nil {
 					continue

@@ -312,6 +312,7 @@ func (b *clusterBudget) redirect(f clusterFault, addr string) bool {
 	} else {
 		b.c.stats.ask.Add(1)
 	}
+	b.c.noteRedirect(f, addr)
 	if b.redirects >= b.c.cfg.maxRedirects {
 		return false
 	}

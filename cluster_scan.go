@@ -69,6 +69,7 @@ func (c *ClusterClient) SSubscribe(ctx context.Context, channels ...string) *Pub
 	}
 	opt := c.cfg.node.withDefaults()
 	opt.MaxRetries = c.cfg.retry.MaxRetries
+	opt.creds = c.cfg.retry.creds // rotated by RotateCredentials
 	if st := c.state.Load(); st != nil {
 		opt.Addr = st.pick(c.cfg, slot, false).addr
 	} else {

@@ -138,6 +138,7 @@ func (c *ClusterClient) refreshLoop() {
 		if _, err := c.refresh(c.bgCtx, c.takeHint(), false); err == nil && c.cfg.byLatency {
 			c.measureLatency(c.bgCtx)
 		}
+		c.flushRedirects(false)
 	}
 }
 
@@ -317,13 +318,21 @@ func (c *ClusterClient) install(topo *cluster.Topology) (*clusterState, error) {
 		}
 	}
 	old := c.state.Load()
-	if old == nil || !old.topo.Equal(topo) {
+	changed := old == nil || !old.topo.Equal(topo)
+	if changed {
 		c.stats.changes.Add(1)
 		c.state.Store(st)
 	} else {
 		st = old
 	}
 	c.mu.Unlock()
+	if changed {
+		var before *cluster.Topology
+		if old != nil {
+			before = old.topo
+		}
+		c.logTopology(before, topo)
+	}
 	for _, n := range retired {
 		_ = n.client.Close()
 	}

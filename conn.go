@@ -44,6 +44,10 @@ type Conn struct {
 	peek   peeker // liveness check of an idle connection
 
 	createdAt time.Time // when the dial began
+	// authGen is the generation of the credentials it last authenticated
+	// with (Options.creds); behind the current one, it must send AUTH
+	// before its next command. Owned by whoever holds the connection.
+	authGen uint64
 
 	// owner is whatever keeps the connection (a Pool keeps its
 	// *pooledConn here), set once before the connection is handed out;

@@ -11,9 +11,10 @@ var (
 	// its Close.
 	ErrClosed = errors.New("respool: closed")
 
-	// ErrPoolTimeout is returned by Pool.Get when no connection became free
-	// within Options.PoolTimeout. A context that ends first gives the
-	// context's error instead.
+	// ErrPoolTimeout is what Pool.Get fails with when no connection became
+	// free within Options.PoolTimeout: the error is a *PoolTimeoutError,
+	// for which errors.Is(err, ErrPoolTimeout) holds. A context that ends
+	// first gives the context's error instead.
 	ErrPoolTimeout = errors.New("respool: timed out waiting for a connection from the pool")
 
 	// ErrPoolExhausted is returned at once by Pool.Get when every connection is

@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ type handshakeStep struct {
 // the dial deadline.
 func (cn *Conn) handshake(ctx context.Context) error {
 	opt := cn.opt
+	// The generation is read before the provider is asked: credentials
+	// rotated meanwhile make the connection authenticate once more.
+	gen := opt.creds.generation()
 	creds := Credentials{Username: opt.Username, Password: opt.Password}
 	if opt.CredentialsProvider != nil {
 		c, err := opt.CredentialsProvider(ctx)
@@ -63,6 +67,7 @@ func (cn *Conn) handshake(ctx context.Context) error {
 		}
 		if !fallback {
 			cn.proto = proto
+			cn.authGen = gen
 			// The connection leaves the handshake with no deadline: each
 			// later operation sets the one it needs before it reads or
 			// writes, and none of the dial's may outlive it.
@@ -90,11 +95,7 @@ func handshakeSteps(opt *Options, creds Credentials, proto int) []handshakeStep 
 		steps = append(steps, handshakeStep{stepHello, argv})
 	} else {
 		if creds.Password != "" {
-			argv := []any{"AUTH", creds.Password}
-			if creds.Username != "" {
-				argv = []any{"AUTH", creds.Username, creds.Password}
-			}
-			steps = append(steps, handshakeStep{stepAuth, argv})
+			steps = append(steps, handshakeStep{stepAuth, authArgs(creds)})
 		}
 		if opt.ClientName != "" {
 			steps = append(steps, handshakeStep{stepSetName, []any{"CLIENT", "SETNAME", opt.ClientName}})
@@ -224,4 +225,105 @@ func roleOf(v resp.Value) string {
 		return ""
 	}
 	return elems[0].Text()
+}
+
+// authArgs returns AUTH for creds: AUTH password for the default user,
+// AUTH username password otherwise.
+func authArgs(creds Credentials) []any {
+	if creds.Username == "" {
+		return []any{"AUTH", creds.Password}
+	}
+	return []any{"AUTH", creds.Username, creds.Password}
+}
+
+// Re-authentication. After RotateCredentials a connection authenticates
+// again between two commands: a pooled one when Get hands it out
+// (reauthenticate, a round trip of its own), a shared one in a batch of
+// its own before the next (the muxer sends staleAuth's request), a PubSub
+// between two reads.
+
+// credsStale reports whether the credentials were rotated since cn last
+// authenticated: one atomic load.
+func (cn *Conn) credsStale() bool {
+	return cn.opt.creds != nil && cn.opt.creds.gen.Load() != cn.authGen
+}
+
+// staleAuth returns the AUTH that brings cn up to the current credentials,
+// and counts cn as authenticated with them; nil when it already is, or
+// when they have no password (nothing to send).
+func (cn *Conn) staleAuth() *authRequest {
+	if !cn.credsStale() {
+		return nil
+	}
+	creds, gen := cn.opt.creds.current()
+	cn.authGen = gen
+	if creds.Password == "" {
+		return nil
+	}
+	return &authRequest{argv: authArgs(creds)}
+}
+
+// reauthenticate sends AUTH with the current credentials, in a round trip
+// of its own, when they were rotated since cn last authenticated. A
+// failure leaves cn broken: the caller closes it.
+func (cn *Conn) reauthenticate(ctx context.Context) error {
+	rq := cn.staleAuth()
+	if rq == nil {
+		return nil
+	}
+	_ = cn.run(ctx, rq)
+	err := rq.err
+	if rq.refused != nil {
+		err = &reauthError{addr: cn.opt.Addr, reply: rq.refused}
+		cn.breakWith(err)
+	}
+	cn.reauthDone(err)
+	return err
+}
+
+// reauthDone counts a re-authentication that ended with err, and logs a
+// failure.
+func (cn *Conn) reauthDone(err error) {
+	s := cn.opt.creds
+	if err == nil {
+		s.reauths.Add(1)
+		return
+	}
+	s.reauthErrors.Add(1)
+	if lg := cn.opt.Logger; lg != nil {
+		logEvent(lg, slog.LevelError, "respool: re-authentication failed", slog.String("addr", cn.opt.Addr),
+			slog.Any("error", err))
+	}
+}
+
+// authRequest is the AUTH of a re-authentication. Its class is no
+// session change (classArgs is nil): it restores the identity the
+// connection is meant to have, which the next user inherits as it should.
+type authRequest struct {
+	argv    []any
+	refused *Error // the server's error reply
+	err     error  // the connection's failure
+}
+
+func (r *authRequest) classArgs() []any               { return nil }
+func (r *authRequest) writeArgs(w *resp.Writer) error { return w.WriteArgs(r.argv) }
+func (r *authRequest) borrowsElems() bool             { return false }
+func (r *authRequest) setErr(err error)               { r.err = err }
+func (r *authRequest) setReply(v resp.Value) {
+	if v.IsError() {
+		r.refused = NewError(v.Text())
+	}
+}
+
+// reauthError is a re-authentication the server refused. It is not an
+// *AuthError on purpose: the commands that waited behind it were not
+// sent, and are retried on a new connection, whose handshake asks
+// CredentialsProvider again (an *AuthError is never retried).
+type reauthError struct {
+	addr  string
+	reply *Error
+}
+
+func (e *reauthError) Error() string {
+	return "respool: re-authentication at " + e.addr + " refused: " + e.reply.Error()
 }

@@ -26,7 +26,7 @@ var fileLayers = []struct {
 	name  string
 	files []string // file names, or prefixes ending in '*'
 }{
-	{"foundation", []string{"options.go", "url.go", "errors.go", "version.go", "slice_pool.go"}},
+	{"foundation", []string{"options.go", "url.go", "errors.go", "version.go", "slice_pool.go", "logging.go", "credentials.go"}},
 	{"wire", []string{"wire.go", "conn.go", "conn_state.go", "handshake.go", "dial.go", "alive_*", "sockopt_*"}},
 	{"pool", []string{"pool*", "leak.go"}},
 	{"muxer", []string{"mux.go"}},

@@ -217,3 +217,50 @@ func TestLayeringCatchesViolations(t *testing.T) {
 		t.Errorf("allowed imports reported: %q", got)
 	}
 }
+
+// TestExtraModulesAreSeparate checks that every directory under extra/ is a
+// module of its own (so that the core's ./... and its imports leave it
+// out), replacing the core with this tree, and that the core module
+// requires none of their dependencies.
+func TestExtraModulesAreSeparate(t *testing.T) {
+	ents, err := os.ReadDir("extra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		found++
+		mod, err := os.ReadFile(filepath.Join("extra", e.Name(), "go.mod"))
+		if err != nil {
+			t.Errorf("extra/%s is not a module of its own: %v", e.Name(), err)
+			continue
+		}
+		text := string(mod)
+		if want := "module " + modulePath + "/extra/" + e.Name() + "\n"; !strings.HasPrefix(text, want) {
+			t.Errorf("extra/%s/go.mod does not start with %q", e.Name(), want)
+		}
+		if !strings.Contains(text, "replace "+modulePath+" => ../..") {
+			t.Errorf("extra/%s/go.mod does not replace %s with this tree", e.Name(), modulePath)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no module under extra/")
+	}
+	for pkg := range moduleImports(t, ".") {
+		if under(pkg, "extra") || under(pkg, "bench") {
+			t.Errorf("%s is part of the core module", pkg)
+		}
+	}
+	core, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range []string{"opentelemetry", "prometheus"} {
+		if strings.Contains(string(core), dep) {
+			t.Errorf("the core go.mod mentions %s: the extra modules' dependencies must stay theirs", dep)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 package respool
 
 import (
-	"log"
+	"log/slog"
 	"runtime/debug"
 	"time"
 )
@@ -14,6 +14,9 @@ type leakState struct {
 	timer   *time.Timer // nil when disarmed or already reported
 	takenAt time.Time
 	stack   []byte // the stack of the goroutine that called Get
+	// reported is set once the checkout was reported, until Put: it
+	// counts in Pool.numLeaked meanwhile.
+	reported bool
 }
 
 // armLeak records the calling goroutine's stack and starts the timer that
@@ -40,11 +43,15 @@ func (p *Pool) disarmLeakLocked(cn *Conn) {
 		l.timer = nil
 	}
 	l.stack = nil
+	if l.reported {
+		l.reported = false
+		p.numLeaked--
+	}
 }
 
 // reportLeak runs when the timer of checkout gen fires: unless cn was
-// given back meanwhile, it sends one LeakReport to Options.OnLeak, or
-// writes it with the standard log package when OnLeak is nil.
+// given back meanwhile, it sends one LeakReport to Options.OnLeak and logs
+// it with Options.Logger, each when set.
 func (p *Pool) reportLeak(cn *Conn, gen uint64) {
 	p.mu.Lock()
 	l := &pooled(cn).leak
@@ -53,11 +60,15 @@ func (p *Pool) reportLeak(cn *Conn, gen uint64) {
 		return
 	}
 	l.timer = nil // report once
+	l.reported = true
+	p.numLeaked++
 	rep := LeakReport{Addr: cn.Addr(), Held: p.opt.now().Sub(l.takenAt), Stack: l.stack}
 	p.mu.Unlock()
+	if lg := p.opt.Logger; lg != nil {
+		logEvent(lg, slog.LevelWarn, "respool: connection held without Put", slog.String("addr", rep.Addr),
+			slog.Duration("held", rep.Held), slog.String("stack", string(rep.Stack)))
+	}
 	if p.opt.OnLeak != nil {
 		p.opt.OnLeak(rep)
-		return
 	}
-	log.Printf("respool: connection to %s held for %v without Pool.Put; taken by:\n%s", rep.Addr, rep.Held, rep.Stack)
 }

@@ -36,6 +36,7 @@ type muxRequest struct {
 	vals  []resp.Value // their replies, filled by the reader
 	err   error        // the connection's failure, if any
 	read  int          // replies read so far (reader only)
+	auth  bool         // the connection's own AUTH (credentials rotated), no caller's
 	state atomic.Uint32
 	done  chan struct{} // buffered(1): signalled once when complete
 }
@@ -58,7 +59,7 @@ func getMuxRequest(reqs []request) *muxRequest {
 	} else {
 		m.vals = make([]resp.Value, len(reqs))
 	}
-	m.err, m.read = nil, 0
+	m.err, m.read, m.auth = nil, 0, false
 	m.state.Store(muxWaiting)
 	return m
 }
@@ -263,7 +264,13 @@ func (mc *muxConn) flushLoop() {
 			mc.qmu.Unlock()
 			return
 		}
-		mc.queue, mc.spare = mc.spare[:0], batch
+		if auth := mc.staleAuth(); auth != nil {
+			// The credentials were rotated: AUTH goes first, alone, and
+			// the queue follows once it is answered.
+			batch = []*muxRequest{auth}
+		} else {
+			mc.queue, mc.spare = mc.spare[:0], batch
+		}
 		mc.qmu.Unlock()
 
 		mc.fmu.Lock()
@@ -367,6 +374,30 @@ func (mc *muxConn) flushLoop() {
 	}
 }
 
+// staleAuth returns the request of the AUTH the connection sends before
+// its next batch when the credentials were rotated since it last
+// authenticated (see Pool.RotateCredentials), or nil. The flusher calls
+// it: only the flusher touches the connection's authentication.
+func (mc *muxConn) staleAuth() *muxRequest {
+	if !mc.cn.credsStale() {
+		return nil
+	}
+	rq := mc.cn.staleAuth()
+	if rq == nil {
+		return nil
+	}
+	m := getMuxRequest(nil)
+	m.one[0] = rq
+	m.reqs = m.one[:1]
+	if cap(m.vals) >= 1 {
+		m.vals = m.vals[:1]
+	} else {
+		m.vals = make([]resp.Value, 1)
+	}
+	m.auth = true
+	return m
+}
+
 // flushQueued becomes the flusher when commands are queued and no flush
 // is running: the reader calls it once a batch's last reply arrived, for
 // the commands that gathered while the batch was on the wire, and fail
@@ -412,6 +443,9 @@ func (mc *muxConn) fail(err *ConnError) {
 		pending = mc.takeInflightLocked()
 	}
 	mc.fmu.Unlock()
+	if lg := mc.cn.opt.Logger; lg != nil && !errors.Is(err, ErrClosed) {
+		logBroken(lg, mc.cn.opt.Addr, err, true)
+	}
 	mc.cn.breakWith(err)
 	for _, m := range pending {
 		m.complete(err)
@@ -434,13 +468,14 @@ func (mc *muxConn) readLoop() {
 		}
 		mc.parked = false
 		broken := mc.broken
-		var borrow bool
+		var borrow, auth bool
 		if broken == nil {
 			// The next reply is this request's. (Requests are immutable
 			// in this respect, so the answer holds even if the request
 			// completes with a failure meanwhile.)
 			head := mc.inflight[mc.head]
 			borrow = head.reqs[head.read].borrowsElems()
+			auth = head.auth
 		}
 		mc.fmu.Unlock()
 		if broken != nil {
@@ -459,6 +494,15 @@ func (mc *muxConn) readLoop() {
 		if err != nil {
 			mc.fail(cn.ioError(noCaller, "read", OutcomeUnknown, err))
 			return
+		}
+		if auth {
+			// The connection's own AUTH, alone in its batch: refused, the
+			// connection goes, and the commands queued behind it are sent
+			// on another.
+			if err := mc.reauthReply(v); err != nil {
+				mc.fail(err)
+				return
+			}
 		}
 		mc.fmu.Lock()
 		if mc.head == len(mc.inflight) {
@@ -493,6 +537,20 @@ func (mc *muxConn) readLoop() {
 			}
 		}
 	}
+}
+
+// reauthReply takes the reply to the connection's own AUTH: nil when
+// accepted, else the failure to fail the connection with.
+func (mc *muxConn) reauthReply(v resp.Value) *ConnError {
+	var err error
+	if v.IsError() {
+		err = &reauthError{addr: mc.cn.opt.Addr, reply: NewError(v.Text())}
+	}
+	mc.cn.reauthDone(err)
+	if err == nil {
+		return nil
+	}
+	return &ConnError{Op: "auth", Addr: mc.cn.opt.Addr, Outcome: OutcomeNotSent, Err: err}
 }
 
 // close closes the connection and waits for its reader.

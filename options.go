@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"runtime"
 	"time"
@@ -68,7 +69,10 @@ type Options struct {
 	Password string
 	// CredentialsProvider, when set, is called for every new connection and
 	// its result replaces Username and Password (for rotating tokens). An
-	// error from it fails that dial with OutcomeNotSent.
+	// error from it fails that dial with OutcomeNotSent. When it starts
+	// returning new credentials, call RotateCredentials (of the Pool,
+	// Client or ClusterClient): the connections already open then
+	// authenticate again with AUTH, without being closed.
 	CredentialsProvider func(ctx context.Context) (Credentials, error)
 	// DB is selected on every new connection when non-zero.
 	DB int
@@ -172,16 +176,51 @@ type Options struct {
 	ReplyLimits resp.Limits
 
 	// LeakThreshold, when positive, reports a connection held out of its
-	// Pool for longer than this through OnLeak, once, with the stack of
-	// the code that took it. Off by default; stacks are captured only
-	// when it is on.
+	// Pool for longer than this, once, with the stack of the code that
+	// took it: to OnLeak and, at level Warn, to Logger. Off by default;
+	// stacks are captured only when it is on.
 	LeakThreshold time.Duration
-	// OnLeak receives leak reports. Nil means a report is written with the
-	// standard log package.
+	// OnLeak, when set, receives leak reports (see LeakThreshold).
 	OnLeak func(LeakReport)
+
+	// Logger receives the client's own events, each once, with structured
+	// attributes. Nil (the default) logs nothing: respool has no global
+	// logger and never writes to the standard log package. Nothing is
+	// logged for a command that succeeds, and a client without a Logger
+	// pays nothing for the events. The events, by level:
+	//
+	//	Warn  "respool: dial failed, backing off"       addr, error, backoff: a dial failed and the pool
+	//	                                                  stops dialling for a while (see Pool.Get)
+	//	Debug "respool: dial failed again"              addr, error, failures, backoff: during the backoff
+	//	Info  "respool: dial succeeded after failures"  addr, failures, down: the backoff ended
+	//	Warn  "respool: connection closed after an error"  addr, error, shared: a connection that a
+	//	                                                  failure made unusable was closed (at Debug when the
+	//	                                                  error is only the caller's context ending)
+	//	Info  "respool: dead idle connections replaced" addr, count: idle connections that the server had
+	//	                                                  closed, found by the check at Get (HealthCheckInterval)
+	//	Warn  "respool: connection held without Put"    addr, held, stack: a leak (LeakThreshold)
+	//	Warn  "respool: pub/sub connection lost"        addr, error, subscriptions: a PubSub's outage began
+	//	Info  "respool: pub/sub reconnected, messages may have been missed"  addr, down, error: it ended
+	//	                                                  (the PubSub reports the same as a *Gap)
+	//	Info  "respool: credentials rotated"            addr, user: RotateCredentials
+	//	Error "respool: re-authentication failed"       addr, error: a connection's AUTH after it was
+	//	                                                  refused or failed; the connection is replaced
+	//	Info  "respool: cluster slot map loaded"        shards, nodes: the first map of a ClusterClient
+	//	Info  "respool: cluster slot map changed"       shards, nodes, slots_moved, added, removed
+	//	Info  "respool: cluster redirections"           moved, ask, over, last: MOVED and ASK
+	//	                                                  redirections followed, added up: at most one line
+	//	                                                  per 10s however many there are
+	//
+	// A ClusterClient logs through the Logger of its ClusterOptions (the
+	// embedded Options): its own events, and those of each node's pool
+	// and PubSubs with that node's addr.
+	Logger *slog.Logger
 
 	// now is the clock; nil means time.Now. Tests replace it.
 	now func() time.Time
+	// creds is what RotateCredentials changes, shared by the connections
+	// made with these options; withDefaults makes a new one.
+	creds *credentialState
 	// readOnly adds READONLY to the handshake (replica reads in a cluster).
 	readOnly bool
 	// target, when set, chooses the server of each new connection in place
@@ -294,6 +333,7 @@ func (o *Options) withDefaults() *Options {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.creds = new(credentialState)
 	return &c
 }
 

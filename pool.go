@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -56,6 +57,7 @@ type Pool struct {
 	numOpen      int     // idle + in use + dials in flight: the slots of PoolSize taken
 	numInUse     int     // taken with Get, not given back yet
 	numDialing   int     // dials in flight (Gets and the filler)
+	numLeaked    int     // connections in use reported as leaks (LeakThreshold)
 	waiters      poolWaitQueue
 	spareWaiters []*poolWaiter
 	backoff      dialBackoff
@@ -92,7 +94,9 @@ func (p *Pool) Options() Options { return *p.opt }
 // Get returns a connection for the caller's exclusive use; the caller
 // gives it back with Put. In order, Get takes:
 //
-//   - the most recently returned idle connection, unless it has expired
+//   - the most recently returned idle connection (which, when the
+//     credentials were rotated since it last authenticated, first sends
+//     AUTH: see RotateCredentials), unless it has expired
 //     (ConnMaxIdleTime, ConnMaxLifetime) or, free for HealthCheckInterval or
 //     longer, is found dead by a non-blocking peek; such a connection is
 //     closed and the next one tried, as nothing was sent on it yet;
@@ -103,10 +107,11 @@ func (p *Pool) Options() Options { return *p.opt }
 //     *AuthError, never retried by the pool;
 //   - otherwise it fails with ErrPoolExhausted when PoolFailFast is set,
 //     or waits behind earlier waiters until a connection is given back or a
-//     slot frees up, for at most PoolTimeout (then ErrPoolTimeout; a
-//     negative PoolTimeout waits for ctx alone). A connection given back
-//     goes from Put straight to the waiter: it was never idle and is not
-//     peeked at (only its expiry is checked).
+//     slot frees up, for at most PoolTimeout (then a *PoolTimeoutError,
+//     which is ErrPoolTimeout, describes the pool and says what to
+//     change; a negative PoolTimeout waits for ctx alone). A connection
+//     given back goes from Put straight to the waiter: it was never idle
+//     and is not peeked at (only its expiry is checked).
 //
 // Dial backoff: after a dial fails with a *ConnError while ctx was still
 // live (the server is down or not answering; an *AuthError does not
@@ -135,6 +140,7 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 		return nil, &poolWaitError{err: err}
 	}
 	p.mu.Lock()
+	dead := 0 // idle connections found dead by the health check
 	for {
 		if p.closed {
 			p.mu.Unlock()
@@ -148,6 +154,9 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			if p.numOpen < p.opt.PoolSize {
 				p.numOpen++
 				p.mu.Unlock()
+				if dead > 0 {
+					p.logDeadIdle(dead)
+				}
 				return p.dialNew(ctx)
 			}
 			if failFast {
@@ -175,12 +184,21 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 		} else {
 			reason = p.staleReason(cn, p.opt.now())
 		}
+		if reason == closeNone && cn.credsStale() && cn.reauthenticate(ctx) != nil {
+			reason = closeUnusable // AUTH refused or failed: nothing of the caller's was sent
+		}
 		if reason == closeNone {
 			p.stats.hits.Add(1)
 			if p.opt.LeakThreshold > 0 {
 				p.armLeak(cn)
 			}
+			if dead > 0 {
+				p.logDeadIdle(dead)
+			}
 			return cn, nil
+		}
+		if reason == closeHealthCheck {
+			dead++
 		}
 		p.closeConn(cn, reason)
 		p.mu.Lock()
@@ -191,7 +209,26 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			continue
 		}
 		p.mu.Unlock()
+		if dead > 0 {
+			p.logDeadIdle(dead)
+		}
 		return p.dialNew(ctx) // reuse the slot of the dead connection
+	}
+}
+
+// logDeadIdle logs that one Get found n idle connections dead (closed by
+// the server, or holding bytes nobody asked for) and replaced them.
+func (p *Pool) logDeadIdle(n int) {
+	if lg := p.opt.Logger; lg != nil {
+		logEvent(lg, slog.LevelInfo, "respool: dead idle connections replaced",
+			slog.String("addr", p.opt.Addr), slog.Int("count", n))
+	}
+}
+
+// logClosedAfterError logs that cn, given back broken, was closed.
+func (p *Pool) logClosedAfterError(cn *Conn) {
+	if lg := p.opt.Logger; lg != nil && cn.broken != nil {
+		logBroken(lg, p.opt.Addr, cn.broken, false)
 	}
 }
 
@@ -261,6 +298,9 @@ func (p *Pool) Put(cn *Conn) {
 	reason := p.putLocked(cn, reusable, now)
 	p.mu.Unlock()
 	if reason != closeNone {
+		if reason == closeUnusable {
+			p.logClosedAfterError(cn)
+		}
 		p.closeConn(cn, reason)
 	}
 }

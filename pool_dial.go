@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -15,11 +16,30 @@ const (
 // dialBackoff keeps a failing server from being dialled by every Get at
 // once. It is guarded by Pool.mu.
 type dialBackoff struct {
-	lastErr error         // the last dial failure; nil when not in backoff
-	until   time.Time     // end of the current window
-	step    time.Duration // length of the current window
-	probing bool          // the probe dial of the window is in flight
+	lastErr  error         // the last dial failure; nil when not in backoff
+	until    time.Time     // end of the current window
+	step     time.Duration // length of the current window
+	probing  bool          // the probe dial of the window is in flight
+	failures int           // dials failed since the backoff began
+	since    time.Time     // when the first of them failed
 }
+
+// backoffChange is what a dial's result did to the backoff, for the log.
+type backoffChange struct {
+	kind     backoffChangeKind
+	failures int           // dials failed since the backoff began
+	step     time.Duration // the window now (began, failedAgain)
+	down     time.Duration // from the first failure to the success (ended)
+}
+
+type backoffChangeKind uint8
+
+const (
+	backoffSame        backoffChangeKind = iota // nothing to tell
+	backoffBegan                                // the first failure opened a window
+	backoffFailedAgain                          // a dial failed during the backoff
+	backoffEnded                                // a dial succeeded after failures
+)
 
 // beginLocked is called before a dial at time now. It returns the last
 // dial error when the dial must not happen (the window is open and its
@@ -35,34 +55,63 @@ func (b *dialBackoff) beginLocked(now time.Time) (probe bool, err error) {
 	return true, nil
 }
 
-// endLocked records the result of a dial that began with beginLocked.
-// Failures caused by the caller's own context (ctxErr != nil) and
-// authentication failures say nothing about the server's health and leave
-// the backoff alone.
-func (b *dialBackoff) endLocked(probe bool, err, ctxErr error, now time.Time) {
+// endLocked records the result of a dial that began with beginLocked, and
+// returns what it changed. Failures caused by the caller's own context
+// (ctxErr != nil) and authentication failures say nothing about the
+// server's health and leave the backoff alone.
+func (b *dialBackoff) endLocked(probe bool, err, ctxErr error, now time.Time) backoffChange {
 	if probe {
 		b.probing = false
 	}
 	if err == nil {
+		var ch backoffChange
+		if b.lastErr != nil {
+			ch = backoffChange{kind: backoffEnded, failures: b.failures, down: now.Sub(b.since)}
+		}
 		*b = dialBackoff{probing: b.probing}
-		return
+		return ch
 	}
 	var ce *ConnError
 	if ctxErr != nil || !errors.As(err, &ce) {
-		return
+		return backoffChange{}
 	}
+	b.failures++
+	kind := backoffFailedAgain
 	switch {
 	case b.lastErr == nil:
 		b.step = minDialBackoff
+		b.since = now
+		kind = backoffBegan
 	case probe || !now.Before(b.until):
 		b.step = min(2*b.step, maxDialBackoff)
 	default:
 		// A dial that began before the window opened: keep the window.
 		b.lastErr = err
-		return
+		return backoffChange{kind: kind, failures: b.failures, step: b.step}
 	}
 	b.lastErr = err
 	b.until = now.Add(b.step)
+	return backoffChange{kind: kind, failures: b.failures, step: b.step}
+}
+
+// logDial logs what a dial that ended with err changed in the backoff.
+func (p *Pool) logDial(ch backoffChange, err error) {
+	lg := p.opt.Logger
+	if lg == nil || ch.kind == backoffSame {
+		return
+	}
+	addr := slog.String("addr", p.opt.Addr)
+	switch ch.kind {
+	case backoffBegan:
+		logEvent(lg, slog.LevelWarn, "respool: dial failed, backing off", addr,
+			slog.Any("error", err), slog.Duration("backoff", ch.step))
+	case backoffFailedAgain:
+		logEvent(lg, slog.LevelDebug, "respool: dial failed again", addr,
+			slog.Any("error", err), slog.Int("failures", ch.failures), slog.Duration("backoff", ch.step))
+	case backoffEnded:
+		logEvent(lg, slog.LevelInfo, "respool: dial succeeded after failures", addr,
+			slog.Int("failures", ch.failures), slog.Duration("down", ch.down))
+	}
 }
 
 // dialReason says why the pool dials; PoolStats counts the dials of each.
@@ -108,7 +157,7 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 
 	p.mu.Lock()
 	p.numDialing--
-	p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)
+	change := p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)
 	if err != nil {
 		if p.closed {
 			p.numOpen--
@@ -116,6 +165,7 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 			p.releaseSlotLocked()
 		}
 		p.mu.Unlock()
+		p.logDial(change, err)
 		return nil, err
 	}
 	p.initPooled(cn, now)
@@ -139,11 +189,13 @@ func (p *Pool) dialSlot(ctx context.Context, toIdle bool) (*Conn, error) {
 		// Placed as if just given back, so a waiter gets it first.
 		if reason := p.putLocked(cn, true, now); reason != closeNone {
 			p.mu.Unlock()
+			p.logDial(change, nil)
 			p.closeConn(cn, reason)
 			return nil, nil
 		}
 	}
 	p.mu.Unlock()
+	p.logDial(change, nil)
 	return cn, nil
 }
 
@@ -190,7 +242,8 @@ func (p *Pool) dialUnpooled(ctx context.Context) (*Conn, error) {
 	cn, err := p.dialLimited(ctx, dialShared)
 	now := p.opt.now()
 	p.mu.Lock()
-	p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)
+	change := p.backoff.endLocked(probe, err, callerEnded(ctx, now), now)
 	p.mu.Unlock()
+	p.logDial(change, err)
 	return cn, err
 }

@@ -167,8 +167,13 @@ func TestPoolMaxConcurrentDials(t *testing.T) {
 			got <- cn
 		}()
 	}
-	eventually(t, "4 Gets dialling, 2 dials entered", func() bool {
-		return p.Stats().Dialing == 4 && d.dials.Load() == 2
+	eventually(t, "4 Gets dialling, 2 dials in flight", func() bool {
+		// Counted by the hook, not by the dialer's own count, which
+		// goes up before the hook runs.
+		mu.Lock()
+		n := inFlight
+		mu.Unlock()
+		return p.Stats().Dialing == 4 && n == 2 && d.dials.Load() == 2
 	})
 	for range 4 {
 		release <- struct{}{}

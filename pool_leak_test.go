@@ -3,6 +3,7 @@ package respool
 import (
 	"bytes"
 	"log"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -94,41 +95,46 @@ func TestPoolLeakOffCostsNothing(t *testing.T) {
 	}
 }
 
-func TestPoolLeakLoggedWithoutOnLeak(t *testing.T) {
+// TestPoolLeakGoesToLoggerOnly checks that a leak is logged through
+// Options.Logger, and never written with the standard log package, with
+// or without a Logger.
+func TestPoolLeakGoesToLoggerOnly(t *testing.T) {
 	checkGoroutines(t)
 	var (
 		mu  sync.Mutex
 		buf bytes.Buffer
 	)
-	logged := make(chan struct{}, 1)
 	prevOut, prevFlags := log.Writer(), log.Flags()
 	log.SetOutput(writerFunc(func(b []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		buf.Write(b)
-		select {
-		case logged <- struct{}{}:
-		default:
-		}
-		return len(b), nil
+		return buf.Write(b)
 	}))
 	log.SetFlags(0)
 	defer func() {
 		log.SetOutput(prevOut)
 		log.SetFlags(prevFlags)
 	}()
-	p, _, _ := newPipePool(t, &Options{LeakThreshold: time.Millisecond})
-	cn := mustGet(t, p)
-	defer p.Put(cn)
-	select {
-	case <-logged:
-	case <-time.After(10 * time.Second): // a safety net against a hang
-		t.Fatal("no leak logged")
+	rec := new(logRecorder)
+	withLogger, _, _ := newPipePool(t, &Options{LeakThreshold: time.Millisecond, Logger: slog.New(rec)})
+	silent, _, _ := newPipePool(t, &Options{LeakThreshold: time.Millisecond})
+	a, b := mustGet(t, withLogger), mustGet(t, silent)
+	eventually(t, "the leak logged", func() bool { return len(rec.events("respool: connection held without Put")) == 1 })
+	eventually(t, "the silent pool's leak counted", func() bool {
+		silent.mu.Lock()
+		defer silent.mu.Unlock()
+		return silent.numLeaked == 1
+	})
+	withLogger.Put(a)
+	silent.Put(b)
+	ev := rec.events("respool: connection held without Put")[0]
+	if ev.attrs["addr"] != "pipe" || !strings.Contains(ev.attrs["stack"], "TestPoolLeakGoesToLoggerOnly") {
+		t.Fatalf("leak record: %v", ev.attrs)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if out := buf.String(); !strings.Contains(out, "respool: connection to pipe held for") || !strings.Contains(out, "TestPoolLeakLoggedWithoutOnLeak") {
-		t.Fatalf("log output:\n%s", out)
+	if buf.Len() != 0 {
+		t.Fatalf("the standard log package was written to:\n%s", buf.String())
 	}
 }
 

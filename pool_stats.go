@@ -6,21 +6,22 @@ import (
 )
 
 // PoolStats is a snapshot of a Pool's state and counters, from
-// Pool.Stats. The gauges (Open, Idle, InUse, Dialing) are read together
-// under the pool's lock, so Open == Idle + InUse and Open + Dialing <=
-// PoolSize hold in every snapshot; the counters only grow, from the
-// Pool's creation.
+// Pool.Stats. The gauges (Open, Idle, InUse, Dialing, Waiting) are read
+// together under the pool's lock, so Open == Idle + InUse and Open +
+// Dialing <= PoolSize hold in every snapshot; the counters only grow,
+// from the Pool's creation.
 type PoolStats struct {
 	Open    int // connections open: Idle + InUse
 	Idle    int // open connections waiting in the pool
 	InUse   int // open connections taken with Get and not given back yet
 	Dialing int // new connections being dialled (each holds a slot of PoolSize)
+	Waiting int // Gets waiting now for a connection because PoolSize were busy
 
 	Hits     uint64        // Gets that returned an existing connection
 	Misses   uint64        // Gets that returned a newly dialled connection
 	Waits    uint64        // Gets that waited for a connection because PoolSize were busy
 	WaitTime time.Duration // total time Gets spent waiting
-	Timeouts uint64        // Gets that failed with ErrPoolTimeout
+	Timeouts uint64        // Gets that failed with a *PoolTimeoutError
 
 	// Dials counts every dial attempt, for one of three reasons: a Get
 	// that found no usable idle connection (Dials - MinIdleDials -
@@ -31,6 +32,13 @@ type PoolStats struct {
 	MinIdleDials uint64 // dial attempts of the MinIdleConns filler
 	SharedDials  uint64 // dial attempts of a multiplexing Client's shared connections
 	DialErrors   uint64 // dial attempts that failed (the dial or the handshake)
+
+	// Reauths counts connections that authenticated again after
+	// RotateCredentials (the pool's, and the shared connections and
+	// PubSubs of its Clients); ReauthErrors the re-authentications refused
+	// or failed, each of which closed its connection.
+	Reauths      uint64
+	ReauthErrors uint64
 
 	DoublePuts  uint64 // Puts of a connection that was not out of the pool (ignored)
 	ForeignPuts uint64 // Puts of a connection of another Pool or of Dial (ignored)
@@ -73,6 +81,7 @@ func (p *Pool) Stats() PoolStats {
 		Idle:    len(p.idle),
 		InUse:   p.numInUse,
 		Dialing: p.numDialing,
+		Waiting: p.waiters.n,
 	}
 	p.mu.Unlock()
 	s.Open = s.Idle + s.InUse
@@ -86,6 +95,8 @@ func (p *Pool) Stats() PoolStats {
 	s.MinIdleDials = c.dialsFor[dialMinIdle].Load()
 	s.SharedDials = c.dialsFor[dialShared].Load()
 	s.DialErrors = c.dialErrors.Load()
+	s.Reauths = p.opt.creds.reauths.Load()
+	s.ReauthErrors = p.opt.creds.reauthErrors.Load()
 	s.DoublePuts = c.doublePuts.Load()
 	s.ForeignPuts = c.foreignPuts.Load()
 	s.Closed = ClosedStats{

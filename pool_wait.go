@@ -33,9 +33,11 @@ type poolDelivery struct {
 // waiters themselves so that joining and leaving allocate nothing.
 type poolWaitQueue struct {
 	head, tail *poolWaiter
+	n          int // waiters queued
 }
 
 func (q *poolWaitQueue) pushBack(w *poolWaiter) {
+	q.n++
 	w.prev, w.next, w.queued = q.tail, nil, true
 	if q.tail == nil {
 		q.head = w
@@ -58,6 +60,7 @@ func (q *poolWaitQueue) remove(w *poolWaiter) bool {
 	if !w.queued {
 		return false
 	}
+	q.n--
 	if w.prev == nil {
 		q.head = w.next
 	} else {
@@ -97,9 +100,11 @@ func (p *Pool) releaseSlotLocked() {
 // ctx ends or the pool closes. It is called with mu held and returns with
 // mu released. An error means the Get failed; otherwise the result holds a
 // connection (now in use by the caller) or, when cn is nil, a slot the
-// caller must dial for.
+// caller must dial for. A wait that PoolTimeout ends fails with a
+// *PoolTimeoutError describing the pool as the caller gave up.
 func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, error) {
 	w := p.newWaiterLocked()
+	ahead := p.waiters.n
 	p.waiters.pushBack(w)
 	p.stats.waits.Add(1) // under mu: Waits counts queued Gets in order
 	p.mu.Unlock()
@@ -128,7 +133,8 @@ func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, error) {
 	if timeout != nil {
 		w.timer.Stop()
 	}
-	p.stats.waitTime.Add(int64(p.opt.now().Sub(start)))
+	waited := p.opt.now().Sub(start)
+	p.stats.waitTime.Add(int64(waited))
 
 	if err != nil && p.hookGaveUp != nil {
 		p.hookGaveUp()
@@ -141,6 +147,9 @@ func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, error) {
 	if err != nil && !p.waiters.remove(w) {
 		// Something was delivered after the wait ended: give it back.
 		stray, reason = p.giveBackLocked(<-w.ch)
+	}
+	if err == ErrPoolTimeout {
+		err = p.timeoutErrorLocked(ahead, waited)
 	}
 	p.spareWaiters = append(p.spareWaiters, w)
 	p.mu.Unlock()

@@ -473,6 +473,7 @@ const (
 	markerPing                          // a caller's Ping
 	markerHealth                        // the health check of an idle connection
 	markerResubscribe                   // follows the resubscription of a new connection
+	markerAuth                          // an AUTH after RotateCredentials, written instead of a PING
 )
 
 func (k markerKind) String() string {
@@ -485,17 +486,22 @@ func (k markerKind) String() string {
 		return "health"
 	case markerResubscribe:
 		return "resubscribe"
+	case markerAuth:
+		return "auth"
 	}
 	return "invalid"
 }
 
 // marker is one PING written on the connection. Replies come in order, so
 // when its PONG arrives every command written before it was answered: an
-// error reply read in between belongs to the commands it follows.
+// error reply read in between belongs to the commands it follows. A
+// marker of kind markerAuth is an AUTH instead, whose +OK (or error)
+// stands for the PONG.
 type marker struct {
 	kind       markerKind
 	payload    string // the payload of a caller's Ping
 	hasPayload bool
+	auth       []any     // the AUTH command of a markerAuth
 	err        error     // the first error reply read before the PONG
 	waiters    []*waiter // answered when the PONG arrives
 }
@@ -538,9 +544,12 @@ func (ps *PubSub) sendLocked(m *marker, cmds ...[]any) {
 		}
 	}
 	var err error
-	if m.hasPayload {
+	switch {
+	case m.kind == markerAuth:
+		err = cn.Send(ctx, m.auth...)
+	case m.hasPayload:
 		err = cn.Send(ctx, "PING", m.payload)
-	} else {
+	default:
 		err = cn.Send(ctx, "PING")
 	}
 	if err == nil {

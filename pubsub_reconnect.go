@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"slices"
@@ -33,9 +34,11 @@ type readerState struct {
 	// lastErr is the error that ended the last connection.
 	lastErr error
 	// outage is set when a connection was lost, or a dial failed, since the
-	// last connection was made; cause is the first such error.
+	// last connection was made; cause is the first such error, lostAt when
+	// it happened.
 	outage bool
 	cause  error
+	lostAt time.Time
 	// onDrop, when set (by tests), is called with the error that ended
 	// each connection.
 	onDrop func(error)
@@ -232,6 +235,11 @@ func (ps *PubSub) readReply(ctx context.Context, cn *Conn) (resp.Value, error) {
 		if ctx.Err() != nil {
 			return resp.Value{}, idleError{}
 		}
+		if cn.credsStale() {
+			if err := ps.reauth(cn); err != nil {
+				return resp.Value{}, err
+			}
+		}
 		cn.setReadDeadline(noCaller, ps.idleDeadline(ctx))
 		err := cn.awaitReply(ctx)
 		if err == nil {
@@ -264,6 +272,26 @@ func (ps *PubSub) readReply(ctx context.Context, cn *Conn) (resp.Value, error) {
 	rd.lastRead = ps.opt.now()
 	rd.pingSent = time.Time{}
 	return v, nil
+}
+
+// reauth makes cn authenticate again after RotateCredentials, between two
+// reads: it writes AUTH, whose reply handle takes. A RESP2 subscription
+// cannot send AUTH (the server allows only subscription commands and PING
+// on it): reauth then returns an error that makes the PubSub reconnect,
+// with the new credentials, and report the gap.
+func (ps *PubSub) reauth(cn *Conn) error {
+	if cn.Protocol() < 3 {
+		return &ConnError{Op: "auth", Addr: cn.Addr(), Outcome: OutcomeNotSent,
+			Err: errors.New("credentials rotated: a RESP2 subscription reconnects to authenticate again")}
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.cn == cn {
+		if rq := cn.staleAuth(); rq != nil {
+			ps.sendLocked(&marker{kind: markerAuth, auth: rq.argv})
+		}
+	}
+	return nil
 }
 
 // idleDeadline is when the wait for the next reply gives way to the health
@@ -345,6 +373,15 @@ func (ps *PubSub) handle(cn *Conn, v resp.Value) (any, error) {
 		if ps.cn != cn || len(ps.inflight) == 0 {
 			return nil, r
 		}
+		if m := ps.inflight[0]; m.kind == markerAuth {
+			// AUTH refused: the connection goes; the next one's handshake
+			// asks CredentialsProvider again.
+			ps.inflight[0] = nil
+			ps.inflight = ps.inflight[1:]
+			err := &reauthError{addr: cn.Addr(), reply: r}
+			cn.reauthDone(err)
+			return nil, &ConnError{Op: "auth", Addr: cn.Addr(), Outcome: OutcomeNotSent, Err: err}
+		}
 		if m := ps.inflight[0]; m.err == nil {
 			m.err = r
 		}
@@ -360,6 +397,8 @@ func (ps *PubSub) handle(cn *Conn, v resp.Value) (any, error) {
 		ps.inflight = ps.inflight[1:]
 		resolveAll(m.waiters, m.err)
 		switch {
+		case m.kind == markerAuth:
+			cn.reauthDone(nil)
 		case m.kind == markerPing:
 			return &Pong{Payload: m.payload}, nil
 		case m.err != nil && len(m.waiters) == 0:
@@ -423,6 +462,11 @@ func (ps *PubSub) connect(ctx context.Context) error {
 	rd.pingSent = time.Time{}
 	if rd.outage {
 		rd.queue = append(rd.queue, &Gap{Reconnects: 1, Err: rd.cause})
+		if lg := ps.opt.Logger; lg != nil {
+			logEvent(lg, slog.LevelInfo, "respool: pub/sub reconnected, messages may have been missed",
+				slog.String("addr", ps.opt.Addr), slog.Duration("down", ps.opt.now().Sub(rd.lostAt)),
+				slog.Any("error", rd.cause))
+		}
 		rd.outage, rd.cause = false, nil
 		ps.stats.reconnects.Add(1)
 	}
@@ -457,5 +501,13 @@ func (ps *PubSub) lost(err error) {
 		ps.stats.disconnects.Add(1)
 		ps.rd.outage = true
 		ps.rd.cause = err
+		ps.rd.lostAt = ps.opt.now()
+		if lg := ps.opt.Logger; lg != nil {
+			ps.mu.Lock()
+			n := len(ps.subs[subChannel]) + len(ps.subs[subPattern]) + len(ps.subs[subShard])
+			ps.mu.Unlock()
+			logEvent(lg, slog.LevelWarn, "respool: pub/sub connection lost", slog.String("addr", ps.opt.Addr),
+				slog.Any("error", err), slog.Int("subscriptions", n))
+		}
 	}
 }

@@ -25,3 +25,16 @@ go test -race -count=1 -timeout 9m ./...
 
 echo "==> allocation tests, without -race (the race detector allocates on its own)"
 go test -count=1 -timeout 2m -run 'Alloc' ./...
+
+# The integrations are modules of their own (the core imports only the
+# standard library); each is vetted, checked and tested on its own.
+for mod in extra/*/; do
+	mod=${mod%/}
+	echo "==> $mod: go vet, staticcheck, go test -race ./..."
+	(
+		cd "$mod"
+		go vet ./...
+		go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+		go test -race -count=1 -timeout 4m ./...
+	)
+done

@@ -22,6 +22,9 @@ import (
 type respoolRunner struct {
 	client respoolCommands
 	single *respool.Client // set outside the cluster scenarios
+	// shutdown, when set, ends what the runner started beside the client
+	// (the OpenTelemetry providers of respool-otel).
+	shutdown func()
 }
 
 // respoolCommands is what the runner calls, common to respool.Client and
@@ -31,6 +34,7 @@ type respoolCommands interface {
 	Set(ctx context.Context, key string, value any, expiration time.Duration) *respool.Cmd[string]
 	MGet(ctx context.Context, keys ...string) *respool.Cmd[[]respool.Optional[string]]
 	Pipeline() *respool.Pipeline
+	AddHook(respool.Hook)
 	Close() error
 }
 
@@ -103,4 +107,10 @@ func (r *respoolRunner) mget(ctx context.Context, keys, out []string) error {
 	return nil
 }
 
-func (r *respoolRunner) close() error { return r.client.Close() }
+func (r *respoolRunner) close() error {
+	err := r.client.Close()
+	if r.shutdown != nil {
+		r.shutdown()
+	}
+	return err
+}

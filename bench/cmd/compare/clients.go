@@ -42,12 +42,16 @@ type clientInfo struct {
 	name  string // flag name
 	title string // report column
 	peer  bool   // not respool: a candidate for "best peer"
+	// optIn: runs only in the scenarios that name it (respool with the
+	// OpenTelemetry hooks has a row of its own, not a column of every row).
+	optIn bool
 }
 
 // clientList is every client the driver knows, in report order.
 var clientList = []clientInfo{
 	{name: "respool", title: "respool"},
 	{name: "respool-exclusive", title: "respool Exclusive"},
+	{name: "respool-otel", title: "respool + OTel", optIn: true},
 	{name: "goredis", title: "go-redis", peer: true},
 	{name: "goredis-auto", title: "go-redis AutoPipeline", peer: true},
 	{name: "redigo", title: "redigo", peer: true},
@@ -86,6 +90,12 @@ func clientTitle(name string) string {
 	return name
 }
 
+// isOptIn reports whether name runs only in the scenarios that name it.
+func isOptIn(name string) bool {
+	c, err := lookupClient(name)
+	return err == nil && c.optIn
+}
+
 // isPeer reports whether name is one of the peers.
 func isPeer(name string) bool {
 	c, err := lookupClient(name)
@@ -99,6 +109,8 @@ func newRunner(name string, opt runnerOptions) (runner, error) {
 		return newRespoolRunner(opt, false), nil
 	case "respool-exclusive":
 		return newRespoolRunner(opt, true), nil
+	case "respool-otel":
+		return newRespoolOtelRunner(opt)
 	case "goredis":
 		return newGoRedisRunner(opt, false)
 	case "goredis-auto":

@@ -76,7 +76,7 @@ func (s scenario) oursClient() string {
 // runs reports whether client c takes part in the scenario.
 func (s scenario) runs(c string) bool {
 	if s.clients == nil {
-		return true
+		return !isOptIn(c)
 	}
 	for _, n := range s.clients {
 		if n == c {
@@ -120,6 +120,11 @@ var scenarios = []scenario{
 		clients: []string{"respool", "respool-exclusive", "goredis", "redigo"},
 	},
 	{
+		name: "otel-get256", title: "GET, 256 goroutines, OTel tracing and metrics (no-op exporter)", kind: opGet,
+		goroutines: 256, valueSize: size16, ours: "respool-otel", noReference: true,
+		clients: []string{"respool", "respool-otel"},
+	},
+	{
 		name: "cluster-get256", title: "cluster GET, 256 goroutines", kind: opGet, goroutines: 256, valueSize: size16,
 		cluster: true, clients: clusterClients,
 	},
@@ -131,7 +136,7 @@ var scenarios = []scenario{
 
 // quickScenarios is the -quick subset: enough to see every kind of row
 // (one of them on the cluster) and to draw the GET plots.
-var quickScenarios = []string{"get1", "get16", "get256", "get1024", "set256", "pipe100", "get16-1k", "pool10-get256", "cluster-get256"}
+var quickScenarios = []string{"get1", "get16", "get256", "get1024", "set256", "pipe100", "get16-1k", "pool10-get256", "otel-get256", "cluster-get256"}
 
 func getScenario(g int) scenario {
 	return scenario{name: fmt.Sprintf("get%d", g), title: fmt.Sprintf("GET, %s", goroutinesText(g)),
