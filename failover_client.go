@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -310,6 +311,10 @@ func (fc *FailoverClient) setPrimary(addr string) {
 	fc.mu.Unlock()
 	if changed {
 		fc.stats.switches.Add(1)
+		if lg := fc.cfg.node.Logger; lg != nil {
+			logEvent(lg, slog.LevelInfo, "respool: failover followed", slog.String("master", fc.cfg.master),
+				slog.String("from", old), slog.String("to", addr))
+		}
 		fc.retireAll()
 		fc.endHold(nil, holdSwitched)
 		return

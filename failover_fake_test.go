@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -195,7 +196,8 @@ func TestFailoverHold(t *testing.T) {
 			leakCheck(t)
 			fs := startFakeSentinel(t, fakeMasterName, a.Addr)
 			ctx := context.Background()
-			fc, name := newFakeFailoverClient(t, fs, FailoverOptions{Options: Options{Exclusive: exclusive}})
+			rec := &logRecorder{}
+			fc, name := newFakeFailoverClient(t, fs, FailoverOptions{Options: Options{Exclusive: exclusive, Logger: slog.New(rec)}})
 			k := testKey(t, "k")
 			if err := fc.Set(ctx, k, "before", 0).Err(); err != nil {
 				t.Fatal(err)
@@ -262,6 +264,10 @@ func TestFailoverHold(t *testing.T) {
 			st := fc.Stats()
 			if st.Primary != b.Addr || st.Switches != 1 {
 				t.Fatalf("stats %+v", st)
+			}
+			if evs := rec.events("respool: failover followed"); len(evs) != 1 ||
+				evs[0].attrs["from"] != a.Addr || evs[0].attrs["to"] != b.Addr || evs[0].attrs["master"] != fakeMasterName {
+				t.Fatalf("failover log events %+v, want one from %s to %s", evs, a.Addr, b.Addr)
 			}
 			waitUntil(t, "no connection left to the old primary", func() bool {
 				return len(clientsNamed(t, a, name)) == 0

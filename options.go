@@ -210,6 +210,8 @@ type Options struct {
 	//	Info  "respool: cluster redirections"           moved, ask, over, last: MOVED and ASK
 	//	                                                  redirections followed, added up: at most one line
 	//	                                                  per 10s however many there are
+	//	Info  "respool: failover followed"              master, from, to: a FailoverClient moved to the
+	//	                                                  primary Sentinel promoted
 	//
 	// A ClusterClient logs through the Logger of its ClusterOptions (the
 	// embedded Options): its own events, and those of each node's pool
