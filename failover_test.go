@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/respool/respool/respooltest"
 )
@@ -126,31 +123,6 @@ func waitSubscribed(t testing.TB, set *respooltest.Sentinel, name string) {
 			}
 		}
 		return true
-	})
-}
-
-// leakCheck records the goroutines and file descriptors open now and
-// checks, after every cleanup registered later, that they are back to
-// where they were. Call it after starting the servers the test needs.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	fds := countFDs(t)
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		if t.Failed() {
-			return
-		}
-		goleak.VerifyNone(t, ignore, ignoreKitProcessWaiters)
-		if fds < 0 {
-			return
-		}
-		var now int
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
-			if now = countFDs(t); now <= fds {
-				return
-			}
-		}
-		t.Errorf("file descriptors: %d open after the test, %d before", now, fds)
 	})
 }
 

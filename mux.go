@@ -163,6 +163,12 @@ func (mc *muxConn) do(ctx context.Context, reqs []request) error {
 
 // doOne is do for a single command, without a slice to allocate.
 func (mc *muxConn) doOne(ctx context.Context, rq request) error {
+	return mc.run(ctx, getOneMuxRequest(rq))
+}
+
+// getOneMuxRequest is getMuxRequest for the single command rq, kept in
+// the request's own storage.
+func getOneMuxRequest(rq request) *muxRequest {
 	m := getMuxRequest(nil)
 	m.one[0] = rq
 	m.reqs = m.one[:1]
@@ -171,7 +177,7 @@ func (mc *muxConn) doOne(ctx context.Context, rq request) error {
 	} else {
 		m.vals = make([]resp.Value, 1)
 	}
-	return mc.run(ctx, m)
+	return m
 }
 
 func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
@@ -386,14 +392,7 @@ func (mc *muxConn) staleAuth() *muxRequest {
 	if rq == nil {
 		return nil
 	}
-	m := getMuxRequest(nil)
-	m.one[0] = rq
-	m.reqs = m.one[:1]
-	if cap(m.vals) >= 1 {
-		m.vals = m.vals[:1]
-	} else {
-		m.vals = make([]resp.Value, 1)
-	}
+	m := getOneMuxRequest(rq)
 	m.auth = true
 	return m
 }

@@ -91,6 +91,15 @@ func guardContextFor(t *testing.T, d time.Duration) context.Context {
 func faultTest(t *testing.T) *respooltest.Server {
 	t.Helper()
 	srv := sharedServer(t)
+	leakCheck(t)
+	return srv
+}
+
+// leakCheck records the goroutines and file descriptors open now and
+// checks, after every cleanup registered later, that they are back to
+// where they were. Call it after starting the servers the test needs.
+func leakCheck(t *testing.T) {
+	t.Helper()
 	fds := countFDs(t)
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
@@ -101,8 +110,8 @@ func faultTest(t *testing.T) *respooltest.Server {
 		if fds < 0 {
 			return
 		}
-		// A socket's descriptor is released when the last goroutine using it
-		// lets go; give them the processor until the count settles.
+		// A socket's descriptor is released when the last goroutine using
+		// it lets go; give them the processor until the count settles.
 		var now int
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
 			if now = countFDs(t); now <= fds {
@@ -111,7 +120,6 @@ func faultTest(t *testing.T) *respooltest.Server {
 		}
 		t.Errorf("file descriptors: %d open after the test, %d before", now, fds)
 	})
-	return srv
 }
 
 // ignoreKitProcessWaiters ignores respooltest's goroutine that waits for a
