@@ -36,10 +36,26 @@ func dialsSince(t *testing.T, c *Client, before PoolStats) uint64 {
 	return now.Dials - before.Dials
 }
 
+// checkLone fails the test unless the calls c made since before ran on
+// the lone-command path of a multiplexing Client: calls borrowed pooled
+// connections (calls hits), and no shared connection was dialled.
+func checkLone(t *testing.T, c *Client, before PoolStats, calls uint64) {
+	t.Helper()
+	now := c.Pool().Stats()
+	if now.SharedDials != before.SharedDials || now.Hits-before.Hits != calls {
+		t.Fatalf("stats before %+v, after %+v: want %d pool hits and no shared dial (the lone-command path)", before, now, calls)
+	}
+}
+
+// loneMode is the default, multiplexing Client left its own choice: a
+// command alone in flight borrows a pooled connection (the lone-command
+// path of issue 16's first report).
+var loneMode = reliabilityMode{name: "MultiplexedLone", choosing: true}
+
 func TestReliabilityHealthyConnReused(t *testing.T) {
 	srv := faultTest(t)
 	const short = 40 * time.Millisecond
-	for _, m := range reliabilityModes {
+	for _, m := range append(append([]reliabilityMode(nil), reliabilityModes...), loneMode) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Run("IdlePastReadTimeout", func(t *testing.T) {
 				ctx := guardContext(t)
@@ -48,7 +64,9 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				if err := c.Set(ctx, key, valueFor(key), 0).Err(); err != nil {
 					t.Fatal(err)
 				}
-				warmMux(t, c) // every shared connection dialled: a later dial is a redial
+				if !m.choosing {
+					warmMux(t, c) // every shared connection dialled: a later dial is a redial
+				}
 				before := c.Pool().Stats()
 				for range 3 {
 					idleFor(2 * short)
@@ -62,6 +80,9 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				if m.shared() {
 					checkShared(t, c, before)
 				}
+				if m.choosing {
+					checkLone(t, c, before, 3)
+				}
 			})
 
 			t.Run("CallerDeadlinePassedWhileIdle", func(t *testing.T) {
@@ -71,7 +92,9 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				if err := c.Set(ctx, key, valueFor(key), 0).Err(); err != nil {
 					t.Fatal(err)
 				}
-				warmMux(t, c) // every shared connection dialled: a later dial is a redial
+				if !m.choosing {
+					warmMux(t, c) // every shared connection dialled: a later dial is a redial
+				}
 				before := c.Pool().Stats()
 				for range 5 {
 					cctx, cancel := context.WithTimeout(ctx, short)
@@ -88,6 +111,9 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				}
 				if m.shared() {
 					checkShared(t, c, before)
+				}
+				if m.choosing {
+					checkLone(t, c, before, 5)
 				}
 			})
 
@@ -127,6 +153,11 @@ func TestReliabilityHealthyConnReused(t *testing.T) {
 				}
 			})
 
+			if m.choosing {
+				// The storm mixes both paths; the shared and exclusive
+				// modes above and below pin each one.
+				return
+			}
 			t.Run("CalmAfterDeadlineStorm", func(t *testing.T) {
 				ctx := guardContext(t)
 				// One shared connection: the calm GETs all use it.
