@@ -285,13 +285,6 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 	return nil
 }
 
-// isArgError reports an error of writeRequest that refused a request's
-// arguments without writing anything.
-func isArgError(err error) bool {
-	var ae *resp.ArgError
-	return errors.As(err, &ae)
-}
-
 // doneWithElems clears the exclusive path's element buffer, so that it
 // holds on to no reply, and drops it if one reply made it large.
 func (cn *Conn) doneWithElems() {

@@ -209,8 +209,7 @@ func (cn *Conn) startBatch() batchWrite {
 // is a failed write: the caller fails the batch with writeError.
 func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
 	if err := rq.writeArgs(cn.w); err != nil {
-		var ae *resp.ArgError
-		if errors.As(err, &ae) {
+		if isArgError(err) {
 			return fmt.Errorf("respool: %w", err)
 		}
 		return err
@@ -219,6 +218,13 @@ func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
 		b.block = d
 	}
 	return nil
+}
+
+// isArgError reports an error of writeRequest that refused a request's
+// arguments without writing anything.
+func isArgError(err error) bool {
+	var ae *resp.ArgError
+	return errors.As(err, &ae)
 }
 
 // flushBatch sends what the batch wrote into the buffer. On failure it
