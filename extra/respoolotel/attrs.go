@@ -34,7 +34,7 @@ const (
 var systemRedis = keySystem.String("redis")
 
 // Instrumentable is what InstrumentTracing and InstrumentMetrics take: a
-// *respool.Client or a *respool.ClusterClient.
+// *respool.Client, a *respool.ClusterClient or a *respool.FailoverClient.
 type Instrumentable interface {
 	AddHook(respool.Hook)
 }
@@ -64,6 +64,9 @@ func baseAttrs(c Instrumentable, extra []attribute.KeyValue) []attribute.KeyValu
 		attrs = append(attrs, serverAttrs(opt.Addr)...)
 	case *respool.ClusterClient:
 		attrs = append(attrs, keyNamespace.String("0"))
+	case *respool.FailoverClient:
+		// The primary's address changes with failovers: no server.address.
+		attrs = append(attrs, keyNamespace.String(strconv.Itoa(c.Options().DB)))
 	}
 	return append(attrs, extra...)
 }

@@ -19,7 +19,7 @@ var durationBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
 
 // InstrumentMetrics adds a hook to c that records the duration of each
 // command, pipeline and transaction, and registers callbacks that observe
-// the figures of c's pools (a ClusterClient's: every node's) when the
+// the figures of c's pools (a ClusterClient's: every node's; a FailoverClient's: the primary's) when the
 // meter collects (see the package documentation). The Registration
 // unregisters the callbacks; the hook stays, as hooks cannot be removed.
 func InstrumentMetrics(c Instrumentable, opts ...Option) (metric.Registration, error) {
@@ -40,6 +40,11 @@ func InstrumentMetrics(c Instrumentable, opts ...Option) (metric.Registration, e
 	case *respool.Client:
 		pm.pools = func(context.Context) ([]poolFigures, error) {
 			return []poolFigures{figuresOf(c)}, nil
+		}
+	case *respool.FailoverClient:
+		// The pool of the primary, whichever server that is now.
+		pm.pools = func(context.Context) ([]poolFigures, error) {
+			return []poolFigures{figuresOf(c.Client)}, nil
 		}
 	case *respool.ClusterClient:
 		pm.pools = func(ctx context.Context) ([]poolFigures, error) {

@@ -379,3 +379,46 @@ func TestMetricsCluster(t *testing.T) {
 	}
 	wantSpan(t, spans[0], "SET", codes.Unset, map[string]string{"db.system.name": "redis", "db.namespace": "0", "server.address": "-"})
 }
+
+// TestFailoverClient checks that a FailoverClient's commands are traced
+// and its primary's pool observed.
+func TestFailoverClient(t *testing.T) {
+	set := respooltest.StartSentinel(t)
+	ctx := testContext(t)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+
+	c := respool.NewFailoverClient(&respool.FailoverOptions{MasterName: "mymaster", SentinelAddrs: set.Addrs()})
+	defer c.Close()
+	if _, err := InstrumentMetrics(c, WithMeterProvider(mp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := InstrumentTracing(c, WithTracerProvider(tp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "failover", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	wantSpan(t, spans[0], "SET", codes.Unset, map[string]string{"db.system.name": "redis", "db.namespace": "0", "server.address": "-"})
+	count, ok := collect(t, reader)["db.client.connection.count"].Data.(metricdata.Sum[int64])
+	if !ok {
+		t.Fatal("no db.client.connection.count")
+	}
+	var open int64
+	for _, p := range count.DataPoints {
+		if name, _ := p.Attributes.Value("db.client.connection.pool.name"); name.AsString() == "mymaster/0" {
+			open += p.Value
+		}
+	}
+	if open < 1 {
+		t.Fatalf("%d connections observed in pool mymaster/0, want the primary's: %+v", open, count.DataPoints)
+	}
+}

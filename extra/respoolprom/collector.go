@@ -97,8 +97,8 @@ type Collector struct {
 var _ prometheus.Collector = (*Collector)(nil)
 
 // NewCollector returns a Collector of the pools of src: a
-// *respool.Client's, a *respool.Pool, or every node's of a
-// *respool.ClusterClient. It panics on any other type. Register it with a
+// *respool.Client's, a *respool.Pool, every node's of a
+// *respool.ClusterClient, or the primary's of a *respool.FailoverClient. It panics on any other type. Register it with a
 // prometheus.Registerer; add Hook to the client for command durations.
 func NewCollector(src any, opts ...Option) *Collector {
 	cfg := &config{buckets: prometheus.DefBuckets, timeout: 2 * time.Second}
@@ -111,6 +111,9 @@ func NewCollector(src any, opts ...Option) *Collector {
 		col.pools = func() []pool { return []pool{poolOf(s.Pool())} }
 	case *respool.Pool:
 		col.pools = func() []pool { return []pool{poolOf(s)} }
+	case *respool.FailoverClient:
+		// The pool of the primary, whichever server that is now.
+		col.pools = func() []pool { return []pool{poolOf(s.Pool())} }
 	case *respool.ClusterClient:
 		col.pools = func() []pool {
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
@@ -127,7 +130,7 @@ func NewCollector(src any, opts ...Option) *Collector {
 			return out
 		}
 	default:
-		panic(fmt.Sprintf("respoolprom: NewCollector of a %T: want a *respool.Client, *respool.ClusterClient or *respool.Pool", src))
+		panic(fmt.Sprintf("respoolprom: NewCollector of a %T: want a *respool.Client, *respool.ClusterClient, *respool.FailoverClient or *respool.Pool", src))
 	}
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("respool_pool_"+name, help, append([]string{"addr"}, labels...), cfg.constLabels)

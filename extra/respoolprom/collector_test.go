@@ -215,3 +215,28 @@ func TestNewCollectorRefusesOtherTypes(t *testing.T) {
 	}()
 	NewCollector("127.0.0.1:6379")
 }
+
+// TestCollectorFailover checks that a FailoverClient's collector reports
+// its primary's pool, under the name the sentinels monitor it by.
+func TestCollectorFailover(t *testing.T) {
+	set := respooltest.StartSentinel(t)
+	ctx := testContext(t)
+	c := respool.NewFailoverClient(&respool.FailoverOptions{MasterName: "mymaster", SentinelAddrs: set.Addrs()})
+	defer c.Close()
+	col := NewCollector(c)
+	c.AddHook(col.Hook())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(col)
+	for i := range 5 {
+		if err := c.Set(ctx, "failover:"+strconv.Itoa(i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs := gather(t, reg)
+	if v := value(t, mfs, "respool_pool_open_connections", map[string]string{"addr": "mymaster"}); v < 1 {
+		t.Fatalf("respool_pool_open_connections = %v, want the primary's connection", v)
+	}
+	if n := value(t, mfs, "respool_command_duration_seconds", map[string]string{"command": "SET", "outcome": "ok"}); n != 5 {
+		t.Fatalf("%v SETs timed, want 5", n)
+	}
+}

@@ -19,6 +19,9 @@ type goRedisRunner struct {
 	client redis.UniversalClient // *redis.Client or *redis.ClusterClient
 	cmds   redis.Cmdable         // client, or its AutoPipeliner
 	ap     *redis.AutoPipeliner
+	// shutdown, when set, ends what the runner started beside the client
+	// (the OpenTelemetry providers of goredis-otel).
+	shutdown func()
 }
 
 func newGoRedisRunner(opt runnerOptions, auto bool) (*goRedisRunner, error) {
@@ -98,5 +101,9 @@ func (r *goRedisRunner) close() error {
 	if r.ap != nil {
 		err = r.ap.Close()
 	}
-	return errors.Join(err, r.client.Close())
+	err = errors.Join(err, r.client.Close())
+	if r.shutdown != nil {
+		r.shutdown()
+	}
+	return err
 }

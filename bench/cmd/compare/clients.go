@@ -54,6 +54,7 @@ var clientList = []clientInfo{
 	{name: "respool-otel", title: "respool + OTel", optIn: true},
 	{name: "goredis", title: "go-redis", peer: true},
 	{name: "goredis-auto", title: "go-redis AutoPipeline", peer: true},
+	{name: "goredis-otel", title: "go-redis + redisotel", peer: true, optIn: true},
 	{name: "redigo", title: "redigo", peer: true},
 	{name: "rueidis", title: "rueidis", peer: true},
 }
@@ -115,6 +116,8 @@ func newRunner(name string, opt runnerOptions) (runner, error) {
 		return newGoRedisRunner(opt, false)
 	case "goredis-auto":
 		return newGoRedisRunner(opt, true)
+	case "goredis-otel":
+		return newGoRedisOtelRunner(opt)
 	case "redigo":
 		if opt.cluster != nil {
 			return nil, errors.New("compare: redigo has no cluster client")

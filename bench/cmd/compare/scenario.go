@@ -122,7 +122,7 @@ var scenarios = []scenario{
 	{
 		name: "otel-get256", title: "GET, 256 goroutines, OTel tracing and metrics (no-op exporter)", kind: opGet,
 		goroutines: 256, valueSize: size16, ours: "respool-otel", noReference: true,
-		clients: []string{"respool", "respool-otel"},
+		clients: []string{"respool", "respool-otel", "goredis", "goredis-otel"},
 	},
 	{
 		name: "cluster-get256", title: "cluster GET, 256 goroutines", kind: opGet, goroutines: 256, valueSize: size16,

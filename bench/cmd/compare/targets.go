@@ -128,6 +128,18 @@ func evaluateTargets(cfg *config, res results) []targetResult {
 				formatRate(with.opsPerSec), ratio, formatRate(without.opsPerSec))
 			out = append(out, t)
 		}
+		t = targetResult{target: "GET, 256 goroutines, OTel tracing and metrics: respool + OTel at least 1.0x go-redis + redisotel"}
+		peer := res.cell(s.name, "goredis-otel")
+		if !ok || !with.ok || !peer.ok {
+			out = append(out, notMeasured(t))
+		} else {
+			ratio := with.opsPerSec / peer.opsPerSec
+			t.measured = fmt.Sprintf("%.2fx (%s against %s)", ratio, formatRate(with.opsPerSec), formatRate(peer.opsPerSec))
+			t.state = verdict(ratio >= 1.0)
+			t.sentence = fmt.Sprintf("Both instrumented the same way (every span recorded by the SDK, a no-op exporter), respool did %s GETs per second at 256 goroutines, %.2f times go-redis with redisotel (%s).",
+				formatRate(with.opsPerSec), ratio, formatRate(peer.opsPerSec))
+			out = append(out, t)
+		}
 	}
 
 	// Bytes per GET: at most the value plus 16 bytes, in every GET scenario
