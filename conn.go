@@ -40,6 +40,10 @@ type Conn struct {
 	broken         error        // the error that made the connection unusable
 	elems          []resp.Value // reused for the replies of requests that borrow them
 
+	// The socket's deadlines as last set by the goroutine holding the
+	// Conn (setReadDeadline, setWriteDeadline).
+	readDeadline, writeDeadline socketDeadline
+
 	closed atomic.Bool
 	peek   peeker // liveness check of an idle connection
 

@@ -72,6 +72,7 @@ func (cn *Conn) handshake(ctx context.Context) error {
 			// later operation sets the one it needs before it reads or
 			// writes, and none of the dial's may outlive it.
 			_ = cn.nc.SetDeadline(time.Time{})
+			cn.readDeadline, cn.writeDeadline = socketDeadline{}, socketDeadline{}
 			return nil
 		}
 		proto = 2 // the server predates HELLO

@@ -325,7 +325,7 @@ func (mc *muxConn) flushLoop() {
 		}
 		// The replies' deadline runs from the end of the flush; until then
 		// the write's deadline bounds the wait.
-		cn.setReadDeadline(noCaller, time.Time{})
+		cn.setReadDeadline(noCaller, deadline{})
 		mc.wake.Signal()
 		mc.writing = true
 		mc.fmu.Unlock()

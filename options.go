@@ -87,9 +87,14 @@ type Options struct {
 	DialTimeout time.Duration
 	// ReadTimeout bounds waiting for each reply. Default 3s; negative means
 	// no timeout (the context alone bounds reads). A blocking command
-	// (BLPOP, XREAD BLOCK...) waits its own timeout plus ReadTimeout.
+	// (BLPOP, XREAD BLOCK...) waits its own timeout plus ReadTimeout. The
+	// timeout fires no sooner than ReadTimeout and at most half of it
+	// later: one socket deadline then serves every command of that half,
+	// instead of each command moving it (which costs about as much as
+	// parsing a small reply). A context's deadline is kept exactly.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds each write. Default 3s; negative means none.
+	// WriteTimeout bounds each write. Default 3s; negative means none. As
+	// for ReadTimeout, it fires up to half of it late.
 	WriteTimeout time.Duration
 	// KeepAlive configures TCP keepalive probes. The zero value means on,
 	// 30s idle, 5s interval, 3 probes. Set KeepAlive.Enable = false with
@@ -129,10 +134,14 @@ type Options struct {
 	// HealthCheckInterval: an idle connection taken from the pool that has
 	// been idle at least this long is first checked without a round trip
 	// (a non-blocking peek at the socket, which shows a server that closed
-	// it or restarted) and replaced silently when dead: nothing was sent on
-	// it yet. Default 0 checks every idle connection; negative turns the
-	// check off. A connection that a Put hands straight to a Get waiting
-	// for one was never idle and is not checked.
+	// it or restarted, or bytes no command asked for) and replaced silently
+	// when dead or dirty: nothing was sent on it yet. Default 0 checks every
+	// idle connection, at the cost of one system call per Get (a few
+	// percent of a GET's client CPU in a loop of commands); negative turns
+	// the check off, and then a stray reply from a misbehaving server or
+	// proxy would be read as the next command's. A connection that a Put
+	// hands straight to a Get waiting for one was never idle and is not
+	// checked.
 	HealthCheckInterval time.Duration
 
 	// Exclusive makes a Client run every command on a connection of its

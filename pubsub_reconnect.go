@@ -240,7 +240,7 @@ func (ps *PubSub) readReply(ctx context.Context, cn *Conn) (resp.Value, error) {
 				return resp.Value{}, err
 			}
 		}
-		cn.setReadDeadline(noCaller, ps.idleDeadline(ctx))
+		cn.setReadDeadline(noCaller, exactly(ps.idleDeadline(ctx)))
 		err := cn.awaitReply(ctx)
 		if err == nil {
 			break
@@ -264,7 +264,7 @@ func (ps *PubSub) readReply(ctx context.Context, cn *Conn) (resp.Value, error) {
 	case ps.health.interval > 0:
 		dl = ps.opt.now().Add(ps.health.timeout)
 	}
-	cn.setReadDeadline(noCaller, dl)
+	cn.setReadDeadline(noCaller, exactly(dl))
 	v, err := cn.readNext()
 	if err != nil {
 		return v, &ConnError{Op: "read", Addr: cn.Addr(), Outcome: OutcomeUnknown, Err: err}

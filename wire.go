@@ -25,7 +25,10 @@ import (
 // writes (setWriteDeadline, setReadDeadline), from one policy: a write
 // gets WriteTimeout, the replies of a batch ReadTimeout after its flush
 // ended (replyDeadline), both capped by the caller's context where there
-// is one caller. Nothing reads a deadline an earlier operation left: the
+// is one caller. A deadline from a timeout may fire up to half of it late,
+// so that the socket's is moved about once per half timeout rather than
+// twice per command (type deadline). Nothing reads a deadline an earlier
+// operation left unless it lies within what the operation needs: the
 // handshake clears the dial's, and the idle check (peeker) ignores them.
 
 // transport counts the bytes handed to the network, so a failed write can
@@ -90,17 +93,38 @@ var noCaller = context.Background()
 // or write return at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// deadline is when a read or a write must give up: no sooner than at, and
+// no later than latest. A deadline that comes from a timeout alone may
+// fire up to half that timeout late, which lets one socket deadline serve
+// the many operations of that half timeout (setting one costs a runtime
+// timer update and two locks, as much as a small command's whole parse);
+// a deadline from the caller's context is exact. The zero deadline means
+// none.
+type deadline struct {
+	at, latest time.Time
+}
+
+// exactly is the deadline at dl exactly; the zero time means none.
+func exactly(dl time.Time) deadline { return deadline{at: dl, latest: dl} }
+
 // deadlineFor returns the sooner of ctx's deadline and now+timeout; a
-// timeout <= 0 means none. The zero time means no deadline at all.
-func deadlineFor(ctx context.Context, now time.Time, timeout time.Duration) time.Time {
-	var dl time.Time
+// timeout <= 0 means none. A deadline of timeout's may fire up to
+// timeout/2 late, never after ctx's.
+func deadlineFor(ctx context.Context, now time.Time, timeout time.Duration) deadline {
+	var d deadline
 	if timeout > 0 {
-		dl = now.Add(timeout)
+		d.at = now.Add(timeout)
+		d.latest = d.at.Add(timeout / 2)
 	}
-	if cd, ok := ctx.Deadline(); ok && (dl.IsZero() || cd.Before(dl)) {
-		dl = cd
+	if cd, ok := ctx.Deadline(); ok {
+		switch {
+		case d.at.IsZero() || !cd.After(d.at):
+			d = exactly(cd)
+		case cd.Before(d.latest):
+			d.latest = cd
+		}
 	}
-	return dl
+	return d
 }
 
 // replyDeadline is the read deadline for the replies of a batch whose
@@ -108,7 +132,7 @@ func deadlineFor(ctx context.Context, now time.Time, timeout time.Duration) time
 // timeout among its commands (block > 0), and never later than ctx's
 // deadline. A command that blocks until data arrives (block < 0) or a
 // negative ReadTimeout leaves only ctx's deadline.
-func (cn *Conn) replyDeadline(ctx context.Context, flushed time.Time, block time.Duration) time.Time {
+func (cn *Conn) replyDeadline(ctx context.Context, flushed time.Time, block time.Duration) deadline {
 	timeout := cn.opt.ReadTimeout
 	switch {
 	case block < 0 || timeout < 0:
@@ -145,22 +169,52 @@ func (cn *Conn) watchContext(ctx context.Context) func() bool {
 	return context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
 }
 
-// setWriteDeadline and setReadDeadline set a deadline, then make sure a
-// cancellation of ctx that fired meanwhile (its AfterFunc moved the
-// deadline into the past before this call moved it forward again) is not
-// lost.
-func (cn *Conn) setWriteDeadline(ctx context.Context, dl time.Time) {
-	_ = cn.nc.SetWriteDeadline(dl)
+// setWriteDeadline and setReadDeadline make the socket's deadline d: they
+// keep the one set last when it lies within d (from d.at to d.latest) and
+// otherwise set d.latest. Then they make sure that a cancellation of ctx
+// that fired meanwhile (its AfterFunc moved the deadline into the past
+// before this call moved it forward again) is not lost.
+func (cn *Conn) setWriteDeadline(ctx context.Context, d deadline) {
+	if !cn.writeDeadline.within(d) {
+		_ = cn.nc.SetWriteDeadline(d.latest)
+		cn.writeDeadline = socketDeadline(d.latest)
+	}
 	if ctx.Done() != nil && ctx.Err() != nil {
-		_ = cn.nc.SetDeadline(aLongTimeAgo)
+		cn.expireDeadlines()
 	}
 }
 
-func (cn *Conn) setReadDeadline(ctx context.Context, dl time.Time) {
-	_ = cn.nc.SetReadDeadline(dl)
-	if ctx.Done() != nil && ctx.Err() != nil {
-		_ = cn.nc.SetDeadline(aLongTimeAgo)
+func (cn *Conn) setReadDeadline(ctx context.Context, d deadline) {
+	if !cn.readDeadline.within(d) {
+		_ = cn.nc.SetReadDeadline(d.latest)
+		cn.readDeadline = socketDeadline(d.latest)
 	}
+	if ctx.Done() != nil && ctx.Err() != nil {
+		cn.expireDeadlines()
+	}
+}
+
+// expireDeadlines moves both deadlines into the past, so that nothing the
+// connection does from now on waits.
+func (cn *Conn) expireDeadlines() {
+	_ = cn.nc.SetDeadline(aLongTimeAgo)
+	cn.readDeadline, cn.writeDeadline = socketDeadline(aLongTimeAgo), socketDeadline(aLongTimeAgo)
+}
+
+// socketDeadline is the deadline last set on a connection's socket, for
+// reads or for writes, by its owner (the zero time: none). A deadline
+// moved by a context's AfterFunc is not recorded: such a connection is
+// never used again, or, for a PubSub's wait (awaitReply), recorded
+// afterwards.
+type socketDeadline time.Time
+
+// within reports whether the deadline set serves d.
+func (sd socketDeadline) within(d deadline) bool {
+	t := time.Time(sd)
+	if d.at.IsZero() {
+		return t.IsZero()
+	}
+	return !t.IsZero() && !t.Before(d.at) && !t.After(d.latest)
 }
 
 // ioError wraps a read or write failure. When ctx has ended, the context's
@@ -302,6 +356,7 @@ func (cn *Conn) awaitReply(ctx context.Context) error {
 	_, err := cn.r.PeekKind()
 	if !stop() {
 		<-fired
+		cn.readDeadline = socketDeadline(aLongTimeAgo)
 	}
 	return err
 }

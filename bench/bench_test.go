@@ -33,7 +33,19 @@ var benchValue = strings.Repeat("v", 16)
 // serverAddr is the private redis-server that TestMain starts for the package.
 var serverAddr string
 
+// TestMain starts a private server and loads the keys, or, when
+// RESPOOL_BENCH_ADDR names a running server, loads them there: a benchmark
+// run under valgrind (whose callgrind counts instructions, repeatable on a
+// busy machine) must not start or stop child processes.
 func TestMain(m *testing.M) {
+	if addr := os.Getenv("RESPOOL_BENCH_ADDR"); addr != "" {
+		serverAddr = addr
+		if err := preload(serverAddr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(m.Run())
+	}
 	srv, err := respooltest.NewServer()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
