@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/respool/respool"
-	"github.com/respool/respool/resp"
 )
 
 // cliUsage is printed by -help.
@@ -62,11 +64,13 @@ and commands that stream replies (SUBSCRIBE, MONITOR, SYNC).
 type cliConfig struct {
 	host         string
 	port         int
+	socket       string // -s
 	user         string
 	password     string
 	hasPassword  bool
 	db           int
 	protocol     int
+	resp3Soft    bool // --json: HELLO 3 is tried, its failure ignored
 	mode         outputMode
 	delims       delimiters
 	errorStatus  bool                     // -e
@@ -76,9 +80,33 @@ type cliConfig struct {
 	sentinels    []string                 // --sentinel, in order
 	master       string                   // --master
 	urlFailover  *respool.FailoverOptions // from a -u URI with master_name
+	cluster      bool                     // -c
+	repeat       int64                    // -r; 1 by default, negative forever
+	interval     time.Duration            // -i
+	stdinLastArg bool                     // -x
+	tls          tlsFlags
+	tlsConfig    *tls.Config // from tls, by loadTLS
+	scan         bool // --scan, with pattern and count
+	pattern      string
+	count        int
+	pipe         bool // --pipe, with pipeTimeout
+	pipeTimeout  time.Duration
+	latency      bool // --latency, --latency-history
+	history      bool
+	stat         bool // --stat
 	command      []string
 	printUsage   bool
 	printVersion bool
+}
+
+// tlsFlags are --tls and its companions.
+type tlsFlags struct {
+	enabled  bool
+	sni      string
+	cacert   string
+	cert     string
+	key      string
+	insecure bool
 }
 
 // usageError is a command line redis-cli would refuse; its text is
@@ -95,9 +123,11 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 	c := &cliConfig{
 		host:     "127.0.0.1",
 		port:     6379,
-		protocol: 2,
-		mode:     outputRaw,
-		delims:   defaultDelimiters,
+		protocol:    2,
+		mode:        outputRaw,
+		delims:      defaultDelimiters,
+		repeat:      1,
+		pipeTimeout: 30 * time.Second,
 	}
 	if stdoutTTY || env("FAKETTY") != "" {
 		c.mode = outputTTY
@@ -149,6 +179,53 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.mode = outputTTY
 		case arg == "--no-auth-warning":
 			c.noAuthWarn = true
+		case arg == "-s" && hasValue:
+			c.socket = value()
+		case arg == "-c":
+			c.cluster = true
+		case arg == "-r" && hasValue:
+			c.repeat, _ = strconv.ParseInt(leadingInt(value()), 10, 64)
+		case arg == "-i" && hasValue:
+			secs, _ := strconv.ParseFloat(strings.TrimSpace(value()), 64)
+			c.interval = time.Duration(secs * float64(time.Second))
+		case arg == "-x":
+			c.stdinLastArg = true
+		case arg == "--csv":
+			c.mode = outputCSV
+		case arg == "--json" || arg == "--quoted-json":
+			c.mode = outputJSON
+			if arg == "--quoted-json" {
+				c.mode = outputQuotedJSON
+			}
+			c.resp3Soft = c.protocol == 2
+		case arg == "--tls":
+			c.tls.enabled = true
+		case arg == "--sni" && hasValue:
+			c.tls.sni = value()
+		case arg == "--cacert" && hasValue:
+			c.tls.cacert = value()
+		case arg == "--cert" && hasValue:
+			c.tls.cert = value()
+		case arg == "--key" && hasValue:
+			c.tls.key = value()
+		case arg == "--insecure":
+			c.tls.insecure = true
+		case arg == "--scan":
+			c.scan = true
+		case arg == "--pattern" && hasValue:
+			c.pattern = value()
+		case arg == "--count" && hasValue:
+			c.count = atoi(value())
+		case arg == "--pipe":
+			c.pipe = true
+		case arg == "--pipe-timeout" && hasValue:
+			c.pipeTimeout = time.Duration(atoi(value())) * time.Second
+		case arg == "--latency":
+			c.latency = true
+		case arg == "--latency-history":
+			c.latency, c.history = true, true
+		case arg == "--stat":
+			c.stat = true
 		case strings.HasPrefix(arg, "-"):
 			return nil, &usageError{fmt.Sprintf("Unrecognized option or bad number of args for: '%s'", arg)}
 		default:
@@ -243,6 +320,13 @@ func (c *cliConfig) failoverOptions() *respool.FailoverOptions {
 
 // atoi parses like C's atoi: leading digits, 0 when there are none.
 func atoi(s string) int {
+	n, _ := strconv.Atoi(leadingInt(s))
+	return n
+}
+
+// leadingInt is the sign and digits that start s after white space, as
+// C's strtol reads them.
+func leadingInt(s string) string {
 	s = strings.TrimLeft(s, " \t\n")
 	end := 0
 	if end < len(s) && (s[end] == '-' || s[end] == '+') {
@@ -251,8 +335,7 @@ func atoi(s string) int {
 	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
 		end++
 	}
-	n, _ := strconv.Atoi(s[:end])
-	return n
+	return s[:end]
 }
 
 // options turns the configuration into client options. The one-shot mode
@@ -280,16 +363,66 @@ func (c *cliConfig) options() *respool.Options {
 		opt.PoolSize = 1
 	}
 	opt.DisableIdentity = true
+	if c.tlsConfig != nil {
+		opt.TLSConfig = c.tlsConfig.Clone()
+	}
 	return opt
 }
 
-// runCLI runs redis-cli's one-shot mode: parse the options, run the
-// command, print its reply. It returns the process's exit status: 0 for a
-// reply, 1 for an error reply (where redis-cli without -e exits 0; the
-// output is the same), a connection failure, a reply redis-cli cannot print
-// or a bad command line, and 130 when interrupted.
+// loadTLS builds the TLS configuration of --tls (and its companions) once
+// the command line is read: the CA file, the client certificate, the
+// server name. A file that cannot be read or parsed is an error.
+func (c *cliConfig) loadTLS() error {
+	if !c.tls.enabled {
+		return nil
+	}
+	conf := &tls.Config{
+		ServerName:         c.tls.sni,
+		InsecureSkipVerify: c.tls.insecure,
+		MinVersion:         tls.VersionTLS12,
+	}
+	if conf.ServerName == "" && c.socket == "" {
+		conf.ServerName = c.host
+	}
+	if c.tls.cacert != "" {
+		pem, err := os.ReadFile(c.tls.cacert)
+		if err != nil {
+			return fmt.Errorf("Could not negotiate a TLS connection: Failed to load CA Certificates: %v", err)
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("Could not negotiate a TLS connection: Failed to load CA Certificates: no certificate in %s", c.tls.cacert)
+		}
+	}
+	if c.tls.cert != "" || c.tls.key != "" {
+		cert, err := tls.LoadX509KeyPair(c.tls.cert, c.tls.key)
+		if err != nil {
+			return fmt.Errorf("Could not negotiate a TLS connection: Invalid client certificate or key: %v", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	c.tlsConfig = conf
+	return nil
+}
+
+// runCLI runs redis-cli's modes: parse the options, then --latency,
+// --pipe, --stat or --scan when asked, the interactive mode when no
+// command is given, and the one-shot mode otherwise. It returns the
+// process's exit status: 0 for a reply, 1 for an error reply (where
+// redis-cli without -e exits 0; the output is the same), a connection
+// failure, a reply redis-cli cannot print or a bad command line, and 130
+// when interrupted.
 func runCLI(args []string, stdout, stderr io.Writer) int {
+	return runCLIWithInput(args, os.Stdin, stdout, stderr)
+}
+
+// runCLIWithInput is runCLI reading standard input from stdin (for -x,
+// --pipe and the lines of the interactive mode).
+func runCLIWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseCLIArgs(args, isTerminal(stdout), os.Getenv)
+	if err == nil {
+		err = cfg.loadTLS()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -301,123 +434,57 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 	case cfg.printVersion:
 		fmt.Fprintln(stdout, "respool (redis-cli 7.0 compatible)")
 		return 0
-	case len(cfg.command) == 0:
-		fmt.Fprintln(stderr, "respool: no command given (interactive mode is not supported); see respool -help")
-		return 1
-	}
-	if streamingCommand(cfg.command[0]) {
-		fmt.Fprintf(stderr, "respool: %s streams replies, which the one-shot mode does not support; use redis-cli\n", cfg.command[0])
-		return 1
 	}
 	if cfg.passInArgs && !cfg.noAuthWarn {
 		fmt.Fprintln(stderr, "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.")
 	}
+	if len(cfg.command) == 0 && !cfg.latency && !cfg.pipe && !cfg.stat && !cfg.scan {
+		return runREPL(cfg, stdin, stdout, stderr)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	reply, err := runCommand(ctx, cfg, stderr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 130 // as a shell reports a process ended by SIGINT
-		}
-		addr := cfg.options().Addr
-		var connErr *respool.ConnError
-		if cfg.failoverOptions() != nil && errors.As(err, &connErr) {
-			addr = connErr.Addr // the primary the sentinels named
-		}
-		fmt.Fprintln(stderr, failureMessage(addr, err))
-		return 1
+	s := newSession(cfg, stdout, stderr)
+	defer s.close()
+	var status int
+	switch {
+	case cfg.latency:
+		status = runLatency(ctx, s)
+	case cfg.pipe:
+		status = runPipe(ctx, s, stdin)
+	case cfg.stat:
+		status = runStat(ctx, s)
+	case cfg.scan:
+		status = runScan(ctx, s)
+	default:
+		status = runOneShot(ctx, s, stdin)
 	}
-	status := 0
-	if reply.IsError() {
-		status = 1
-		if cfg.errorStatus {
-			fmt.Fprintln(stderr, cString(reply.Text()))
-			return status
-		}
-	}
-	out, err := formatReply(reply, cfg.mode, rawStringsCommand(cfg.command), cfg.delims)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if _, err := stdout.Write(out); err != nil {
-		fmt.Fprintln(stderr, "respool:", err)
-		return 1
+	if ctx.Err() != nil {
+		return 130 // as a shell reports a process ended by SIGINT
 	}
 	return status
 }
 
-// runCommand runs cfg's command and returns its reply; an error reply is a
-// reply (of kind resp.KindError), not an error. The error is a failure to
-// reach the server or an interruption.
-//
-// Like redis-cli, a refused password, database or HELLO 3 does not stop
-// the command: redis-cli reports "AUTH failed: ...", "SELECT n failed: ..."
-// or "HELLO 3 failed: ..." on stderr and sends the command anyway
-// (unauthenticated, on database 0, in RESP2), so the server's own reply
-// (NOAUTH...) is what gets printed.
-func runCommand(ctx context.Context, cfg *cliConfig, stderr io.Writer) (resp.Value, error) {
-	opt := cfg.options()
-	args := make([]any, len(cfg.command))
-	for i, a := range cfg.command {
-		args[i] = a
+// runOneShot runs the command of the command line (noninteractive):
+// with -x, standard input is its last argument.
+func runOneShot(ctx context.Context, s *session, stdin io.Reader) int {
+	argv := s.cfg.command
+	if s.cfg.stdinLastArg {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			fmt.Fprintln(s.errOut, "respool: reading standard input:", err)
+			return 1
+		}
+		argv = append(argv[:len(argv):len(argv)], string(data))
 	}
-	fo := cfg.failoverOptions()
-	// Each fallback clears what failed, so this ends within four attempts.
-	for {
-		var client interface {
-			Do(context.Context, ...any) (resp.Value, error)
-			Close() error
-		}
-		if fo != nil {
-			f := *fo
-			f.Options = *opt
-			client = respool.NewFailoverClient(&f)
-		} else {
-			client = respool.NewClient(opt)
-		}
-		reply, err := client.Do(ctx, args...)
-		client.Close()
-		if err == nil {
-			return reply, nil
-		}
-		var (
-			authErr   *respool.AuthError
-			connErr   *respool.ConnError
-			serverErr *respool.Error
-		)
-		switch {
-		case errors.As(err, &authErr) && (opt.Password != "" || opt.Username != ""):
-			// redis-cli then skips SELECT and HELLO 3 too.
-			fmt.Fprintf(stderr, "AUTH failed: %s\n", authErr.Err.Error())
-			opt.Username, opt.Password, opt.DB, opt.Protocol = "", "", 0, 2
-		case errors.As(err, &authErr) && opt.Protocol == 3:
-			// HELLO 3 refused to an unauthenticated connection: redis-cli
-			// reports it and goes on in RESP2.
-			fmt.Fprintf(stderr, "HELLO 3 failed: %s\n", authErr.Err.Error())
-			opt.Protocol = 2
-		case errors.As(err, &connErr) && connErr.Op == "handshake" && errors.As(err, &serverErr) && opt.DB != 0:
-			fmt.Fprintf(stderr, "SELECT %d failed: %s\n", opt.DB, serverErr.Error())
-			opt.DB = 0
-		case errors.As(err, &connErr), errors.As(err, &authErr):
-			return resp.Value{}, err
-		case errors.As(err, &serverErr):
-			return resp.ErrorValue(serverErr.Error()), nil
-		default:
-			return resp.Value{}, err
-		}
+	_ = s.connect(ctx, true)
+	if err := s.issue(ctx, argv, s.cfg.repeat); err != nil {
+		return 1
 	}
-}
-
-// streamingCommand reports the commands after which redis-cli keeps
-// reading replies until interrupted (pub/sub, MONITOR, replication).
-func streamingCommand(name string) bool {
-	switch strings.ToUpper(name) {
-	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC", "PSYNC":
-		return true
+	if s.sawErrorReply {
+		return 1
 	}
-	return false
+	return 0
 }
 
 // failureMessage words a failure to get a reply as redis-cli does: "Could

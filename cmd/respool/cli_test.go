@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cliArgs builds a command line.
@@ -49,7 +50,19 @@ func TestParseCLIArgs(t *testing.T) {
 		{args: cliArgs("--help"), check: func(c *cliConfig) bool { return c.printUsage }},
 		{args: cliArgs(), check: func(c *cliConfig) bool { return len(c.command) == 0 }},
 		{args: cliArgs("-p"), errMsg: "Unrecognized option or bad number of args for: '-p'"},
-		{args: cliArgs("-x", "SET", "k"), errMsg: "Unrecognized option or bad number of args for: '-x'"},
+		{args: cliArgs("-x", "-c", "-r", "5", "-i", "0.25", "SET", "k"), check: func(c *cliConfig) bool {
+			return c.stdinLastArg && c.cluster && c.repeat == 5 && c.interval == 250*time.Millisecond
+		}},
+		{args: cliArgs("--json", "PING"), check: func(c *cliConfig) bool { return c.mode == outputJSON && c.resp3Soft }},
+		{args: cliArgs("-3", "--quoted-json", "PING"), check: func(c *cliConfig) bool { return c.mode == outputQuotedJSON && !c.resp3Soft }},
+		{args: cliArgs("--csv", "--scan", "--pattern", "a*", "--count", "7"), check: func(c *cliConfig) bool {
+			return c.mode == outputCSV && c.scan && c.pattern == "a*" && c.count == 7 && len(c.command) == 0
+		}},
+		{args: cliArgs("-s", "/tmp/x.sock", "--tls", "--insecure", "--sni", "h", "--pipe", "--pipe-timeout", "3"), check: func(c *cliConfig) bool {
+			return c.socket == "/tmp/x.sock" && c.tls.enabled && c.tls.insecure && c.tls.sni == "h" && c.pipe && c.pipeTimeout == 3*time.Second
+		}},
+		{args: cliArgs("--latency-history", "--stat"), check: func(c *cliConfig) bool { return c.latency && c.history && c.stat }},
+		{args: cliArgs("-r"), errMsg: "Unrecognized option or bad number of args for: '-r'"},
 	}
 	for _, tt := range tests {
 		env := noEnv
@@ -88,16 +101,5 @@ func TestCLIConnectionRefused(t *testing.T) {
 	status := runCLI(cliArgs("-p", "1", "PING"), &stdout, &stderr)
 	if status != 1 || stdout.Len() != 0 || stderr.String() != "Could not connect to Redis at 127.0.0.1:1: Connection refused\n" {
 		t.Errorf("status %d, stdout %q, stderr %q", status, stdout.String(), stderr.String())
-	}
-}
-
-func TestCLIRefusesStreamingCommands(t *testing.T) {
-	for _, cmd := range []string{"SUBSCRIBE", "psubscribe", "MONITOR", "SYNC"} {
-		var stdout, stderr bytes.Buffer
-		// Port 1: the command must be refused before any connection.
-		status := runCLI(cliArgs("-p", "1", cmd, "x"), &stdout, &stderr)
-		if status != 1 || stdout.Len() != 0 || !strings.Contains(stderr.String(), cmd+" streams replies") {
-			t.Errorf("%s: status %d, stdout %q, stderr %q", cmd, status, stdout.String(), stderr.String())
-		}
 	}
 }

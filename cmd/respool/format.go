@@ -22,11 +22,25 @@ const (
 	// outputRaw prints strings as they are and elements one a line. Its
 	// default when stdout is not a terminal, or with --raw.
 	outputRaw
+	// outputCSV is --csv: one line of comma-separated values a reply.
+	outputCSV
+	// outputJSON is --json: one JSON document a reply.
+	outputJSON
+	// outputQuotedJSON is --quoted-json: JSON whose strings keep
+	// redis-cli's quoting of binary bytes (\\xNN).
+	outputQuotedJSON
 )
 
 func (m outputMode) String() string {
-	if m == outputRaw {
+	switch m {
+	case outputRaw:
 		return "raw"
+	case outputCSV:
+		return "csv"
+	case outputJSON:
+		return "json"
+	case outputQuotedJSON:
+		return "quoted-json"
 	}
 	return "tty"
 }
@@ -90,6 +104,10 @@ func formatReply(v resp.Value, mode outputMode, rawStrings bool, delims delimite
 		return appendRaw(nil, v, delims.bulk), nil
 	case mode == outputRaw:
 		return append(appendRaw(nil, v, delims.bulk), delims.reply...), nil
+	case mode == outputCSV:
+		return append(appendCSV(nil, v), '\n'), nil
+	case mode == outputJSON || mode == outputQuotedJSON:
+		return append(appendJSON(nil, v, mode == outputQuotedJSON), '\n'), nil
 	default:
 		return appendTTY(nil, v, ""), nil
 	}

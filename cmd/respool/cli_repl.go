@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chzyer/readline"
+)
+
+// This file is the interactive mode (redis-cli's repl): a prompt, line
+// editing with hints, completion and history on a terminal, and the same
+// loop reading lines without a prompt when standard input is not one.
+
+// lineReader gives the interactive mode its lines.
+type lineReader interface {
+	// readLine returns the next line, io.EOF at the end of the input (or
+	// Ctrl-D, or Ctrl-C at the prompt).
+	readLine(prompt string) (string, error)
+	// remember adds a line to the history (and its file).
+	remember(line string)
+	close()
+}
+
+// plainLines reads lines from a pipe or a file, without a prompt or a
+// history, as linenoise does when standard input is not a terminal.
+type plainLines struct{ r *bufio.Reader }
+
+func (p *plainLines) readLine(string) (string, error) {
+	line, err := p.r.ReadString('\n')
+	if err == io.EOF && line != "" {
+		err = nil
+	}
+	return strings.TrimSuffix(line, "\n"), err
+}
+
+func (p *plainLines) remember(string) {}
+func (p *plainLines) close()          {}
+
+// editedLines reads lines from a terminal with github.com/chzyer/readline:
+// the prompt, line editing, hints after the cursor, tab completion and a
+// history saved to a file.
+type editedLines struct {
+	rl    *readline.Instance
+	hints *bool // :set hints / :set nohints
+}
+
+// historyLimit is linenoise's default history length, redis-cli's.
+const historyLimit = 100
+
+func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func() helpTable, hints *bool) (*editedLines, error) {
+	rl, err := readline.NewEx(&readline.Config{
+		Stdin:                  stdin,
+		Stdout:                 stdout,
+		Stderr:                 stdout,
+		HistoryFile:            histFile,
+		HistoryLimit:           historyLimit,
+		DisableAutoSaveHistory: true,
+		AutoComplete:           completer{help},
+		Painter:                hinter{help: help, on: hints},
+		FuncIsTerminal:         func() bool { return true },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &editedLines{rl: rl, hints: hints}, nil
+}
+
+func (e *editedLines) readLine(prompt string) (string, error) {
+	e.rl.SetPrompt(prompt)
+	line, err := e.rl.Readline()
+	if errors.Is(err, readline.ErrInterrupt) {
+		return "", io.EOF
+	}
+	return line, err
+}
+
+func (e *editedLines) remember(line string) { _ = e.rl.SaveHistory(line) }
+func (e *editedLines) close()               { e.rl.Close() }
+
+// completer is tab completion of command names and subcommands.
+type completer struct{ help func() helpTable }
+
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
+	rest := c.help().complete(string(line[:pos]))
+	out := make([][]rune, len(rest))
+	for i, r := range rest {
+		out[i] = []rune(r)
+	}
+	return out, pos
+}
+
+// hinter paints the hint for the typed command after the cursor, in grey
+// as linenoise does, and moves the cursor back before it.
+type hinter struct {
+	help func() helpTable
+	on   *bool
+}
+
+func (h hinter) Paint(line []rune, pos int) []rune {
+	if !*h.on || pos != len(line) || len(line) == 0 {
+		return line
+	}
+	hint := h.help().hint(string(line))
+	if hint == "" {
+		return line
+	}
+	width := len([]rune(hint))
+	return []rune(string(line) + "\x1b[90m" + hint + "\x1b[0m\x1b[" + strconv.Itoa(width) + "D")
+}
+
+// historyPath is where the history goes: $REDISCLI_HISTFILE ("/dev/null"
+// for none), or ~/.respoolcli_history.
+func historyPath() string {
+	if p := os.Getenv("REDISCLI_HISTFILE"); p != "" {
+		if p == "/dev/null" {
+			return ""
+		}
+		return p
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".respoolcli_history")
+}
+
+// runREPL is the interactive mode. It returns the exit status: 0 at the
+// end of the input, quit or exit; 1 when interrupted during a command
+// (redis-cli exits then; an interrupted SUBSCRIBE or MONITOR returns to
+// the prompt instead).
+func runREPL(cfg *cliConfig, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx := context.Background()
+	s := newSession(cfg, stdout, stderr)
+	s.interactive = true
+	defer s.close()
+	_ = s.connect(ctx, false)
+	s.help = loadHelp(ctx, s)
+	help := func() helpTable { return s.help }
+	hints := true
+
+	var lines lineReader = &plainLines{r: bufio.NewReader(stdin)}
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		el, err := newEditedLines(f, stdout, historyPath(), help, &hints)
+		if err != nil {
+			fmt.Fprintln(stderr, "respool:", err)
+			return 1
+		}
+		lines = el
+	}
+	defer lines.close()
+
+	for {
+		line, err := lines.readLine(s.prompt())
+		if err != nil {
+			return 0
+		}
+		if line == "" {
+			continue
+		}
+		argv, ok := splitArgs(line)
+		if !ok {
+			io.WriteString(stdout, "Invalid argument(s)\n")
+			lines.remember(line)
+			continue
+		}
+		if len(argv) == 0 {
+			continue
+		}
+		repeat, skip := int64(1), 0
+		if n, err := strconv.ParseInt(argv[0], 10, 64); len(argv) > 1 && (err == nil || errors.Is(err, strconv.ErrRange)) {
+			if err != nil || n <= 0 {
+				io.WriteString(stdout, "Invalid redis-cli repeat command option value.\n")
+				continue
+			}
+			repeat, skip = n, 1
+		}
+		if !sensitiveCommand(argv[skip:]) {
+			lines.remember(line)
+		}
+		switch {
+		case strings.EqualFold(argv[0], "quit"), strings.EqualFold(argv[0], "exit"):
+			return 0
+		case strings.HasPrefix(argv[0], ":"):
+			setPreference(argv, &hints, stdout)
+		case strings.EqualFold(argv[0], "restart"):
+			io.WriteString(stdout, "Use 'restart' only in Lua debugging mode.\n")
+		case len(argv) == 3 && strings.EqualFold(argv[0], "connect"):
+			s.host, s.port, s.redirected = argv[1], atoi(argv[2]), true
+			if s.connect(ctx, false) == nil {
+				s.help = loadHelp(ctx, s)
+			}
+		case len(argv) == 1 && strings.EqualFold(argv[0], "clear"):
+			io.WriteString(stdout, "\x1b[H\x1b[2J")
+		default:
+			start := time.Now()
+			cmdCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
+			err := s.issue(cmdCtx, argv[skip:], repeat)
+			interrupted := cmdCtx.Err() != nil
+			stop()
+			if err != nil && interrupted {
+				return 1 // redis-cli exits on Ctrl-C outside SUBSCRIBE and MONITOR
+			}
+			if elapsed := time.Since(start); elapsed >= 500*time.Millisecond && cfg.mode == outputTTY {
+				fmt.Fprintf(stdout, "(%.2fs)\n", elapsed.Seconds())
+			}
+		}
+	}
+}
+
+// setPreference is ":set hints" and ":set nohints".
+func setPreference(argv []string, hints *bool, w io.Writer) {
+	if len(argv) >= 2 && strings.EqualFold(argv[0], ":set") {
+		switch strings.ToLower(argv[1]) {
+		case "hints":
+			*hints = true
+			return
+		case "nohints":
+			*hints = false
+			return
+		}
+	}
+	fmt.Fprintf(w, "Unknown %s option '%s'\n", strings.TrimPrefix(argv[0], ":"), strings.Join(argv[1:], " "))
+}
+
+// sensitiveCommand reports the commands redis-cli keeps out of its
+// history: AUTH, ACL SETUSER, CONFIG SET of a password, HELLO with AUTH.
+func sensitiveCommand(argv []string) bool {
+	if len(argv) == 0 {
+		return false
+	}
+	is := func(i int, s string) bool { return strings.EqualFold(argv[i], s) }
+	switch {
+	case is(0, "auth"):
+		return true
+	case len(argv) > 1 && is(0, "acl") && is(1, "setuser"):
+		return true
+	case len(argv) > 2 && is(0, "config") && is(1, "set"):
+		return is(2, "masterauth") || is(2, "masteruser") || is(2, "requirepass")
+	case len(argv) > 4 && is(0, "hello"):
+		for j := 2; j < len(argv); j++ {
+			more := len(argv) - 1 - j
+			switch {
+			case is(j, "auth") && more >= 2:
+				return true
+			case is(j, "setname") && more > 0:
+				j++
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
