@@ -86,7 +86,7 @@ type cliConfig struct {
 	stdinLastArg bool                     // -x
 	tls          tlsFlags
 	tlsConfig    *tls.Config // from tls, by loadTLS
-	scan         bool // --scan, with pattern and count
+	scan         bool        // --scan, with pattern and count
 	pattern      string
 	count        int
 	pipe         bool // --pipe, with pipeTimeout
@@ -121,8 +121,8 @@ func (e *usageError) Error() string { return e.msg }
 // default output mode's input.
 func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliConfig, error) {
 	c := &cliConfig{
-		host:     "127.0.0.1",
-		port:     6379,
+		host:        "127.0.0.1",
+		port:        6379,
 		protocol:    2,
 		mode:        outputRaw,
 		delims:      defaultDelimiters,
@@ -413,12 +413,26 @@ func (c *cliConfig) loadTLS() error {
 // failure, a reply redis-cli cannot print or a bad command line, and 130
 // when interrupted.
 func runCLI(args []string, stdout, stderr io.Writer) int {
-	return runCLIWithInput(args, os.Stdin, stdout, stderr)
+	ctx := context.Background()
+	if cfg, err := parseCLIArgs(args, false, os.Getenv); err != nil || !cfg.interactive() {
+		// The interactive mode handles SIGINT itself, command by command.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+	}
+	return runCLIContext(ctx, args, os.Stdin, stdout, stderr)
 }
 
-// runCLIWithInput is runCLI reading standard input from stdin (for -x,
-// --pipe and the lines of the interactive mode).
-func runCLIWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// interactive reports whether the command line asks for the interactive
+// mode: no command and no other mode.
+func (c *cliConfig) interactive() bool {
+	return len(c.command) == 0 && !c.latency && !c.pipe && !c.stat && !c.scan && !c.printUsage && !c.printVersion
+}
+
+// runCLIContext is runCLI until ctx ends (which interrupts it, as SIGINT
+// does), reading standard input from stdin (for -x, --pipe and the lines
+// of the interactive mode).
+func runCLIContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseCLIArgs(args, isTerminal(stdout), os.Getenv)
 	if err == nil {
 		err = cfg.loadTLS()
@@ -438,12 +452,10 @@ func runCLIWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if cfg.passInArgs && !cfg.noAuthWarn {
 		fmt.Fprintln(stderr, "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.")
 	}
-	if len(cfg.command) == 0 && !cfg.latency && !cfg.pipe && !cfg.stat && !cfg.scan {
-		return runREPL(cfg, stdin, stdout, stderr)
+	if cfg.interactive() {
+		return runREPL(ctx, cfg, stdin, stdout, stderr)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	s := newSession(cfg, stdout, stderr)
 	defer s.close()
 	var status int

@@ -137,8 +137,10 @@ func historyPath() string {
 // end of the input, quit or exit; 1 when interrupted during a command
 // (redis-cli exits then; an interrupted SUBSCRIBE or MONITOR returns to
 // the prompt instead).
-func runREPL(cfg *cliConfig, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx := context.Background()
+//
+// ctx bounds connecting and each command (tests end a session with it);
+// SIGINT during a command is caught here.
+func runREPL(ctx context.Context, cfg *cliConfig, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := newSession(cfg, stdout, stderr)
 	s.interactive = true
 	defer s.close()
@@ -160,7 +162,7 @@ func runREPL(cfg *cliConfig, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	for {
 		line, err := lines.readLine(s.prompt())
-		if err != nil {
+		if err != nil || ctx.Err() != nil {
 			return 0
 		}
 		if line == "" {

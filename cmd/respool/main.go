@@ -1,6 +1,8 @@
 // Command respool is respool's command-line tool.
 //
 //	respool demo [-u URL]          show the client at work (starts a private server when no URL is given)
+//	respool stats -u URL           a live view of a pool's statistics under a load you choose
+//	respool [redis-cli flags]      the interactive mode, or --pipe, --scan, --latency, --stat
 //	respool [redis-cli flags] CMD [ARG...]
 //	                               run one command and print its reply exactly as redis-cli does
 //
@@ -25,6 +27,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "demo":
 			return runDemo(args[1:], stdout, stderr)
+		case "stats":
+			return runStats(args[1:], stdout, stderr)
 		}
 	}
 	return runCLI(args, stdout, stderr)
