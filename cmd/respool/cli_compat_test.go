@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,10 @@ var cliModes = [][]string{
 	{"--raw"},
 	{"-3", "--no-raw"},
 	{"-3", "--raw"},
+	{"--csv"},
+	{"-3", "--csv"},
+	{"--json"},
+	{"--quoted-json"},
 }
 
 // errorWhen says in which protocol a case's reply is an error reply, which
@@ -164,6 +169,11 @@ var cliData = [][]string{
 // redisCLI runs the real redis-cli against addr and returns its stdout,
 // stderr and exit status. It is safe to call from any goroutine.
 func redisCLI(addr string, args ...string) (stdout, stderr []byte, status int, err error) {
+	return redisCLIStdin(addr, nil, args...)
+}
+
+// redisCLIStdin is redisCLI with stdin as its standard input (nil: none).
+func redisCLIStdin(addr string, stdin []byte, args ...string) (stdout, stderr []byte, status int, err error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, 0, err
@@ -172,6 +182,9 @@ func redisCLI(addr string, args ...string) (stdout, stderr []byte, status int, e
 	c.Env = []string{"HOME=/nonexistent"} // no REDISCLI_AUTH, FAKETTY, rc file
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
+	if stdin != nil {
+		c.Stdin = bytes.NewReader(stdin)
+	}
 	err = c.Run()
 	var exit *exec.ExitError
 	switch {
@@ -185,9 +198,15 @@ func redisCLI(addr string, args ...string) (stdout, stderr []byte, status int, e
 
 // respoolCLI runs respool's one-shot mode in process against addr.
 func respoolCLI(addr string, args ...string) (stdout, stderr []byte, status int) {
+	return respoolCLIStdin(addr, nil, args...)
+}
+
+// respoolCLIStdin is respoolCLI with stdin as its standard input.
+func respoolCLIStdin(addr string, stdin []byte, args ...string) (stdout, stderr []byte, status int) {
 	host, port, _ := net.SplitHostPort(addr)
 	var out, errOut bytes.Buffer
-	status = runCLI(append([]string{"-h", host, "-p", port}, args...), &out, &errOut)
+	status = runCLIContext(context.Background(), append([]string{"-h", host, "-p", port}, args...),
+		bytes.NewReader(stdin), &out, &errOut)
 	return out.Bytes(), errOut.Bytes(), status
 }
 
@@ -246,7 +265,7 @@ func checkCLICase(t *testing.T, addr string, tc cliCase) {
 		return true
 	}
 	for _, mode := range cliModes {
-		resp3 := slices.Contains(mode, "-3")
+		resp3 := slices.Contains(mode, "-3") || slices.Contains(mode, "--json") || slices.Contains(mode, "--quoted-json")
 		args := slices.Concat(mode, tc.options, tc.command)
 		if !setup() {
 			return

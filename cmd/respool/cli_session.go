@@ -217,7 +217,9 @@ func (s *session) issue(ctx context.Context, argv []string, repeat int64) error 
 		}
 		if err := s.send(ctx, argv, repeat); err != nil {
 			if !errors.Is(err, errReplyExit) {
-				s.printIOError(err)
+				if ctx.Err() == nil { // an interruption is no error to report
+					s.printIOError(err)
+				}
 				s.close()
 			}
 			return err
