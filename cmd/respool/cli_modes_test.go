@@ -47,19 +47,25 @@ func (w *waitWriter) String() string {
 // the deadline (a bound for a broken program, not a synchronisation).
 func (w *waitWriter) waitFor(t *testing.T, re *regexp.Regexp) string {
 	t.Helper()
+	return w.waitUntil(t, re.String(), re.MatchString)
+}
+
+// waitUntil waits until done accepts the output, as waitFor.
+func (w *waitWriter) waitUntil(t *testing.T, what string, done func(string) bool) string {
+	t.Helper()
 	timeout := time.NewTimer(10 * time.Second)
 	defer timeout.Stop()
 	for {
 		w.mu.Lock()
 		out, changed := w.buf.String(), w.changed
 		w.mu.Unlock()
-		if re.MatchString(out) {
+		if done(out) {
 			return out
 		}
 		select {
 		case <-changed:
 		case <-timeout.C:
-			t.Fatalf("no output matching %q; got:\n%q", re, out)
+			t.Fatalf("no output matching %q; got:\n%q", what, out)
 		}
 	}
 }

@@ -106,7 +106,9 @@ type hinter struct {
 }
 
 func (h hinter) Paint(line []rune, pos int) []rune {
-	if !*h.on || pos != len(line) || len(line) == 0 {
+	// Not after Enter (the line then ends in a newline), nor with the
+	// cursor inside the line.
+	if !*h.on || pos != len(line) || len(line) == 0 || line[len(line)-1] == '\n' {
 		return line
 	}
 	hint := h.help().hint(string(line))

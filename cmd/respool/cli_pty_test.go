@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+	"github.com/respool/respool/respooltest"
+)
+
+// This file drives the interactive mode through a pseudo-terminal, as a
+// person at a terminal would: the respool binary runs on the pty's far
+// end, the test types and reads what the terminal shows.
+
+// ptySession is one run of the binary on a pseudo-terminal.
+type ptySession struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	tty  *os.File // the pty's master side
+	out  *waitWriter
+	mark int           // expect looks after this offset of out
+	done chan struct{} // closed when the copy of the output ends
+}
+
+// startPTY runs bin with args and env on a new 200-column pseudo-terminal.
+func startPTY(t *testing.T, bin string, env []string, args ...string) *ptySession {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ptySession{t: t, cmd: cmd, tty: tty, out: newWaitWriter(), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		io.Copy(p.out, tty) // ends with EIO once the program exits
+	}()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+		p.tty.Close()
+		<-p.done
+	})
+	return p
+}
+
+// send types s.
+func (p *ptySession) send(s string) {
+	p.t.Helper()
+	if _, err := p.tty.Write([]byte(s)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// expect waits for output matching re after what earlier expects
+// matched, and returns it.
+func (p *ptySession) expect(re string) string {
+	p.t.Helper()
+	r := regexp.MustCompile(re)
+	full := p.out.waitUntil(p.t, re, func(out string) bool { return r.MatchString(out[p.mark:]) })
+	loc := r.FindStringIndex(full[p.mark:])
+	match := full[p.mark+loc[0] : p.mark+loc[1]]
+	p.mark += loc[1]
+	return match
+}
+
+// wait waits for the program to exit and returns its status.
+func (p *ptySession) wait() int {
+	p.t.Helper()
+	err := p.cmd.Wait()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	p.t.Fatal(err)
+	return -1
+}
+
+// redraw matches what the line editor sends before a prompt: cursor
+// moves, clearing, carriage returns.
+const redraw = `(?:\x1b\[[0-9;]*[A-Za-z]|\r)*`
+
+// buildRespool builds the binary once for the test.
+func buildRespool(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "respool")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestInteractiveTerminal checks the interactive mode on a terminal:
+// prompts with [db] and (TX), hints, tab completion, HELP, CONNECT, the
+// history across two runs (and kept out of it, AUTH), reconnecting after
+// the server restarts, and Ctrl-C ending a SUBSCRIBE.
+func TestInteractiveTerminal(t *testing.T) {
+	respooltest.RequireRedis(t)
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	srv := respooltest.StartServer(t)
+	other := respooltest.StartServer(t)
+	bin := buildRespool(t)
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "TERM=xterm"}
+	prompt := regexp.QuoteMeta(srv.Addr)
+	args := hostPort(srv.Addr)
+
+	t.Run("PromptsHintsCompletion", func(t *testing.T) {
+		p := startPTY(t, bin, env, args...)
+		p.expect(prompt + `> `)
+		// The hint for SET after its key, in grey, from COMMAND DOCS.
+		p.send("SET greeting")
+		p.expect(`\x1b\[90m key value \[NX\|XX\] \[GET\] \[EX seconds\|PX milliseconds`)
+		p.send(" hi")
+		p.expect(`\x1b\[90m \[NX\|XX\] \[GET\]`)
+		p.send("\r")
+		p.expect(`OK\r?\n`)
+		// Tab completes a subcommand, in the case it was typed.
+		p.send("config ge\t")
+		p.expect(`config get`)
+		p.send(" maxmemory\r")
+		p.expect(`1\) "maxmemory"\r?\n2\) "0"`)
+		p.send("SELECT 2\r")
+		p.expect(prompt + `\[2\]> `)
+		p.send("MULTI\r")
+		p.expect(prompt + `\[2\]\(TX\)> `)
+		p.send("INCR txcounter\r")
+		p.expect(`QUEUED`)
+		p.send("EXEC\r")
+		p.expect(`1\) \(integer\) 1`)
+		p.expect(prompt + `\[2\]> `)
+		p.send("MULTI\r")
+		p.expect(`\(TX\)> `)
+		p.send("DISCARD\r")
+		p.expect(`OK\r?\n` + redraw + prompt + `\[2\]> `)
+		p.send("HELP LPUSH\r")
+		p.expect(`\x1b\[1mLPUSH\x1b\[0m \x1b\[90mkey element \[element \.\.\.\]\x1b\[0m`)
+		p.expect(`summary:\x1b\[0m Prepend one or multiple elements to a list`)
+		p.send("CONNECT 127.0.0.1 " + strconv.Itoa(other.Port) + "\r")
+		p.expect(regexp.QuoteMeta(other.Addr) + `\[2\]> `) // the database goes along, as in redis-cli
+		p.send("exit\r")
+		if status := p.wait(); status != 0 {
+			t.Errorf("exit status %d", status)
+		}
+	})
+
+	t.Run("History", func(t *testing.T) {
+		p := startPTY(t, bin, env, args...)
+		p.expect(prompt + `> `)
+		p.send("INCR histcounter\r")
+		p.expect(`\(integer\) 1`)
+		p.send("AUTH nosuchuser secret\r")
+		p.expect(`\(error\)`)
+		p.send("quit\r")
+		p.wait()
+		saved, err := os.ReadFile(filepath.Join(home, ".respoolcli_history"))
+		if err != nil || !strings.Contains(string(saved), "INCR histcounter") || strings.Contains(string(saved), "AUTH") {
+			t.Fatalf("history file: %q, %v", saved, err)
+		}
+
+		// The second run finds the line with the up arrow, before "quit".
+		p = startPTY(t, bin, env, args...)
+		p.expect(prompt + `> `)
+		p.send("\x1b[A")
+		p.expect(`quit`)
+		p.send("\x1b[A")
+		p.expect(`INCR histcounter`)
+		p.send("\r")
+		p.expect(`\(integer\) 2`)
+		p.send("quit\r")
+		p.wait()
+
+		// REDISCLI_HISTFILE moves it.
+		moved := filepath.Join(t.TempDir(), "hist")
+		p = startPTY(t, bin, append(env, "REDISCLI_HISTFILE="+moved), args...)
+		p.expect(prompt + `> `)
+		p.send("PING moved\r")
+		p.expect(`"moved"`)
+		p.send("quit\r")
+		p.wait()
+		if saved, err := os.ReadFile(moved); err != nil || !strings.Contains(string(saved), "PING moved") {
+			t.Fatalf("REDISCLI_HISTFILE: %q, %v", saved, err)
+		}
+	})
+
+	t.Run("Reconnect", func(t *testing.T) {
+		p := startPTY(t, bin, env, args...)
+		p.expect(prompt + `> `)
+		p.send("SET before restart\r")
+		p.expect(`OK`)
+		srv.Kill(t)
+		p.send("PING\r")
+		p.expect(`Error: Server closed the connection|Error: Connection reset by peer`)
+		p.expect(`not connected> `)
+		p.send("PING\r")
+		p.expect(`Could not connect to Redis at ` + prompt + `: Connection refused`)
+		p.expect(`not connected> `)
+		srv.Restart(t)
+		p.send("PING\r")
+		p.expect(`PONG\r?\n` + redraw + prompt + `> `)
+		p.send("quit\r")
+		p.wait()
+	})
+
+	t.Run("InterruptSubscribe", func(t *testing.T) {
+		p := startPTY(t, bin, env, args...)
+		p.expect(prompt + `> `)
+		p.send("SUBSCRIBE ptychannel\r")
+		p.expect(`Reading messages\.\.\. \(press Ctrl-C to quit\)`)
+		p.expect(`3\) \(integer\) 1`)
+		srv.CLI(t, "PUBLISH", "ptychannel", "typed")
+		p.expect(`3\) "typed"`)
+		p.send("\x03")
+		p.expect(prompt + `> `)
+		p.send("PING after\r")
+		p.expect(`"after"`)
+		p.send("quit\r")
+		if status := p.wait(); status != 0 {
+			t.Errorf("exit status %d", status)
+		}
+	})
+}
+
