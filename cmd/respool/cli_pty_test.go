@@ -236,4 +236,3 @@ func TestInteractiveTerminal(t *testing.T) {
 		}
 	})
 }
-
