@@ -19,11 +19,14 @@ import (
 )
 
 // cliUsage is printed by -help.
-const cliUsage = `Usage: respool [OPTIONS] CMD [ARG...]
+const cliUsage = `Usage: respool [OPTIONS] [CMD [ARG...]]
        respool demo [-u URL] [-duration D] [-workers N]   (see respool demo -help)
+       respool stats -u URL [-workers N] [-command C]     (see respool stats -help)
 
-Runs one command and prints its reply exactly as redis-cli 7.0 does in the
-same mode: stdout is byte for byte what redis-cli prints.
+A redis-cli 7.0 for the command line: with a command, runs it and prints the
+reply; without one, the interactive mode (a prompt with hints, completion and
+history on a terminal; one command a line otherwise). stdout is byte for byte
+what redis-cli prints in the same mode.
 
 Exit status: 0 for a reply; 1 for an error reply, a connection failure, a
 reply redis-cli cannot print (RESP3 big numbers, attributes) or a bad
@@ -31,33 +34,85 @@ command line; 130 when interrupted. Unlike redis-cli, which exits 0 after
 printing "(error) ..." unless given -e, respool always exits 1 after an
 error reply, so scripts can test it; its output is unchanged.
 
+Connection:
   -h <hostname>      Server hostname (default: 127.0.0.1).
   -p <port>          Server port (default: 6379).
+  -s <socket>        Server socket (overrides hostname and port).
   -a <password>      Password (also --pass, or the REDISCLI_AUTH environment variable).
   --user <username>  ACL user name, used with -a.
-  -u <uri>           Server URI: redis://[[user:]password@]host[:port][/db][?options].
-                     A URI with master_name=NAME names sentinels instead (see
-                     --sentinel): its host is a sentinel, its user and password
-                     the sentinels', and the username and password query keys the
-                     data nodes' (the format of go-redis's ParseFailoverURL).
+  -u <uri>           Server URI: redis://[[user:]password@]host[:port][/db][?options]
+                     (rediss:// for TLS). A URI with master_name=NAME names
+                     sentinels instead (see --sentinel): its host is a sentinel,
+                     its user and password the sentinels', and the username and
+                     password query keys the data nodes' (go-redis's format).
   --sentinel <host:port>
                      Ask this Redis Sentinel (repeat for several) where the
-                     primary of --master is, and run the command there.
+                     primary of --master is, and connect there.
   --master <name>    The name the sentinels monitor the primary under.
   -n <db>            Database number.
   -2                 Use RESP2 (the default).
   -3                 Use RESP3.
+  -c                 Cluster mode: follow MOVED and ASK redirections (the
+                     interactive mode says "-> Redirected to slot [N] located
+                     at host:port"); with --scan, scan every primary.
+  --tls              Connect with TLS.
+  --sni <host>       Server name for TLS (default: the hostname).
+  --cacert <file>    CA certificates to verify the server with.
+  --cert <file>      Client certificate, with --key.
+  --key <file>       Private key of the client certificate.
+  --insecure         Do not verify the server's certificate.
+
+Commands and output:
+  -r <repeat>        Run the command N times (-1: until interrupted).
+  -i <interval>      Wait <interval> seconds (a decimal) between repeats; also
+                     the interval of --stat, --latency and --scan.
+  -x                 Read the last argument from standard input.
   -e                 Print an error reply on stderr instead of stdout (the
                      exit status is 1 with or without it).
   -d <delimiter>     Delimiter between the elements of a raw reply (default: \n).
   -D <delimiter>     Delimiter after a raw reply (default: \n).
   --raw              Raw output (default when stdout is not a terminal).
   --no-raw           Formatted output even when stdout is not a terminal.
+  --csv              CSV output.
+  --json             JSON output (asks for RESP3 unless -2 or -3 is given).
+  --quoted-json      JSON output with binary-safe strings quoted as redis-cli does.
   --no-auth-warning  Do not warn about a password on the command line.
-  --help             Print this help.
 
-Not supported: interactive mode, -x, -r, -i, -c, -s, --tls, --csv, --json,
-and commands that stream replies (SUBSCRIBE, MONITOR, SYNC).
+Modes:
+  --scan             List the keys with SCAN (every primary with -c).
+  --pattern <pat>    Keys matching the pattern only, with --scan.
+  --count <n>        SCAN's COUNT hint, with --scan (not in redis-cli 7.0).
+  --pipe             Send the commands of standard input (the protocol, or one
+                     inline command a line), pipelined, and print redis-cli's
+                     summary ("errors: N, replies: N").
+  --pipe-timeout <n> With --pipe: give up after n seconds without a reply
+                     once the input is sent (default 30; 0: wait forever).
+  --latency          Sample the server's latency with PING.
+  --latency-history  Like --latency, a line every 15 seconds (-i to change it).
+  --stat             A line of server statistics every second (-i to change it).
+  --help             Print this help.
+  -v, --version      Print the version.
+
+Streaming commands (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, MONITOR) print what
+the server sends until Ctrl-C; in the interactive mode Ctrl-C returns to the
+prompt. The interactive mode keeps its history in ~/.respoolcli_history (or
+$REDISCLI_HISTFILE; /dev/null for none) and knows HELP <command>, HELP @group,
+CONNECT <host> <port>, :set hints / :set nohints, clear, quit and exit.
+
+Not supported, and why:
+  --cluster <cmd>    Cluster administration (create, reshard, fix...) changes
+                     a cluster's layout; use redis-cli --cluster for it.
+  --bigkeys, --memkeys, --hotkeys, --latency-dist, --intrinsic-latency,
+  --lru-test         Diagnostic modes that need no client library; use redis-cli.
+  --rdb, --functions-rdb, --replica, SYNC, PSYNC
+                     They speak the replication protocol (an RDB transfer),
+                     which respool's connections do not read.
+  --eval, --ldb, --ldb-sync-mode
+                     The Lua debugger's own protocol; send EVAL or
+                     SCRIPT LOAD as commands instead.
+  -X, --askpass, --quoted-input, --quoted-pattern, --verbose, --mono
+                     Not yet.
+  ~/.redisclirc      Preferences are not read from a file; use :set.
 `
 
 // cliConfig is what the command line asks for, in redis-cli's terms.

@@ -126,9 +126,9 @@ func TestInteractiveTerminal(t *testing.T) {
 		p.expect(prompt + `> `)
 		// The hint for SET after its key, in grey, from COMMAND DOCS.
 		p.send("SET greeting")
-		p.expect(`\x1b\[90m key value \[NX\|XX\] \[GET\] \[EX seconds\|PX milliseconds`)
+		p.expect(`\x1b\[0;90;49m key value \[NX\|XX\] \[GET\] \[EX seconds\|PX milliseconds`)
 		p.send(" hi")
-		p.expect(`\x1b\[90m \[NX\|XX\] \[GET\]`)
+		p.expect(`\x1b\[0;90;49m \[NX\|XX\] \[GET\]`)
 		p.send("\r")
 		p.expect(`OK\r?\n`)
 		// Tab completes a subcommand, in the case it was typed.

@@ -49,14 +49,15 @@ func (p *plainLines) close()          {}
 // the prompt, line editing, hints after the cursor, tab completion and a
 // history saved to a file.
 type editedLines struct {
-	rl    *readline.Instance
-	hints *bool // :set hints / :set nohints
+	rl     *readline.Instance
+	hinter *hinter
 }
 
 // historyLimit is linenoise's default history length, redis-cli's.
 const historyLimit = 100
 
 func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func() helpTable, hints *bool) (*editedLines, error) {
+	h := &hinter{help: help, on: hints}
 	rl, err := readline.NewEx(&readline.Config{
 		Stdin:                  stdin,
 		Stdout:                 stdout,
@@ -65,17 +66,18 @@ func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func
 		HistoryLimit:           historyLimit,
 		DisableAutoSaveHistory: true,
 		AutoComplete:           completer{help},
-		Painter:                hinter{help: help, on: hints},
+		Painter:                h,
 		FuncIsTerminal:         func() bool { return true },
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &editedLines{rl: rl, hints: hints}, nil
+	return &editedLines{rl: rl, hinter: h}, nil
 }
 
 func (e *editedLines) readLine(prompt string) (string, error) {
 	e.rl.SetPrompt(prompt)
+	e.hinter.promptLen = len([]rune(prompt))
 	line, err := e.rl.Readline()
 	if errors.Is(err, readline.ErrInterrupt) {
 		return "", io.EOF
@@ -98,14 +100,16 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 	return out, pos
 }
 
-// hinter paints the hint for the typed command after the cursor, in grey
-// as linenoise does, and moves the cursor back before it.
+// hinter paints the hint for the typed command after the cursor, in
+// linenoise's grey (the escape redis-cli sends), and moves the cursor back
+// before it.
 type hinter struct {
-	help func() helpTable
-	on   *bool
+	help      func() helpTable
+	on        *bool
+	promptLen int // set before each line is read
 }
 
-func (h hinter) Paint(line []rune, pos int) []rune {
+func (h *hinter) Paint(line []rune, pos int) []rune {
 	// Not after Enter (the line then ends in a newline), nor with the
 	// cursor inside the line.
 	if !*h.on || pos != len(line) || len(line) == 0 || line[len(line)-1] == '\n' {
@@ -115,8 +119,16 @@ func (h hinter) Paint(line []rune, pos int) []rune {
 	if hint == "" {
 		return line
 	}
+	// Cut to the terminal's width, as linenoise does: a hint never wraps.
+	room := readline.GetScreenWidth() - h.promptLen - len(line)
+	if r := []rune(hint); len(r) > room {
+		hint = string(r[:max(room, 0)])
+	}
 	width := len([]rune(hint))
-	return []rune(string(line) + "\x1b[90m" + hint + "\x1b[0m\x1b[" + strconv.Itoa(width) + "D")
+	if width == 0 {
+		return line
+	}
+	return []rune(string(line) + "\x1b[0;90;49m" + hint + "\x1b[0m\x1b[" + strconv.Itoa(width) + "D")
 }
 
 // historyPath is where the history goes: $REDISCLI_HISTFILE ("/dev/null"
