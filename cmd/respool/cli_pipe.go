@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
-
-	"github.com/respool/respool"
 )
 
 // This file is --pipe, redis-cli's mass insertion: commands from standard
@@ -34,17 +33,26 @@ const pipeWindow = 4096
 
 // runPipe is --pipe. It returns the exit status: 1 after any error reply,
 // a malformed input or a connection failure.
+//
+// The connection's calls get a context that is never cancelled (a
+// cancellable one costs a registration per call); an interruption closes
+// the connection instead, which fails the call blocked on it. The same
+// goes for --pipe-timeout once the input is sent.
 func runPipe(ctx context.Context, s *session, stdin io.Reader) int {
 	if err := s.connect(ctx, false); err != nil {
 		return 1
 	}
+	conn := s.conn
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	opCtx := context.WithoutCancel(ctx)
+
 	in := &pipeInput{r: bufio.NewReaderSize(stdin, 64<<10)}
 	var errorsN, replies int64
-	var pending int
-	receive := func(ctx context.Context) error {
-		v, err := s.conn.Receive(ctx)
-		var serverErr *respool.Error
-		if err != nil && !errors.As(err, &serverErr) {
+	pending := 0
+	receive := func() error {
+		v, err := conn.Receive(opCtx)
+		if err != nil && !v.IsError() { // an error reply comes with an *Error
 			return err
 		}
 		pending--
@@ -56,7 +64,9 @@ func runPipe(ctx context.Context, s *session, stdin io.Reader) int {
 		return nil
 	}
 	fail := func(err error) int {
-		s.printIOError(err)
+		if ctx.Err() == nil {
+			s.printIOError(err)
+		}
 		return 1
 	}
 	for {
@@ -71,39 +81,47 @@ func runPipe(ctx context.Context, s *session, stdin io.Reader) int {
 		if len(args) == 0 {
 			continue
 		}
-		if err := s.conn.Send(ctx, args...); err != nil {
+		if err := conn.Send(opCtx, args...); err != nil {
 			return fail(err)
 		}
 		pending++
 		if pending >= 2*pipeWindow {
-			if err := s.conn.Flush(ctx); err != nil {
+			if err := conn.Flush(opCtx); err != nil {
 				return fail(err)
 			}
 			for pending > pipeWindow {
-				if err := receive(ctx); err != nil {
+				if err := receive(); err != nil {
 					return fail(err)
 				}
 			}
 		}
 	}
-	if err := s.conn.Flush(ctx); err != nil {
+	if err := conn.Flush(opCtx); err != nil {
 		return fail(err)
 	}
 	io.WriteString(s.out, "All data transferred. Waiting for the last reply...\n")
-	for pending > 0 {
-		rctx, cancel := ctx, context.CancelFunc(func() {})
-		if s.cfg.pipeTimeout > 0 {
-			rctx, cancel = context.WithTimeout(ctx, s.cfg.pipeTimeout)
+	var timedOut atomic.Bool
+	if s.cfg.pipeTimeout > 0 {
+		timer := time.AfterFunc(s.cfg.pipeTimeout, func() {
+			timedOut.Store(true)
+			conn.Close()
+		})
+		defer timer.Stop()
+		for pending > 0 {
+			err := receive()
+			if timedOut.Load() {
+				fmt.Fprintf(s.errOut, "No replies for %d seconds: exiting.\n", int(s.cfg.pipeTimeout/time.Second))
+				errorsN++
+				break
+			}
+			if err != nil {
+				return fail(err)
+			}
+			timer.Reset(s.cfg.pipeTimeout)
 		}
-		err := receive(rctx)
-		timedOut := rctx.Err() != nil && ctx.Err() == nil
-		cancel()
-		if timedOut {
-			fmt.Fprintf(s.errOut, "No replies for %d seconds: exiting.\n", int(s.cfg.pipeTimeout/time.Second))
-			errorsN++
-			break
-		}
-		if err != nil {
+	}
+	for pending > 0 && !timedOut.Load() {
+		if err := receive(); err != nil {
 			return fail(err)
 		}
 	}
@@ -117,12 +135,19 @@ func runPipe(ctx context.Context, s *session, stdin io.Reader) int {
 	return 0
 }
 
+// pipeArg is one argument of --pipe's input, encoded without a copy into
+// an interface value (a pointer is boxed without allocating).
+type pipeArg struct{ b []byte }
+
+func (a *pipeArg) AppendArg(dst []byte) []byte { return append(dst, a.b...) }
+
 // pipeInput reads commands from --pipe's input. The arguments next
 // returns share one buffer, valid until the following call.
 type pipeInput struct {
 	r      *bufio.Reader
 	offset int64 // bytes consumed, for error messages
 	buf    []byte
+	store  []pipeArg // what args point to
 	args   []any
 }
 
@@ -154,9 +179,10 @@ func (p *pipeInput) next() ([]any, error) {
 	if err != nil || n > 1<<20 {
 		return nil, fmt.Errorf("bad array header %q before byte %d", line, p.offset)
 	}
-	// Lengths first, then the payloads in one buffer.
-	var bounds [][2]int
-	for range n {
+	if cap(p.store) < n {
+		p.store = make([]pipeArg, n)
+	}
+	for i := range n {
 		h, err := p.line()
 		if err != nil {
 			return nil, p.truncated(err)
@@ -165,10 +191,13 @@ func (p *pipeInput) next() ([]any, error) {
 		if len(h) == 0 || h[0] != '$' || err != nil || size < 0 || size > maxPipeBulk {
 			return nil, fmt.Errorf("bad bulk string header %q before byte %d (expected $LENGTH)", h, p.offset)
 		}
+		// A payload grows the buffer as its bytes arrive, never by its
+		// header's claim alone. A growth leaves earlier arguments in the
+		// old array, unchanged.
 		start := len(p.buf)
 		for len(p.buf)-start < size {
 			chunk := min(size-(len(p.buf)-start), 64<<10)
-			p.buf = append(p.buf, make([]byte, chunk)...)
+			p.buf = slices.Grow(p.buf, chunk)[:len(p.buf)+chunk]
 			if _, err := io.ReadFull(p.r, p.buf[len(p.buf)-chunk:]); err != nil {
 				return nil, p.truncated(err)
 			}
@@ -179,10 +208,8 @@ func (p *pipeInput) next() ([]any, error) {
 		}
 		p.r.Discard(2)
 		p.offset += 2
-		bounds = append(bounds, [2]int{start, len(p.buf)})
-	}
-	for _, b := range bounds {
-		p.args = append(p.args, p.buf[b[0]:b[1]])
+		p.store[i].b = p.buf[start:len(p.buf):len(p.buf)]
+		p.args = append(p.args, &p.store[i])
 	}
 	return p.args, nil
 }
