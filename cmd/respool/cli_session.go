@@ -115,6 +115,11 @@ func (s *session) connect(ctx context.Context, quiet bool) error {
 		opt.Network = "unix"
 	}
 	opt.DB = s.inputDB
+	if opt.TLSConfig != nil && s.cfg.tls.sni == "" && !s.useSocket() {
+		// The certificate is checked against the host connected to, which
+		// a redirection or CONNECT may have changed.
+		opt.TLSConfig.ServerName = s.host
+	}
 	if s.cfg.resp3Soft && opt.Protocol == 2 {
 		opt.Protocol = 3
 	}
