@@ -426,7 +426,8 @@ func (c *cliConfig) options() *respool.Options {
 
 // loadTLS builds the TLS configuration of --tls (and its companions) once
 // the command line is read: the CA file, the client certificate, the
-// server name. A file that cannot be read or parsed is an error.
+// server name. A file that cannot be read or parsed is an error, worded
+// as redis-cli words it.
 func (c *cliConfig) loadTLS() error {
 	if !c.tls.enabled {
 		return nil
@@ -442,17 +443,17 @@ func (c *cliConfig) loadTLS() error {
 	if c.tls.cacert != "" {
 		pem, err := os.ReadFile(c.tls.cacert)
 		if err != nil {
-			return fmt.Errorf("Could not negotiate a TLS connection: Failed to load CA Certificates: %v", err)
+			return &usageError{fmt.Sprintf("Could not negotiate a TLS connection: Failed to load CA Certificates: %v", err)}
 		}
 		conf.RootCAs = x509.NewCertPool()
 		if !conf.RootCAs.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("Could not negotiate a TLS connection: Failed to load CA Certificates: no certificate in %s", c.tls.cacert)
+			return &usageError{"Could not negotiate a TLS connection: Failed to load CA Certificates: no certificate in " + c.tls.cacert}
 		}
 	}
 	if c.tls.cert != "" || c.tls.key != "" {
 		cert, err := tls.LoadX509KeyPair(c.tls.cert, c.tls.key)
 		if err != nil {
-			return fmt.Errorf("Could not negotiate a TLS connection: Invalid client certificate or key: %v", err)
+			return &usageError{fmt.Sprintf("Could not negotiate a TLS connection: Invalid client certificate or key: %v", err)}
 		}
 		conf.Certificates = []tls.Certificate{cert}
 	}
