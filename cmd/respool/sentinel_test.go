@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +62,18 @@ func TestCLIAndDemoThroughSentinel(t *testing.T) {
 	if status := runCLI(cliArgs("--sentinel", set.Sentinels[0].Addr, "--master", "nosuch", "PING"), &stdout, &stderr); status != 1 ||
 		!strings.Contains(stderr.String(), "Could not find the primary through the sentinels: respool: master \"nosuch\"") {
 		t.Fatalf("unknown master: status %d, stdout %q, stderr %q", status, stdout.String(), stderr.String())
+	}
+
+	// The interactive mode (lines from standard input) through the sentinels.
+	stdout.Reset()
+	stderr.Reset()
+	args = cliArgs("--sentinel", set.Sentinels[0].Addr, "--master", set.MasterName)
+	if status := runCLIContext(context.Background(), args, strings.NewReader("SET cli:repl v2\nGET cli:repl\nSELECT 1\n"), &stdout, &stderr); status != 0 ||
+		stdout.String() != "OK\nv2\nOK\n" || stderr.Len() != 0 {
+		t.Fatalf("interactive: status %d, stdout %q, stderr %q", status, stdout.String(), stderr.String())
+	}
+	if got := set.Primary.CLI(t, "GET", "cli:repl"); got != "v2" {
+		t.Fatalf("the primary has %q", got)
 	}
 
 	stdout.Reset()
