@@ -126,6 +126,7 @@ type cliConfig struct {
 	db           int
 	protocol     int
 	resp3Soft    bool // --json: HELLO 3 is tried, its failure ignored
+	forceRESP2   bool // -2 was given
 	mode         outputMode
 	delims       delimiters
 	errorStatus  bool                     // -e
@@ -224,6 +225,7 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.delims.reply = value()
 		case arg == "-2":
 			c.protocol = 2
+			c.forceRESP2 = true
 		case arg == "-3":
 			c.protocol = 3
 		case arg == "-e":
@@ -252,7 +254,7 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			if arg == "--quoted-json" {
 				c.mode = outputQuotedJSON
 			}
-			c.resp3Soft = c.protocol == 2
+			c.resp3Soft = c.protocol == 2 // not over an explicit -3
 		case arg == "--tls":
 			c.tls.enabled = true
 		case arg == "--sni" && hasValue:
@@ -287,6 +289,10 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.command = args[i:]
 			i = len(args)
 		}
+	}
+	// -2 anywhere wins over -3 and --json, as in redis-cli.
+	if c.forceRESP2 {
+		c.protocol, c.resp3Soft = 2, false
 	}
 	// Like redis-cli, the environment only supplies a password the
 	// command line did not.

@@ -232,19 +232,21 @@ func runREPL(ctx context.Context, cfg *cliConfig, stdin io.Reader, stdout, stder
 	}
 }
 
-// setPreference is ":set hints" and ":set nohints".
+// setPreference is ":set hints" and ":set nohints" (cliSetPreferences),
+// with redis-cli's words for anything else.
 func setPreference(argv []string, hints *bool, w io.Writer) {
-	if len(argv) >= 2 && strings.EqualFold(argv[0], ":set") {
-		switch strings.ToLower(argv[1]) {
-		case "hints":
-			*hints = true
-			return
-		case "nohints":
-			*hints = false
-			return
-		}
+	if !strings.EqualFold(argv[0], ":set") || len(argv) < 2 {
+		fmt.Fprintf(w, "unknown redis-cli internal command '%s'\n", argv[0])
+		return
 	}
-	fmt.Fprintf(w, "Unknown %s option '%s'\n", strings.TrimPrefix(argv[0], ":"), strings.Join(argv[1:], " "))
+	switch {
+	case strings.EqualFold(argv[1], "hints"):
+		*hints = true
+	case strings.EqualFold(argv[1], "nohints"):
+		*hints = false
+	default:
+		fmt.Fprintf(w, "unknown redis-cli preference '%s'\n", argv[1])
+	}
 }
 
 // sensitiveCommand reports the commands redis-cli keeps out of its

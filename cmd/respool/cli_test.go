@@ -33,6 +33,7 @@ func TestParseCLIArgs(t *testing.T) {
 				slices.Equal(c.command, cliArgs("PING", "-p", "x"))
 		}},
 		{args: cliArgs("-3", "-2", "PING"), check: func(c *cliConfig) bool { return c.protocol == 2 }},
+		{args: cliArgs("-2", "-3", "--json", "PING"), check: func(c *cliConfig) bool { return c.protocol == 2 && !c.resp3Soft }},
 		{args: cliArgs("-a", "secret", "--user", "bob", "PING"), check: func(c *cliConfig) bool {
 			return c.password == "secret" && c.hasPassword && c.user == "bob" && c.passInArgs
 		}},

@@ -15,7 +15,7 @@ import (
 
 // transcript is a session of the interactive mode: strings, lists, a
 // transaction, errors, SELECT, a RESP3 map after HELLO 3, a repeated
-// command, quoting, and a line redis-cli refuses.
+// command, quoting, lines redis-cli refuses, and its own commands.
 const transcript = `FLUSHALL
 SET greeting "hello world"
 GET greeting
@@ -53,6 +53,13 @@ SMEMBERS nosuchset
 set 'single quoted' "\x41\x42"
 get 'single quoted'
 DISCARD
+:set nohints
+:set bogus
+:nosuch
+restart
+clear
+0 PING
+HELP @nosuchgroup
 `
 
 // helloID is the client id in HELLO's reply, which differs between two
