@@ -236,3 +236,53 @@ func TestInteractiveTerminal(t *testing.T) {
 		}
 	})
 }
+
+// promptLine matches the end of a command's output on a terminal: a
+// newline, the editor's redrawing, and the next prompt.
+var promptLine = regexp.MustCompile(`\n` + redraw + `(127\.0\.0\.1:\d+(\[\d+\])?(\(TX\))?|not connected)> `)
+
+// TestTranscriptOnTerminal types the transcript into redis-cli and into
+// respool, each on a pseudo-terminal, one line after the previous prompt,
+// and requires the same screen: prompts, echoed commands and replies (the
+// two line editors draw them with different escape sequences, so what is
+// compared is the screen they leave, rendered).
+func TestTranscriptOnTerminal(t *testing.T) {
+	respooltest.RequireRedis(t)
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	redisCLIPath, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("no redis-cli")
+	}
+	srv := respooltest.StartServer(t)
+	bin := buildRespool(t)
+	env := []string{"HOME=" + t.TempDir(), "TERM=xterm", "REDISCLI_HISTFILE=/dev/null"}
+	var lines []string
+	for l := range strings.SplitSeq(strings.TrimSuffix(transcript, "\n"), "\n") {
+		if l != "clear" { // it clears the screen this test compares
+			lines = append(lines, l)
+		}
+	}
+	screens := make([]string, 2)
+	for i, program := range []string{redisCLIPath, bin} {
+		p := startPTY(t, program, env, hostPort(srv.Addr)...)
+		p.expect(regexp.QuoteMeta(srv.Addr) + `> `)
+		for _, l := range lines {
+			p.send(l + "\r")
+			p.expect(promptLine.String())
+		}
+		p.send("quit\r")
+		if status := p.wait(); status != 0 {
+			t.Errorf("%s: exit status %d", program, status)
+		}
+		<-p.done
+		screens[i] = helloID.ReplaceAllString(render(p.out.String()), "${1}ID")
+	}
+	if screens[0] != screens[1] {
+		t.Errorf("the screens differ:\n%s", lineDiff(screens[0], screens[1]))
+	}
+	if !strings.Contains(screens[1], srv.Addr+"(TX)> INCR counter\nQUEUED\n") {
+		t.Errorf("no (TX) prompt on the screen:\n%s", screens[1])
+	}
+}
