@@ -241,6 +241,25 @@ func TestInteractiveTerminal(t *testing.T) {
 // newline, the editor's redrawing, and the next prompt.
 var promptLine = regexp.MustCompile(`\n` + redraw + `(127\.0\.0\.1:\d+(\[\d+\])?(\(TX\))?|not connected)> `)
 
+// typeOnTerminal runs program with args on a pseudo-terminal, types each
+// line once the previous one's prompt is back, then quit, and returns the
+// screen it leaves.
+func typeOnTerminal(t *testing.T, program string, env, args, lines []string) string {
+	t.Helper()
+	p := startPTY(t, program, env, args...)
+	p.expect(`> `)
+	for _, l := range lines {
+		p.send(l + "\r")
+		p.expect(promptLine.String())
+	}
+	p.send("quit\r")
+	if status := p.wait(); status != 0 {
+		t.Errorf("%s: exit status %d", program, status)
+	}
+	<-p.done
+	return render(p.out.String())
+}
+
 // TestTranscriptOnTerminal types the transcript into redis-cli and into
 // respool, each on a pseudo-terminal, one line after the previous prompt,
 // and requires the same screen: prompts, echoed commands and replies (the
@@ -266,18 +285,7 @@ func TestTranscriptOnTerminal(t *testing.T) {
 	}
 	screens := make([]string, 2)
 	for i, program := range []string{redisCLIPath, bin} {
-		p := startPTY(t, program, env, hostPort(srv.Addr)...)
-		p.expect(regexp.QuoteMeta(srv.Addr) + `> `)
-		for _, l := range lines {
-			p.send(l + "\r")
-			p.expect(promptLine.String())
-		}
-		p.send("quit\r")
-		if status := p.wait(); status != 0 {
-			t.Errorf("%s: exit status %d", program, status)
-		}
-		<-p.done
-		screens[i] = helloID.ReplaceAllString(render(p.out.String()), "${1}ID")
+		screens[i] = helloID.ReplaceAllString(typeOnTerminal(t, program, env, hostPort(srv.Addr), lines), "${1}ID")
 	}
 	if screens[0] != screens[1] {
 		t.Errorf("the screens differ:\n%s", lineDiff(screens[0], screens[1]))

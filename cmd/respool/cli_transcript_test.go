@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -142,6 +143,24 @@ func TestCLIClusterMatchesRedisCLI(t *testing.T) {
 		}
 		if !bytes.Contains(got, []byte("-> Redirected to slot [")) {
 			t.Errorf("%s: no redirection in\n%s", mode, got)
+		}
+	}
+
+	// The same session typed on a terminal: the prompt follows the
+	// redirections.
+	if redisCLIPath, err := exec.LookPath("redis-cli"); err == nil && !testing.Short() {
+		bin := buildRespool(t)
+		env := []string{"HOME=" + t.TempDir(), "TERM=xterm", "REDISCLI_HISTFILE=/dev/null"}
+		lines := strings.Split(strings.TrimSuffix(session, "\n"), "\n")
+		flush()
+		want := typeOnTerminal(t, redisCLIPath, env, append(hostPort(entry), "-c"), lines)
+		flush()
+		got := typeOnTerminal(t, bin, env, append(hostPort(entry), "-c"), lines)
+		if got != want {
+			t.Errorf("on a terminal, the screens differ:\n%s", lineDiff(want, got))
+		}
+		if !strings.Contains(got, "-> Redirected to slot [") {
+			t.Errorf("no redirection on the screen:\n%s", got)
 		}
 	}
 
