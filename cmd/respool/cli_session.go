@@ -50,8 +50,9 @@ type session struct {
 	help helpTable // HELP's entries, loaded when first needed
 }
 
-// errReplyExit is returned by issue after an error reply under -e: the
-// one-shot mode exits 1 at once, as redis-cli does.
+// errReplyExit stops a mode with exit status 1 after a failure that was
+// already reported: an error reply under -e (redis-cli exits at once), a
+// reply that cannot be printed, a SCAN refused, an unsupported command.
 var errReplyExit = errors.New("respool: error reply")
 
 func newSession(cfg *cliConfig, out, errOut io.Writer) *session {
@@ -118,6 +119,7 @@ func (s *session) connect(ctx context.Context, quiet bool) error {
 	if opt.TLSConfig != nil && s.cfg.tls.sni == "" && !s.useSocket() {
 		// The certificate is checked against the host connected to, which
 		// a redirection or CONNECT may have changed.
+		opt.TLSConfig = opt.TLSConfig.Clone()
 		opt.TLSConfig.ServerName = s.host
 	}
 	if s.cfg.resp3Soft && opt.Protocol == 2 {
