@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +68,8 @@ Commands and output:
   -i <interval>      Wait <interval> seconds (a decimal) between repeats; also
                      the interval of --stat, --latency and --scan.
   -x                 Read the last argument from standard input.
+  -X <tag>           Read the argument equal to <tag> from standard input.
+  --quoted-input     Read the command's arguments as quoted strings ("\n", "\x00"...).
   -e                 Print an error reply on stderr instead of stdout (the
                      exit status is 1 with or without it).
   -d <delimiter>     Delimiter between the elements of a raw reply (default: \n).
@@ -81,6 +84,8 @@ Commands and output:
 Modes:
   --scan             List the keys with SCAN (every primary with -c).
   --pattern <pat>    Keys matching the pattern only, with --scan.
+  --quoted-pattern <pat>
+                     The same, as a quoted string (for binary patterns).
   --count <n>        SCAN's COUNT hint, with --scan (not in redis-cli 7.0).
   --pipe             Send the commands of standard input (the protocol, or one
                      inline command a line), pipelined, and print redis-cli's
@@ -110,8 +115,9 @@ Not supported, and why:
   --eval, --ldb, --ldb-sync-mode
                      The Lua debugger's own protocol; send EVAL or
                      SCRIPT LOAD as commands instead.
-  -X, --askpass, --quoted-input, --quoted-pattern, --verbose, --mono
-                     Not yet.
+  --askpass          Not yet: use REDISCLI_AUTH to keep a password off the
+                     command line.
+  --verbose, --mono  They belong to --cluster and --latency-dist.
   ~/.redisclirc      Preferences are not read from a file; use :set.
 `
 
@@ -140,6 +146,9 @@ type cliConfig struct {
 	repeat       int64                    // -r; 1 by default, negative forever
 	interval     time.Duration            // -i
 	stdinLastArg bool                     // -x
+	stdinTag     string                   // -X: the argument standard input replaces
+	hasStdinTag  bool
+	quotedInput  bool // --quoted-input
 	tls          tlsFlags
 	tlsConfig    *tls.Config // from tls, by loadTLS
 	scan         bool        // --scan, with pattern and count
@@ -247,6 +256,16 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.interval = time.Duration(secs * float64(time.Second))
 		case arg == "-x":
 			c.stdinLastArg = true
+		case arg == "-X" && hasValue:
+			c.stdinTag, c.hasStdinTag = value(), true
+		case arg == "--quoted-input":
+			c.quotedInput = true
+		case arg == "--quoted-pattern" && hasValue:
+			p, ok := unquote(value())
+			if !ok {
+				return nil, &usageError{"Invalid quoted string specified for --quoted-pattern."}
+			}
+			c.pattern = p
 		case arg == "--csv":
 			c.mode = outputCSV
 		case arg == "--json" || arg == "--quoted-json":
@@ -289,6 +308,9 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.command = args[i:]
 			i = len(args)
 		}
+	}
+	if c.stdinLastArg && c.hasStdinTag {
+		return nil, &usageError{"Options -x and -X are mutually exclusive."}
 	}
 	// -2 anywhere wins over -3 and --json, as in redis-cli.
 	if c.forceRESP2 {
@@ -540,16 +562,33 @@ func runCLIContext(ctx context.Context, args []string, stdin io.Reader, stdout, 
 }
 
 // runOneShot runs the command of the command line (noninteractive):
-// with -x, standard input is its last argument.
+// with --quoted-input its arguments are unquoted; with -x, standard input
+// is its last argument, with -X the argument equal to the tag.
 func runOneShot(ctx context.Context, s *session, stdin io.Reader) int {
-	argv := s.cfg.command
-	if s.cfg.stdinLastArg {
+	argv := slices.Clone(s.cfg.command)
+	if s.cfg.quotedInput {
+		for i, a := range argv {
+			var ok bool
+			if argv[i], ok = unquote(a); !ok {
+				io.WriteString(s.out, "Invalid quoted string\n")
+				return 1
+			}
+		}
+	}
+	if s.cfg.stdinLastArg || s.cfg.hasStdinTag {
 		data, err := io.ReadAll(stdin)
 		if err != nil {
 			fmt.Fprintln(s.errOut, "respool: reading standard input:", err)
 			return 1
 		}
-		argv = append(argv[:len(argv):len(argv)], string(data))
+		if s.cfg.stdinLastArg {
+			argv = append(argv, string(data))
+		} else if i := slices.Index(argv, s.cfg.stdinTag); i >= 0 {
+			argv[i] = string(data)
+		} else {
+			fmt.Fprintln(s.errOut, "Using -X option but stdin tag not match.")
+			return 1
+		}
 	}
 	_ = s.connect(ctx, true)
 	if err := s.issue(ctx, argv, s.cfg.repeat); err != nil {

@@ -115,3 +115,13 @@ func unhex(c byte) byte {
 	}
 	return c - '0'
 }
+
+// unquote reads s as one quoted string (unquoteCString): "a\x00b" is
+// three bytes. ok is false unless s is exactly one argument.
+func unquote(s string) (string, bool) {
+	args, ok := splitArgs(s)
+	if !ok || len(args) != 1 {
+		return "", false
+	}
+	return args[0], true
+}

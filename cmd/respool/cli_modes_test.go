@@ -105,6 +105,11 @@ func TestCLIRepeatAndStdinMatchRedisCLI(t *testing.T) {
 		{args: cliArgs("-r", "2", "RPUSH", "replist", "a"), check: cliArgs("LRANGE", "replist", "0", "-1")},
 		{args: cliArgs("-x", "SET", "xkey"), stdin: []byte("line one\nline two\x00end\n"), check: cliArgs("--no-raw", "GET", "xkey")},
 		{args: cliArgs("--no-raw", "-x", "GET"), stdin: []byte("xkey")},
+		{args: cliArgs("-X", "TAG", "SET", "TAG", "value"), stdin: []byte("from stdin"), check: cliArgs("--no-raw", "GET", "from stdin")},
+		{args: cliArgs("-X", "TAG", "SET", "k", "v"), stdin: []byte("x")},
+		{args: cliArgs("-x", "-X", "TAG", "GET", "TAG"), stdin: []byte("x")},
+		{args: cliArgs("--quoted-input", "SET", `"bin\x00key"`, `'v a l'`), check: cliArgs("--no-raw", "--quoted-input", "GET", `"bin\x00key"`)},
+		{args: cliArgs("--quoted-input", "SET", `"open`, "v")},
 	}
 	for _, tc := range tests {
 		want, wantErr, wantStatus, err := redisCLIStdin(srv.Addr, tc.stdin, tc.args...)
@@ -147,6 +152,8 @@ func TestCLIScanMatchesRedisCLI(t *testing.T) {
 		cliArgs("--scan"),
 		cliArgs("--scan", "--pattern", "scan:1*"),
 		cliArgs("--no-raw", "--scan", "--pattern", "scan:q*"),
+		cliArgs("--scan", "--quoted-pattern", `"scan:\x31*"`),
+		cliArgs("--scan", "--quoted-pattern", `"scan:`),
 	} {
 		want, _, wantStatus, err := redisCLI(srv.Addr, args...)
 		if err != nil {
