@@ -41,6 +41,8 @@ Connection:
   -s <socket>        Server socket (overrides hostname and port).
   -a <password>      Password (also --pass, or the REDISCLI_AUTH environment variable).
   --user <username>  ACL user name, used with -a.
+  --askpass          Read the password from standard input (masked on a
+                     terminal), so it is not on the command line.
   -u <uri>           Server URI: redis://[[user:]password@]host[:port][/db][?options]
                      (rediss:// for TLS). A URI with master_name=NAME names
                      sentinels instead (see --sentinel): its host is a sentinel,
@@ -115,8 +117,6 @@ Not supported, and why:
   --eval, --ldb, --ldb-sync-mode
                      The Lua debugger's own protocol; send EVAL or
                      SCRIPT LOAD as commands instead.
-  --askpass          Not yet: use REDISCLI_AUTH to keep a password off the
-                     command line.
   --verbose, --mono  They belong to --cluster and --latency-dist.
   ~/.redisclirc      Preferences are not read from a file; use :set.
 `
@@ -149,6 +149,7 @@ type cliConfig struct {
 	stdinTag     string                   // -X: the argument standard input replaces
 	hasStdinTag  bool
 	quotedInput  bool // --quoted-input
+	askPass      bool // --askpass
 	tls          tlsFlags
 	tlsConfig    *tls.Config // from tls, by loadTLS
 	scan         bool        // --scan, with pattern and count
@@ -258,6 +259,8 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.stdinLastArg = true
 		case arg == "-X" && hasValue:
 			c.stdinTag, c.hasStdinTag = value(), true
+		case arg == "--askpass":
+			c.askPass = true
 		case arg == "--quoted-input":
 			c.quotedInput = true
 		case arg == "--quoted-pattern" && hasValue:
@@ -532,6 +535,14 @@ func runCLIContext(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	case cfg.printVersion:
 		fmt.Fprintln(stdout, "respool (redis-cli 7.0 compatible)")
 		return 0
+	}
+	if cfg.askPass {
+		pass, err := askPassword(stdin, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, "respool: reading the password:", err)
+			return 1
+		}
+		cfg.password, cfg.hasPassword = pass, true
 	}
 	if cfg.passInArgs && !cfg.noAuthWarn {
 		fmt.Fprintln(stderr, "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.")

@@ -121,6 +121,10 @@ var cliCases = []cliCase{
 	{command: cliArgs("OBJECT", "FREQ", "str"), errors: errorAlways},
 	{options: []string{"-e"}, command: cliArgs("LPUSH", "str", "x"), errors: errorAlways},
 	{options: []string{"-e"}, command: cliArgs("GET", "str")},
+	// A password the server does not need: "AUTH failed" on stderr, and
+	// the command goes on without it.
+	{options: []string{"--no-auth-warning", "-a", "pw"}, command: cliArgs("PING")},
+	{options: []string{"--no-auth-warning", "--user", "u", "-a", "pw", "-n", "1"}, command: cliArgs("GET", "missing")},
 	// Every type DEBUG PROTOCOL sends (respooltest enables DEBUG). Big
 	// numbers and attributes fail redis-cli 7.0 under -3: no output, status 1.
 	{command: cliArgs("DEBUG", "PROTOCOL", "string")},
@@ -304,6 +308,18 @@ func TestCLIHandshakeFailuresMatchRedisCLI(t *testing.T) {
 		cliArgs("--no-auth-warning", "-a", "secret", "-n", "99", "PING"),
 		cliArgs("--no-auth-warning", "--user", "nobody", "-a", "secret", "GET", "k"),
 		cliArgs("PING"),
+	}
+	// --askpass reads the password from the first line of standard input.
+	for _, stdin := range []string{"secret\nPING\nGET k\n", "wrong\nPING\n"} {
+		want, wantErr, wantStatus, err := redisCLIStdin(srv.Addr, []byte(stdin), "--askpass")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotErr, status := respoolCLIStdin(srv.Addr, []byte(stdin), "--askpass")
+		if !bytes.Equal(got, want) || !bytes.Equal(gotErr, wantErr) || status != wantStatus {
+			t.Errorf("--askpass %q:\nredis-cli (status %d): %q, stderr %q\nrespool (status %d): %q, stderr %q",
+				stdin, wantStatus, want, wantErr, status, got, gotErr)
+		}
 	}
 	for _, args := range tests {
 		for _, mode := range cliModes {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,6 +158,20 @@ func TestInteractiveTerminal(t *testing.T) {
 		p.send("exit\r")
 		if status := p.wait(); status != 0 {
 			t.Errorf("exit status %d", status)
+		}
+	})
+
+	t.Run("AskPass", func(t *testing.T) {
+		p := startPTY(t, bin, env, append(slices.Clone(args), "--askpass")...)
+		p.expect(`Please input password: `)
+		p.send("pw\r")
+		p.expect(`\*\*`)
+		p.expect(`AUTH failed: ERR AUTH <password> called without any password configured`)
+		p.expect(prompt + `> `)
+		p.send("quit\r")
+		p.wait()
+		if strings.Contains(p.out.String(), "pw") {
+			t.Errorf("the password was echoed: %q", p.out.String())
 		}
 	})
 

@@ -131,6 +131,37 @@ func (h *hinter) Paint(line []rune, pos int) []rune {
 	return []rune(string(line) + "\x1b[0;90;49m" + hint + "\x1b[0m\x1b[" + strconv.Itoa(width) + "D")
 }
 
+// askPassword is --askpass: "Please input password: " and a masked line
+// on a terminal; otherwise the first line of stdin, read a byte at a time
+// so that the rest stays for the interactive mode or -x.
+func askPassword(stdin io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		rl, err := readline.NewEx(&readline.Config{
+			Stdin: f, Stdout: stdout, Prompt: "Please input password: ",
+			EnableMask: true, MaskRune: '*', FuncIsTerminal: func() bool { return true },
+		})
+		if err != nil {
+			return "", err
+		}
+		defer rl.Close()
+		return rl.Readline()
+	}
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := stdin.Read(b)
+		if n == 1 && b[0] != '\n' {
+			line = append(line, b[0])
+		}
+		if n == 1 && b[0] == '\n' || err == io.EOF {
+			return string(line), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
 // historyPath is where the history goes: $REDISCLI_HISTFILE ("/dev/null"
 // for none), or ~/.respoolcli_history.
 func historyPath() string {

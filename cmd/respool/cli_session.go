@@ -142,16 +142,24 @@ func (s *session) connect(ctx context.Context, quiet bool) error {
 			connErr   *respool.ConnError
 			serverErr *respool.Error
 		)
+		handshakeRefused := errors.As(err, &connErr) && connErr.Op == "handshake" && errors.As(err, &serverErr)
+		hasCredentials := opt.Password != "" || opt.Username != ""
 		switch {
-		case errors.As(err, &authErr) && (opt.Password != "" || opt.Username != ""):
+		case errors.As(err, &authErr) && hasCredentials:
 			// redis-cli then skips SELECT and HELLO 3 too.
 			fmt.Fprintf(s.errOut, "AUTH failed: %s\n", authErr.Err.Error())
+			opt.Username, opt.Password, opt.DB, opt.Protocol = "", "", 0, 2
+		case handshakeRefused && hasCredentials && strings.Contains(serverErr.Error(), "AUTH"):
+			// "ERR AUTH <password> called without any password
+			// configured...": the library reports only WRONGPASS and
+			// NOAUTH as an *AuthError.
+			fmt.Fprintf(s.errOut, "AUTH failed: %s\n", serverErr.Error())
 			opt.Username, opt.Password, opt.DB, opt.Protocol = "", "", 0, 2
 		case errors.As(err, &authErr) && opt.Protocol == 3:
 			// HELLO 3 refused to an unauthenticated connection.
 			fmt.Fprintf(s.errOut, "HELLO 3 failed: %s\n", authErr.Err.Error())
 			opt.Protocol = 2
-		case errors.As(err, &connErr) && connErr.Op == "handshake" && errors.As(err, &serverErr) && opt.DB != 0:
+		case handshakeRefused && opt.DB != 0:
 			fmt.Fprintf(s.errOut, "SELECT %d failed: %s\n", opt.DB, serverErr.Error())
 			opt.DB = 0
 		default:
