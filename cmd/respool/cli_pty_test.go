@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/creack/pty"
@@ -94,15 +96,32 @@ func (p *ptySession) wait() int {
 // moves, clearing, carriage returns.
 const redraw = `(?:\x1b\[[0-9;]*[A-Za-z]|\r)*`
 
-// buildRespool builds the binary once for the test.
+// The binary the terminal tests run, built once by buildRespool into
+// binDir (which TestMain removes).
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// buildRespool builds the binary once for every test that needs it.
 func buildRespool(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "respool")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "respool-cli-test-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "respool")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
 }
 
 // TestInteractiveTerminal checks the interactive mode on a terminal:
