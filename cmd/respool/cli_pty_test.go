@@ -207,6 +207,9 @@ func TestInteractiveTerminal(t *testing.T) {
 		if err != nil || !strings.Contains(string(saved), "INCR histcounter") || strings.Contains(string(saved), "AUTH") {
 			t.Fatalf("history file: %q, %v", saved, err)
 		}
+		if fi, err := os.Stat(filepath.Join(home, ".respoolcli_history")); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("history file mode %v, %v; want 0600", fi.Mode(), err)
+		}
 
 		// The second run finds the line with the up arrow, before "quit".
 		p = startPTY(t, bin, env, args...)

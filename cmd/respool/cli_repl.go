@@ -57,6 +57,13 @@ type editedLines struct {
 const historyLimit = 100
 
 func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func() helpTable, hints *bool) (*editedLines, error) {
+	if histFile != "" {
+		// Readable by its owner alone, as linenoise saves it (the line
+		// editor would create it 0666 less the umask).
+		if f, err := os.OpenFile(histFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+		}
+	}
 	h := &hinter{help: help, on: hints}
 	rl, err := readline.NewEx(&readline.Config{
 		Stdin:                  stdin,
