@@ -49,8 +49,9 @@ func (p *plainLines) close()          {}
 // the prompt, line editing, hints after the cursor, tab completion and a
 // history saved to a file.
 type editedLines struct {
-	rl     *readline.Instance
-	hinter *hinter
+	rl       *readline.Instance
+	hinter   *hinter
+	histFile string
 }
 
 // historyLimit is linenoise's default history length, redis-cli's.
@@ -58,8 +59,7 @@ const historyLimit = 100
 
 func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func() helpTable, hints *bool) (*editedLines, error) {
 	if histFile != "" {
-		// Readable by its owner alone, as linenoise saves it (the line
-		// editor would create it 0666 less the umask).
+		// Readable by its owner alone, as linenoise saves it (see private).
 		if f, err := os.OpenFile(histFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
 			f.Close()
 		}
@@ -79,7 +79,9 @@ func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func
 	if err != nil {
 		return nil, err
 	}
-	return &editedLines{rl: rl, hinter: h}, nil
+	e := &editedLines{rl: rl, hinter: h, histFile: histFile}
+	e.private()
+	return e, nil
 }
 
 func (e *editedLines) readLine(prompt string) (string, error) {
@@ -92,7 +94,18 @@ func (e *editedLines) readLine(prompt string) (string, error) {
 	return line, err
 }
 
-func (e *editedLines) remember(line string) { _ = e.rl.SaveHistory(line) }
+func (e *editedLines) remember(line string) {
+	_ = e.rl.SaveHistory(line)
+	e.private()
+}
+
+// private keeps the history file 0600: the line editor rewrites it
+// through a new file (0666 less the umask) when it trims it to its limit.
+func (e *editedLines) private() {
+	if e.histFile != "" {
+		_ = os.Chmod(e.histFile, 0o600)
+	}
+}
 func (e *editedLines) close()               { e.rl.Close() }
 
 // completer is tab completion of command names and subcommands.
