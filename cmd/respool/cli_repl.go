@@ -106,6 +106,7 @@ func (e *editedLines) private() {
 		_ = os.Chmod(e.histFile, 0o600)
 	}
 }
+
 func (e *editedLines) close() { e.rl.Close() }
 
 // completer is tab completion of command names and subcommands.
