@@ -244,7 +244,8 @@ func runREPL(ctx context.Context, cfg *cliConfig, stdin io.Reader, stdout, stder
 			continue
 		}
 		repeat, skip := int64(1), 0
-		if n, err := strconv.ParseInt(argv[0], 10, 64); len(argv) > 1 && (err == nil || errors.Is(err, strconv.ErrRange)) {
+		// "N command" repeats (redis-cli's strtol: an empty word reads 0).
+		if n, err := strconv.ParseInt(argv[0], 10, 64); len(argv) > 1 && (err == nil || errors.Is(err, strconv.ErrRange) || argv[0] == "") {
 			if err != nil || n <= 0 {
 				io.WriteString(stdout, "Invalid redis-cli repeat command option value.\n")
 				continue

@@ -60,6 +60,9 @@ DISCARD
 restart
 clear
 0 PING
+-2 PING
+"" PING
+99999999999999999999 PING
 HELP @nosuchgroup
 `
 
