@@ -35,9 +35,16 @@ done
 
 flush="redis-cli -p $port flushall"
 if command -v hyperfine >/dev/null; then
-	hyperfine --runs "$RUNS" --warmup 1 --prepare "$flush" \
+	hyperfine --runs "$RUNS" --warmup 1 --prepare "$flush" --export-json "$work/runs.json" \
 		-n "redis-cli --pipe" "redis-cli -p $port --pipe <$work/sets.resp" \
 		-n "respool --pipe" "$work/respool -p $port --pipe <$work/sets.resp"
+	# Medians resist the outliers of a busy machine better than means.
+	python3 - "$work/runs.json" <<'PY'
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f'{r["command"]}: median {statistics.median(r["times"])*1000:.1f} ms, '
+          f'min {min(r["times"])*1000:.1f} ms, user {r["user"]*1000:.1f} ms, system {r["system"]*1000:.1f} ms')
+PY
 else
 	for tool in "redis-cli" "$work/respool"; do
 		for _ in $(seq "$RUNS"); do
