@@ -9,33 +9,56 @@ import (
 // This file prints replies as redis-cli 7.0's --csv, --json and
 // --quoted-json do (cliFormatReplyCSV and cliFormatReplyJson).
 
+// flatStyle is what --csv and --json print differently for a reply that is
+// not an aggregate: the prefix of an error, the word for null and how a
+// string is quoted. Numbers and booleans are the same in both.
+type flatStyle struct {
+	errPrefix string
+	null      string
+	str       func(b []byte, s string) []byte
+}
+
+// appendScalar appends v if it is not an aggregate, and reports whether it
+// was not.
+func (st flatStyle) appendScalar(b []byte, v resp.Value) ([]byte, bool) {
+	switch v.Kind() {
+	case resp.KindError, resp.KindBulkError:
+		b = append(b, st.errPrefix...)
+		return st.str(b, cString(v.Text())), true
+	case resp.KindSimpleString, resp.KindBulkString, resp.KindVerbatim:
+		return st.str(b, v.Text()), true
+	case resp.KindInteger:
+		n, _ := v.Int()
+		return strconv.AppendInt(b, n, 10), true
+	case resp.KindDouble:
+		return append(b, cString(v.Text())...), true
+	case resp.KindNull:
+		return append(b, st.null...), true
+	case resp.KindBoolean:
+		t, _ := v.Bool()
+		return strconv.AppendBool(b, t), true
+	}
+	return b, false
+}
+
+var (
+	csvStyle        = flatStyle{errPrefix: "ERROR,", null: "NULL", str: appendRepr}
+	jsonStyle       = flatStyle{errPrefix: "error:", null: "null", str: appendJSONString}
+	quotedJSONStyle = flatStyle{errPrefix: "error:", null: "null", str: appendQuotedJSON}
+)
+
 // appendCSV appends v as one CSV line without its newline: strings quoted
 // as sdscatrepr does, nulls as NULL, aggregates (maps too) flattened.
 func appendCSV(b []byte, v resp.Value) []byte {
-	switch v.Kind() {
-	case resp.KindError, resp.KindBulkError:
-		b = append(b, "ERROR,"...)
-		return appendRepr(b, cString(v.Text()))
-	case resp.KindSimpleString, resp.KindBulkString, resp.KindVerbatim:
-		return appendRepr(b, v.Text())
-	case resp.KindInteger:
-		n, _ := v.Int()
-		return strconv.AppendInt(b, n, 10)
-	case resp.KindDouble:
-		return append(b, cString(v.Text())...)
-	case resp.KindNull:
-		return append(b, "NULL"...)
-	case resp.KindBoolean:
-		t, _ := v.Bool()
-		return strconv.AppendBool(b, t)
-	case resp.KindArray, resp.KindSet, resp.KindPush, resp.KindMap:
-		elems, _ := v.Elems()
-		for i, e := range elems {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendCSV(b, e)
+	if b, ok := csvStyle.appendScalar(b, v); ok {
+		return b
+	}
+	elems, _ := v.Elems() // an array, set, push or map
+	for i, e := range elems {
+		if i > 0 {
+			b = append(b, ',')
 		}
+		b = appendCSV(b, e)
 	}
 	return b
 }
@@ -43,34 +66,14 @@ func appendCSV(b []byte, v resp.Value) []byte {
 // appendJSON appends v as a JSON value. quoted is --quoted-json: strings
 // are quoted as sdscatrepr does, with each backslash doubled.
 func appendJSON(b []byte, v resp.Value, quoted bool) []byte {
-	str := func(b []byte, s string) []byte {
-		if quoted {
-			for _, c := range appendRepr(nil, s) {
-				if c == '\\' {
-					b = append(b, '\\')
-				}
-				b = append(b, c)
-			}
-			return b
-		}
-		return appendJSONString(b, s)
+	st := jsonStyle
+	if quoted {
+		st = quotedJSONStyle
+	}
+	if b, ok := st.appendScalar(b, v); ok {
+		return b
 	}
 	switch v.Kind() {
-	case resp.KindError, resp.KindBulkError:
-		b = append(b, "error:"...)
-		return str(b, cString(v.Text()))
-	case resp.KindSimpleString, resp.KindBulkString, resp.KindVerbatim:
-		return str(b, v.Text())
-	case resp.KindInteger:
-		n, _ := v.Int()
-		return strconv.AppendInt(b, n, 10)
-	case resp.KindDouble:
-		return append(b, cString(v.Text())...)
-	case resp.KindNull:
-		return append(b, "null"...)
-	case resp.KindBoolean:
-		t, _ := v.Bool()
-		return strconv.AppendBool(b, t)
 	case resp.KindArray, resp.KindSet, resp.KindPush:
 		elems, _ := v.Elems()
 		b = append(b, '[')
@@ -105,6 +108,18 @@ func appendJSON(b []byte, v resp.Value, quoted bool) []byte {
 			b = appendJSON(b, elems[i+1], quoted)
 		}
 		return append(b, '}')
+	}
+	return b
+}
+
+// appendQuotedJSON appends s as --quoted-json does: sdscatrepr's quoting
+// with every backslash doubled.
+func appendQuotedJSON(b []byte, s string) []byte {
+	for _, c := range appendRepr(nil, s) {
+		if c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, c)
 	}
 	return b
 }
