@@ -76,14 +76,14 @@ func TestHelpTable(t *testing.T) {
 				t.Errorf("%s: hint(%q) = %q, want %q", proto, h.line, got, h.want)
 			}
 		}
-		if got := table.complete("config ge"); !slices.Equal(got, []string{"t"}) {
+		if got := table.complete("config ge"); !slices.Equal(got, []string{"CONFIG GET"}) {
 			t.Errorf("%s: complete(config ge) = %q", proto, got)
 		}
-		if got := table.complete("HSCA"); !slices.Equal(got, []string{"N"}) {
-			t.Errorf("%s: complete(HSCA) = %q", proto, got)
+		if got := table.complete("lp"); !slices.Equal(got, []string{"LPOP", "LPOS", "LPUSH", "LPUSHX"}) {
+			t.Errorf("%s: complete(lp) = %q", proto, got)
 		}
-		if got := table.complete("help @strin"); !slices.Equal(got, []string{"g"}) {
-			t.Errorf("%s: complete(help @strin) = %q", proto, got)
+		if got := table.complete("help  @strin"); !slices.Equal(got, []string{"help  @string"}) {
+			t.Errorf("%s: complete(help  @strin) = %q", proto, got)
 		}
 		if got := table.complete("@strin"); len(got) != 0 {
 			t.Errorf("%s: groups complete outside help: %q", proto, got)

@@ -315,10 +315,10 @@ func (t helpTable) hint(line string) string {
 	return hint
 }
 
-// complete is completionCallback: the entries the line is a prefix of
-// (case-insensitively), after "help " the groups too. It returns the
-// rest of each, in the case the line was typed in (lower case when the
-// line has no upper-case letter, redis-cli's upper case otherwise).
+// complete is completionCallback: the lines that complete line, in the
+// table's order: line's start up to "help " (if any) followed by each
+// entry (command, "COMMAND SUB", and after "help " the groups too) that
+// the rest of line is a case-insensitive prefix of.
 func (t helpTable) complete(line string) []string {
 	start := 0
 	withGroups := false
@@ -330,18 +330,13 @@ func (t helpTable) complete(line string) []string {
 		withGroups = true
 	}
 	typed := line[start:]
-	lower := typed == strings.ToLower(typed)
 	var out []string
 	for _, e := range t {
 		if e.group && !withGroups {
 			continue
 		}
 		if len(e.full) >= len(typed) && strings.EqualFold(e.full[:len(typed)], typed) {
-			rest := e.full[len(typed):]
-			if lower {
-				rest = strings.ToLower(rest)
-			}
-			out = append(out, rest)
+			out = append(out, line[:start]+e.full)
 		}
 	}
 	return out

@@ -151,9 +151,9 @@ func TestInteractiveTerminal(t *testing.T) {
 		p.expect(`\x1b\[0;90;49m \[NX\|XX\] \[GET\]`)
 		p.send("\r")
 		p.expect(`OK\r?\n`)
-		// Tab completes a subcommand, in the case it was typed.
+		// Tab completes a subcommand, spelled as the help table does.
 		p.send("config ge\t")
-		p.expect(`config get`)
+		p.expect(`CONFIG GET`)
 		p.send(" maxmemory\r")
 		p.expect(`1\) "maxmemory"\r?\n2\) "0"`)
 		p.send("SELECT 2\r")
@@ -320,6 +320,9 @@ func TestTranscriptOnTerminal(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
+	// Tab completion: the first candidate, the next ones, back to the
+	// typed line after the last, then a key that keeps what is shown.
+	lines = append(lines, "config ge\t maxmemory", "lp\t\t k", "hsc\t\tAN h 0", "help @strin\t", "nosuchthing\t x")
 	screens := make([]string, 2)
 	for i, program := range []string{redisCLIPath, bin} {
 		screens[i] = helloID.ReplaceAllString(typeOnTerminal(t, program, env, hostPort(srv.Addr), lines), "${1}ID")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +73,8 @@ func newEditedLines(stdin *os.File, stdout io.Writer, histFile string, help func
 		HistoryFile:            histFile,
 		HistoryLimit:           historyLimit,
 		DisableAutoSaveHistory: true,
-		AutoComplete:           completer{help},
+		AutoComplete:           noCompletion{},
+		Listener:               &completer{help: help},
 		Painter:                h,
 		FuncIsTerminal:         func() bool { return true },
 	})
@@ -109,17 +111,48 @@ func (e *editedLines) private() {
 
 func (e *editedLines) close() { e.rl.Close() }
 
-// completer is tab completion of command names and subcommands.
-type completer struct{ help func() helpTable }
+// completer is linenoise's tab completion, as redis-cli has it: Tab
+// replaces the line with the first completion (in upper case, as the help
+// table spells it), each further Tab with the next, and after the last
+// with the line as it was typed; any other key keeps the line shown. It is
+// a readline.Listener, which sees each key after the editor handled it;
+// the editor's own completion is given nothing to do (noCompletion).
+type completer struct {
+	help func() helpTable
 
-func (c completer) Do(line []rune, pos int) ([][]rune, int) {
-	rest := c.help().complete(string(line[:pos]))
-	out := make([][]rune, len(rest))
-	for i, r := range rest {
-		out[i] = []rune(r)
-	}
-	return out, pos
+	typed      []rune   // the line before the first Tab, while cycling
+	candidates []string // its completions
+	shown      int      // the one on screen; len(candidates): typed
 }
+
+func (c *completer) OnChange(line []rune, pos int, key rune) ([]rune, int, bool) {
+	if key != readline.CharTab {
+		c.candidates = nil // the line shown is the line now
+		return nil, 0, false
+	}
+	if c.candidates == nil {
+		c.typed = slices.Clone(line)
+		c.candidates = c.help().complete(string(line))
+		if len(c.candidates) == 0 {
+			c.candidates = nil
+			return nil, 0, false
+		}
+		c.shown = 0
+	} else {
+		c.shown = (c.shown + 1) % (len(c.candidates) + 1)
+	}
+	next := c.typed
+	if c.shown < len(c.candidates) {
+		next = []rune(c.candidates[c.shown])
+	}
+	return next, len(next), true
+}
+
+// noCompletion keeps the line editor from acting on Tab itself (its
+// default inserts a tab character): completer does it.
+type noCompletion struct{}
+
+func (noCompletion) Do([]rune, int) ([][]rune, int) { return nil, 0 }
 
 // hinter paints the hint for the typed command after the cursor, in
 // linenoise's grey (the escape redis-cli sends), and moves the cursor back
