@@ -101,6 +101,14 @@ func runStatsContext(ctx context.Context, args []string, stdout, stderr io.Write
 		defer cancel()
 	}
 
+	mode := "multiplexed"
+	if opt.Exclusive {
+		mode = "exclusive"
+	}
+	fmt.Fprintf(stdout, "respool %s: %d goroutines sending %q to %s (%s, PoolSize %d)\n",
+		respool.Version, cfg.workers, cfg.command, opt.Addr, mode, client.Pool().Options().PoolSize)
+	io.WriteString(stdout, statsHeader)
+	prev := client.Pool().Stats()
 	var done, failed atomic.Uint64
 	var wg sync.WaitGroup
 	for w := range cfg.workers {
@@ -126,14 +134,6 @@ func runStatsContext(ctx context.Context, args []string, stdout, stderr io.Write
 		})
 	}
 
-	mode := "multiplexed"
-	if opt.Exclusive {
-		mode = "exclusive"
-	}
-	fmt.Fprintf(stdout, "respool %s: %d goroutines sending %q to %s (%s, PoolSize %d)\n",
-		respool.Version, cfg.workers, cfg.command, opt.Addr, mode, client.Pool().Options().PoolSize)
-	io.WriteString(stdout, statsHeader)
-	prev := client.Pool().Stats()
 	prevDone, prevFailed := uint64(0), uint64(0)
 	tick := time.NewTicker(cfg.interval)
 	defer tick.Stop()
