@@ -82,6 +82,8 @@ Commands and output:
   --json             JSON output (asks for RESP3 unless -2 or -3 is given).
   --quoted-json      JSON output with binary-safe strings quoted as redis-cli does.
   --no-auth-warning  Do not warn about a password on the command line.
+  --show-pushes <yn> Print RESP3 push messages (client-side caching
+                     invalidations...); the default when stdout is a terminal.
 
 Modes:
   --scan             List the keys with SCAN (every primary with -c).
@@ -150,6 +152,7 @@ type cliConfig struct {
 	hasStdinTag  bool
 	quotedInput  bool // --quoted-input
 	askPass      bool // --askpass
+	pushOutput   bool // print RESP3 pushes: a terminal, or --show-pushes yes
 	tls          tlsFlags
 	tlsConfig    *tls.Config // from tls, by loadTLS
 	scan         bool        // --scan, with pattern and count
@@ -197,6 +200,7 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 	}
 	if stdoutTTY || env("FAKETTY") != "" {
 		c.mode = outputTTY
+		c.pushOutput = true
 	}
 	i := 0
 	for ; i < len(args); i++ {
@@ -259,6 +263,15 @@ func parseCLIArgs(args []string, stdoutTTY bool, env func(string) string) (*cliC
 			c.stdinLastArg = true
 		case arg == "-X" && hasValue:
 			c.stdinTag, c.hasStdinTag = value(), true
+		case arg == "--show-pushes" && hasValue:
+			switch v := strings.ToLower(value()); {
+			case strings.HasPrefix(v, "n"):
+				c.pushOutput = false
+			case strings.HasPrefix(v, "y"):
+				c.pushOutput = true
+			default:
+				return nil, &usageError{fmt.Sprintf("Unknown --show-pushes value '%s' (valid: '[y]es', '[n]o')", args[i])}
+			}
 		case arg == "--askpass":
 			c.askPass = true
 		case arg == "--quoted-input":

@@ -323,6 +323,10 @@ func TestTranscriptOnTerminal(t *testing.T) {
 	// Tab completion: the first candidate, the next ones, back to the
 	// typed line after the last, then a key that keeps what is shown.
 	lines = append(lines, "config ge\t maxmemory", "lp\t\t k", "hsc\t\tAN h 0", "help @strin\t", "nosuchthing\t x")
+	// On a terminal redis-cli prints RESP3 pushes (the session is in RESP3
+	// since HELLO 3): a key read under CLIENT TRACKING, then written by
+	// the same connection, is invalidated before the next reply.
+	lines = append(lines, "CLIENT TRACKING on", "GET tracked", "SET tracked 1", "PING", "CLIENT TRACKING off")
 	screens := make([]string, 2)
 	for i, program := range []string{redisCLIPath, bin} {
 		screens[i] = helloID.ReplaceAllString(typeOnTerminal(t, program, env, hostPort(srv.Addr), lines), "${1}ID")

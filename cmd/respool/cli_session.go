@@ -276,7 +276,7 @@ func (s *session) send(ctx context.Context, argv []string, repeat int64) error {
 			fmt.Fprintln(s.errOut, "respool: "+strings.ToUpper(name)+" (replica output mode) is not supported")
 			return errReplyExit
 		}
-		v, err := s.conn.Do(ctx, args...)
+		v, err := s.do(ctx, args)
 		var serverErr *respool.Error
 		if err != nil && !errors.As(err, &serverErr) {
 			if name == "shutdown" {
@@ -300,6 +300,53 @@ func (s *session) send(ctx context.Context, argv []string, repeat int64) error {
 		}
 	}
 	return nil
+}
+
+// do sends one command and returns its reply. With pushOutput (standard
+// output is a terminal, as redis-cli decides) the RESP3 push messages that
+// come before the reply, such as client-side caching invalidations, are
+// printed as redis-cli prints them ("-> invalidate: 'key'"); Conn.Do
+// would pass over them.
+func (s *session) do(ctx context.Context, args []any) (resp.Value, error) {
+	if !s.cfg.pushOutput {
+		return s.conn.Do(ctx, args...)
+	}
+	if err := s.conn.Send(ctx, args...); err != nil {
+		return resp.Value{}, err
+	}
+	for {
+		v, err := s.conn.Receive(ctx)
+		if err != nil || v.Kind() != resp.KindPush {
+			return v, err
+		}
+		if err := s.printPush(v); err != nil {
+			return resp.Value{}, err
+		}
+	}
+}
+
+// printPush is cliPushHandler: an invalidation as "-> invalidate: 'k1',
+// 'k2'" in the standard output mode, any other push as a reply.
+func (s *session) printPush(v resp.Value) error {
+	elems, _ := v.Elems()
+	if s.cfg.mode == outputTTY && len(elems) == 2 && elems[0].Text() == "invalidate" && elems[1].Kind() == resp.KindArray {
+		keys, _ := elems[1].Elems()
+		b := []byte("-> invalidate: ")
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(append(append(b, '\''), cString(k.Text())...), '\'')
+		}
+		_, err := s.out.Write(append(b, '\n'))
+		return err
+	}
+	out, err := formatReply(v, s.cfg.mode, false, s.cfg.delims)
+	if err != nil {
+		return nil // redis-cli's handler cannot print it either; skip it
+	}
+	_, err = s.out.Write(out)
+	return err
 }
 
 // track follows the commands that change what the prompt shows.
