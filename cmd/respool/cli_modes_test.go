@@ -91,7 +91,9 @@ func hostPort(addr string) []string {
 	return []string{"-h", host, "-p", port}
 }
 
-// TestCLIRepeatAndStdinMatchRedisCLI checks -r, -i and -x against redis-cli.
+// TestCLIRepeatAndStdinMatchRedisCLI checks -r, -i, -x, -X and
+// --quoted-input against redis-cli: output, stderr, status, and what the
+// command left on the server.
 func TestCLIRepeatAndStdinMatchRedisCLI(t *testing.T) {
 	respooltest.RequireRedis(t)
 	srv := respooltest.StartServer(t)
