@@ -57,6 +57,10 @@ type Client struct {
 	// gate, set by a FailoverClient before the first command, stands in
 	// front of the run path; nil for every other Client.
 	gate jobGate
+
+	// cache is the client-side cache (Options.ClientCache) with its own
+	// tracking connections; nil without one.
+	cache *clientCache
 }
 
 // jobGate stands in front of a Client's run path when the Client follows
@@ -94,6 +98,9 @@ func newClient(p *Pool) *Client {
 	if !p.opt.Exclusive {
 		c.mux = newMuxer(p)
 	}
+	if p.opt.ClientCache != nil {
+		c.cache = newClientCache(p)
+	}
 	c.front.init(c.runCmd, c.runPipeline)
 	c.cmdable = c.processCmd
 	return c
@@ -115,6 +122,9 @@ func (c *Client) Close() error {
 	}
 	if c.mux != nil {
 		c.mux.close()
+	}
+	if c.cache != nil {
+		c.cache.close()
 	}
 	if c.ownsPool {
 		return c.pool.Close()

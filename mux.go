@@ -104,6 +104,12 @@ func releaseElems(rq request, v resp.Value) {
 type muxConn struct {
 	cn      *Conn
 	crowded *atomic.Bool // the muxer's
+	// tracked, set for a connection with client-side caching's tracking
+	// on (muxer.track), receives the pushes its reader reads between
+	// replies and hears of its end. Its reader reads all the time, not
+	// only while replies are due: an invalidation must be taken when it
+	// arrives.
+	tracked trackedConn
 
 	// outstanding counts the requests written and not yet completed. A
 	// new flush starts only when it is zero: while a batch is on the wire,
@@ -136,12 +142,17 @@ type muxConn struct {
 	readerDone chan struct{}
 }
 
-func newMuxConn(cn *Conn, crowded *atomic.Bool) *muxConn {
+func newMuxConn(cn *Conn, crowded *atomic.Bool, tracked trackedConn) *muxConn {
 	// Only the flusher writes, and it flushes before the callers whose
 	// commands it wrote can return with a reply: large []byte arguments
 	// need no copy (see Client on a caller that leaves early).
 	cn.lendArgs(true)
-	mc := &muxConn{cn: cn, crowded: crowded, readerDone: make(chan struct{})}
+	mc := &muxConn{cn: cn, crowded: crowded, tracked: tracked, readerDone: make(chan struct{})}
+	if tracked != nil {
+		// Its reader starts reading at once, waiting for pushes: no
+		// deadline of the setup may cut that wait short.
+		cn.setReadDeadline(noCaller, time.Time{})
+	}
 	mc.wake = sync.NewCond(&mc.fmu)
 	go mc.readLoop()
 	return mc
@@ -291,7 +302,9 @@ func (mc *muxConn) flushLoop() {
 		}
 		// Nothing is in flight (a flush starts only then), so the reader
 		// is parked or about to be: bytes waiting now were never asked for.
-		if mc.parked && !cn.idleClean() {
+		// (A tracked connection's reader never parks: it takes what the
+		// server sends unasked, pushes, and fails on anything else.)
+		if mc.parked && mc.tracked == nil && !cn.idleClean() {
 			// Bytes nobody asked for, or a connection the server closed:
 			// nothing of this batch was written; it goes elsewhere.
 			mc.fmu.Unlock()
@@ -446,6 +459,9 @@ func (mc *muxConn) fail(err *ConnError) {
 		logBroken(lg, mc.cn.opt.Addr, err, true)
 	}
 	mc.cn.breakWith(err)
+	if mc.tracked != nil {
+		mc.tracked.lost()
+	}
 	for _, m := range pending {
 		m.complete(err)
 	}
@@ -461,19 +477,19 @@ func (mc *muxConn) readLoop() {
 	cn := mc.cn
 	for {
 		mc.fmu.Lock()
-		for mc.head == len(mc.inflight) && mc.broken == nil {
+		for mc.head == len(mc.inflight) && mc.broken == nil && mc.tracked == nil {
 			mc.parked = true
 			mc.wake.Wait()
 		}
 		mc.parked = false
 		broken := mc.broken
 		var borrow, auth bool
-		if broken == nil {
+		if broken == nil && mc.head < len(mc.inflight) {
 			// The next reply is this request's. (Requests are immutable
 			// in this respect, so the answer holds even if the request
 			// completes with a failure meanwhile.)
 			head := mc.inflight[mc.head]
-			borrow = head.reqs[head.read].borrowsElems()
+			borrow = head.reqs[head.read].borrowsElems() && mc.tracked == nil
 			auth = head.auth
 		}
 		mc.fmu.Unlock()
@@ -486,7 +502,14 @@ func (mc *muxConn) readLoop() {
 			// gives back once the request has its reply (releaseElems).
 			buf = replyElems.get(0)
 		}
-		v, buf, err := cn.readReply(borrow, buf)
+		var v resp.Value
+		var err error
+		if mc.tracked != nil {
+			v, err = mc.readTracked()
+			auth = err == nil && mc.headIsAuth()
+		} else {
+			v, buf, err = cn.readReply(borrow, buf)
+		}
 		if e, _ := v.Elems(); borrow && (err != nil || len(e) == 0) {
 			replyElems.put(buf)
 		}
@@ -522,6 +545,11 @@ func (mc *muxConn) readLoop() {
 				// Park now, in the same critical section, so a flush
 				// that follows checks what is left unread.
 				mc.parked = true
+				if mc.tracked != nil {
+					// A tracked reader waits for pushes with no
+					// deadline while nothing is due.
+					cn.setReadDeadline(noCaller, time.Time{})
+				}
 			}
 			done = m
 		}
@@ -536,6 +564,27 @@ func (mc *muxConn) readLoop() {
 			}
 		}
 	}
+}
+
+// readTracked reads the next reply of a tracked connection, handing the
+// push messages before it to the tracker as they arrive.
+func (mc *muxConn) readTracked() (resp.Value, error) {
+	for {
+		v, err := mc.cn.readNext()
+		if err != nil || v.Kind() != resp.KindPush {
+			return v, err
+		}
+		mc.tracked.push(v)
+	}
+}
+
+// headIsAuth reports whether the request the next reply belongs to is
+// the connection's own AUTH. A tracked reader asks after the read, which
+// may have begun before anything was in flight.
+func (mc *muxConn) headIsAuth() bool {
+	mc.fmu.Lock()
+	defer mc.fmu.Unlock()
+	return mc.head < len(mc.inflight) && mc.inflight[mc.head].auth
 }
 
 // reauthReply takes the reply to the connection's own AUTH: nil when
@@ -558,10 +607,33 @@ func (mc *muxConn) close() {
 	<-mc.readerDone
 }
 
+// tracker turns client-side caching's tracking on on a muxer's new
+// connections. The cache (cache.go) is one; the muxer only hands it each
+// connection and what the connection's reader learns.
+type tracker interface {
+	// track turns tracking on on cn, just dialled and not yet shared, and
+	// returns what receives its pushes. An error closes cn and fails the
+	// callers that needed it.
+	track(ctx context.Context, cn *Conn) (trackedConn, error)
+}
+
+// trackedConn hears what one tracked connection's reader learns.
+type trackedConn interface {
+	// push receives a push message read between replies, before the
+	// reply after it is handed to its caller.
+	push(v resp.Value)
+	// lost says that the connection failed or was closed: no push will
+	// come any more.
+	lost()
+}
+
 // muxer spreads commands over a fixed number of shared connections,
 // dialling each lazily and again after it fails.
 type muxer struct {
 	pool *Pool // dials through its backoff and dial limit
+	// track, when set, turns tracking on on each new connection before
+	// it carries a command (the connections of client-side caching).
+	track tracker
 
 	// crowded says that the last write on a shared connection carried the
 	// commands of several callers. While it holds, Client.runCmd sends
@@ -636,7 +708,14 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fresh := newMuxConn(cn, &mx.crowded)
+	var tracked trackedConn
+	if mx.track != nil {
+		if tracked, err = mx.track.track(ctx, cn); err != nil {
+			_ = cn.Close()
+			return nil, err
+		}
+	}
+	fresh := newMuxConn(cn, &mx.crowded, tracked)
 	mx.mu.Lock()
 	if mx.closed {
 		mx.mu.Unlock()

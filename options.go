@@ -154,8 +154,13 @@ type Options struct {
 	// and pinned connections use the Pool in both modes.
 	Exclusive bool
 	// MultiplexConns is the number of shared connections of a multiplexing
-	// Client, outside PoolSize. Default 2.
+	// Client, outside PoolSize. Default 2. A Client with a ClientCache
+	// has as many tracking connections besides, in both modes.
 	MultiplexConns int
+
+	// ClientCache, when set, turns on client-side caching for the reads
+	// made through Client.Cached (see CacheOptions). Nil: no cache.
+	ClientCache *CacheOptions
 
 	// PubSubPingInterval is how long a PubSub's connection may stay silent
 	// before the PubSub sends PING to check it. Default 30s; negative turns
@@ -341,6 +346,7 @@ func (o *Options) withDefaults() *Options {
 	if c.MaxRetryBackoff == 0 {
 		c.MaxRetryBackoff = DefaultMaxRetryBackoff
 	}
+	c.ClientCache = c.ClientCache.withDefaults()
 	if c.now == nil {
 		c.now = time.Now
 	}
