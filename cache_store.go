@@ -162,6 +162,7 @@ func (s *cacheStore) begin(key string, sig []string, now int64) (v resp.Value, h
 			continue
 		}
 		if c.pending {
+			sh.misses.Add(1) // waits for the read in flight
 			return resp.Value{}, false, c, false
 		}
 		if now < c.expires && c.epoch == c.owner.epoch.Load() {
