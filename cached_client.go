@@ -140,15 +140,51 @@ func (cv *CachedClient) readMany(ctx context.Context, keys []string, sig []strin
 var (
 	sigGet      = []string{"GET"}
 	sigExists   = []string{"EXISTS"}
-	sigStrLen   = []string{"STRLEN"}
 	sigHGetAll  = []string{"HGETALL"}
 	sigSMembers = []string{"SMEMBERS"}
 )
 
+// cacheOp names a typed read of at most one argument after its key.
+type cacheOp uint8
+
+const (
+	cacheGet cacheOp = iota
+	cacheHGet
+	cacheStrLen
+	cacheExists
+	cacheSIsMember
+	cacheZScore
+)
+
+// cacheOps gives each cacheOp its name and whether it has an argument
+// after the key.
+var cacheOps = [...]struct {
+	name string
+	arg  bool
+}{
+	cacheGet:       {"GET", false},
+	cacheHGet:      {"HGET", true},
+	cacheStrLen:    {"STRLEN", false},
+	cacheExists:    {"EXISTS", false},
+	cacheSIsMember: {"SISMEMBER", true},
+	cacheZScore:    {"ZSCORE", true},
+}
+
+// readOp is the cached read of op on key (with arg, for an op that has
+// one). The signature is built on this frame's stack.
+func (cv *CachedClient) readOp(ctx context.Context, op cacheOp, key, arg string) (resp.Value, error) {
+	sig := [2]string{cacheOps[op].name, arg}
+	n := 1
+	if cacheOps[op].arg {
+		n = 2
+	}
+	return cv.read(ctx, key, sig[:n])
+}
+
 // Get returns the value of key; Nil when the key does not exist.
 func (cv *CachedClient) Get(ctx context.Context, key string) *Cmd[string] {
 	cmd := &Cmd[string]{decode: DecodeString}
-	cachedString(cv, ctx, cmd, key, sigGet)
+	cachedString(cv, ctx, cmd, cacheGet, key, "")
 	return cmd
 }
 
@@ -156,23 +192,21 @@ func (cv *CachedClient) Get(ctx context.Context, key string) *Cmd[string] {
 // or the key does not exist.
 func (cv *CachedClient) HGet(ctx context.Context, key, field string) *Cmd[string] {
 	cmd := &Cmd[string]{decode: DecodeString}
-	sig := [2]string{"HGET", field}
-	cachedString(cv, ctx, cmd, key, sig[:])
+	cachedString(cv, ctx, cmd, cacheHGet, key, field)
 	return cmd
 }
 
 // StrLen returns the length of the string at key (0 when missing).
 func (cv *CachedClient) StrLen(ctx context.Context, key string) *Cmd[int64] {
 	cmd := &Cmd[int64]{decode: DecodeInt}
-	cachedInt(cv, ctx, cmd, key, sigStrLen)
+	cachedInt(cv, ctx, cmd, cacheStrLen, key, "")
 	return cmd
 }
 
 // SIsMember reports whether member is in the set at key.
 func (cv *CachedClient) SIsMember(ctx context.Context, key, member string) *Cmd[bool] {
 	cmd := &Cmd[bool]{decode: DecodeBool}
-	sig := [2]string{"SISMEMBER", member}
-	cachedBool(cv, ctx, cmd, key, sig[:])
+	cachedBool(cv, ctx, cmd, cacheSIsMember, key, member)
 	return cmd
 }
 
@@ -180,20 +214,27 @@ func (cv *CachedClient) SIsMember(ctx context.Context, key, member string) *Cmd[
 // the member or the key does not exist.
 func (cv *CachedClient) ZScore(ctx context.Context, key, member string) *Cmd[float64] {
 	cmd := &Cmd[float64]{decode: DecodeFloat}
-	sig := [2]string{"ZSCORE", member}
-	cachedFloat(cv, ctx, cmd, key, sig[:])
+	cachedFloat(cv, ctx, cmd, cacheZScore, key, member)
 	return cmd
 }
 
-// cachedString, cachedInt, cachedBool and cachedFloat run a cached read
-// for a typed method. As the Client's fast forms (client_fast.go), they
-// are kept out of line and not generic, so that the compiler can prove
-// across packages that the method's *Cmd does not escape: a hit then
-// allocates nothing.
+// Exists returns how many of keys exist (a key named twice counts
+// twice). Each key is cached on its own, as EXISTS of that key.
+func (cv *CachedClient) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
+	cmd := &Cmd[int64]{decode: DecodeInt}
+	cachedExists(cv, ctx, cmd, keys)
+	return cmd
+}
+
+// cachedString, cachedInt, cachedBool, cachedFloat and cachedExists run
+// a cached read for a typed method. As the Client's fast forms
+// (client_fast.go), they are kept out of line and not generic, so that
+// the compiler can prove across packages that the method's *Cmd does not
+// escape: a hit then allocates nothing.
 //
 //go:noinline
-func cachedString(cv *CachedClient, ctx context.Context, cmd *Cmd[string], key string, sig []string) {
-	v, err := cv.read(ctx, key, sig)
+func cachedString(cv *CachedClient, ctx context.Context, cmd *Cmd[string], op cacheOp, key, arg string) {
+	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
 		cmd.err = err
 		return
@@ -202,8 +243,8 @@ func cachedString(cv *CachedClient, ctx context.Context, cmd *Cmd[string], key s
 }
 
 //go:noinline
-func cachedInt(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], key string, sig []string) {
-	v, err := cv.read(ctx, key, sig)
+func cachedInt(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], op cacheOp, key, arg string) {
+	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
 		cmd.err = err
 		return
@@ -212,8 +253,8 @@ func cachedInt(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], key strin
 }
 
 //go:noinline
-func cachedBool(cv *CachedClient, ctx context.Context, cmd *Cmd[bool], key string, sig []string) {
-	v, err := cv.read(ctx, key, sig)
+func cachedBool(cv *CachedClient, ctx context.Context, cmd *Cmd[bool], op cacheOp, key, arg string) {
+	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
 		cmd.err = err
 		return
@@ -222,13 +263,37 @@ func cachedBool(cv *CachedClient, ctx context.Context, cmd *Cmd[bool], key strin
 }
 
 //go:noinline
-func cachedFloat(cv *CachedClient, ctx context.Context, cmd *Cmd[float64], key string, sig []string) {
-	v, err := cv.read(ctx, key, sig)
+func cachedFloat(cv *CachedClient, ctx context.Context, cmd *Cmd[float64], op cacheOp, key, arg string) {
+	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
 		cmd.err = err
 		return
 	}
 	cmd.setReply(v)
+}
+
+//go:noinline
+func cachedExists(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], keys []string) {
+	if len(keys) == 1 {
+		cachedInt(cv, ctx, cmd, cacheExists, keys[0], "")
+		return
+	}
+	vals, err := cv.readMany(ctx, keys, sigExists)
+	if err != nil {
+		cmd.err = err
+		return
+	}
+	for _, v := range vals {
+		n, err := DecodeInt(v)
+		if v.IsError() {
+			err = NewError(v.Text())
+		}
+		if err != nil {
+			cmd.err = err
+			return
+		}
+		cmd.val += n
+	}
 }
 
 // cachedCmd runs a cached read for a typed method whose result the
@@ -303,34 +368,6 @@ func (cv *CachedClient) MGet(ctx context.Context, keys ...string) *Cmd[[]Optiona
 		}
 	}
 	cmd.val = out
-	return cmd
-}
-
-// Exists returns how many of keys exist (a key named twice counts
-// twice). Each key is cached on its own, as EXISTS of that key.
-func (cv *CachedClient) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := &Cmd[int64]{}
-	if len(keys) == 1 {
-		cmd.decode = DecodeInt
-		cachedInt(cv, ctx, cmd, keys[0], sigExists)
-		return cmd
-	}
-	vals, err := cv.readMany(ctx, keys, sigExists)
-	if err != nil {
-		cmd.err = err
-		return cmd
-	}
-	for _, v := range vals {
-		n, err := DecodeInt(v)
-		if v.IsError() {
-			err = NewError(v.Text())
-		}
-		if err != nil {
-			cmd.err = err
-			return cmd
-		}
-		cmd.val += n
-	}
 	return cmd
 }
 
