@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ type CachedClient struct {
 // slot.
 type cacheSource interface {
 	cacheFor(ctx context.Context, key string) (*clientCache, error)
+	// redirected is given an error reply v to the read of sig on key
+	// from cache from, and returns the reply for the caller: a
+	// ClusterClient follows MOVED and ASK, a Client returns v.
+	redirected(ctx context.Context, from *clientCache, ttl time.Duration, key string, sig []string, v resp.Value) (resp.Value, error)
 }
 
 // errNoCache is the error of a cached read on a client without a cache.
@@ -70,6 +75,10 @@ func (c *Client) CacheStats() CacheStats {
 	return c.cache.stats()
 }
 
+func (c *Client) redirected(_ context.Context, _ *clientCache, _ time.Duration, _ string, _ []string, v resp.Value) (resp.Value, error) {
+	return v, nil
+}
+
 func (c *Client) cacheFor(context.Context, string) (*clientCache, error) {
 	switch {
 	case c.cache == nil:
@@ -87,7 +96,12 @@ func (cv *CachedClient) read(ctx context.Context, key string, sig []string) (res
 	if err != nil {
 		return resp.Value{}, err
 	}
-	return cc.read(ctx, cv.ttl, key, sig)
+	v, err := cc.read(ctx, cv.ttl, key, sig)
+	if err == nil && v.IsError() {
+		// Passed on as a copy: sig stays on its caller's stack.
+		return cv.src.redirected(ctx, cc, cv.ttl, key, slices.Clone(sig), v)
+	}
+	return v, err
 }
 
 // readMany is read of sig on each of keys, grouped by cache.
@@ -108,7 +122,11 @@ func (cv *CachedClient) readMany(ctx context.Context, keys []string, sig []strin
 		same = same && caches[i] == first
 	}
 	if same {
-		return first.readMany(ctx, cv.ttl, keys, sig)
+		vals, err := first.readMany(ctx, cv.ttl, keys, sig)
+		if err != nil {
+			return nil, err
+		}
+		return cv.followRedirects(ctx, keys, sig, vals)
 	}
 	// Keys of several nodes: one batch per node, one node after the other.
 	vals := make([]resp.Value, len(keys))
@@ -133,7 +151,34 @@ func (cv *CachedClient) readMany(ctx context.Context, keys []string, sig []strin
 			vals[j] = got[g]
 		}
 	}
+	return cv.followRedirects(ctx, keys, sig, vals)
+}
+
+// followRedirects reads again, one by one, the keys whose reply is a
+// redirection or a refusal to wait out, which a ClusterClient follows.
+func (cv *CachedClient) followRedirects(ctx context.Context, keys []string, sig []string, vals []resp.Value) ([]resp.Value, error) {
+	for i, v := range vals {
+		if isRedirectReply(v) {
+			var err error
+			if vals[i], err = cv.read(ctx, keys[i], sig); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return vals, nil
+}
+
+// isRedirectReply reports a reply that a ClusterClient follows or waits
+// out: MOVED, ASK, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, LOADING.
+func isRedirectReply(v resp.Value) bool {
+	if !v.IsError() {
+		return false
+	}
+	switch NewError(v.Text()).Prefix() {
+	case "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING":
+		return true
+	}
+	return false
 }
 
 // The signatures of the typed reads without arguments beyond the key.
@@ -355,8 +400,11 @@ func (cv *CachedClient) MGet(ctx context.Context, keys ...string) *Cmd[[]Optiona
 	out := make([]Optional[string], len(vals))
 	for i, v := range vals {
 		if v.IsError() {
-			cmd.err = NewError(v.Text())
-			return cmd
+			if err := NewError(v.Text()); err.Prefix() != "WRONGTYPE" {
+				cmd.err = err
+				return cmd
+			}
+			continue // MGET gives a key of another type as missing
 		}
 		if !v.IsNull() {
 			s, err := DecodeString(v)

@@ -49,6 +49,7 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Migration", env.testMigration)
 	t.Run("Resharding", env.testResharding)
+	t.Run("CacheStaleness", env.testCacheStaleness)
 	t.Run("ManualFailover", env.testManualFailover)
 	t.Run("KillPrimary", env.testKillPrimary)
 }
