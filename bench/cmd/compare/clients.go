@@ -57,6 +57,8 @@ var clientList = []clientInfo{
 	{name: "goredis-otel", title: "go-redis + redisotel", peer: true, optIn: true},
 	{name: "redigo", title: "redigo", peer: true},
 	{name: "rueidis", title: "rueidis", peer: true},
+	{name: "respool-cache", title: "respool Cached", optIn: true},
+	{name: "rueidis-cache", title: "rueidis DoCache", peer: true, optIn: true},
 }
 
 // referenceName is the pseudo-client that runs redis-benchmark.
@@ -125,6 +127,10 @@ func newRunner(name string, opt runnerOptions) (runner, error) {
 		return newRedigoRunner(opt), nil
 	case "rueidis":
 		return newRueidisRunner(opt)
+	case "respool-cache":
+		return newRespoolCacheRunner(opt), nil
+	case "rueidis-cache":
+		return newRueidisCacheRunner(opt)
 	}
 	return nil, fmt.Errorf("compare: unknown client %q", name)
 }

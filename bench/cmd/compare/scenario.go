@@ -54,6 +54,10 @@ type scenario struct {
 	// cluster instead of its single server, with each library's cluster
 	// client.
 	cluster bool
+	// cache marks the client-side caching scenarios (scenario_cache.go):
+	// once in every coldEvery calls a key no cache holds is read.
+	cache     bool
+	coldEvery int
 }
 
 // opsPerCall is how many operations one call counts for: every command of
@@ -133,6 +137,8 @@ var scenarios = []scenario{
 		cluster: true, clients: clusterClients,
 	},
 }
+
+func init() { scenarios = append(scenarios, cacheScenarios...) }
 
 // quickScenarios is the -quick subset: enough to see every kind of row
 // (one of them on the cluster) and to draw the GET plots.

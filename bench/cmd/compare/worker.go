@@ -213,6 +213,10 @@ func (j *workerJob) probe() error {
 // loop is goroutine g's work until the phase says stop. A call's latency
 // is sampled when the window was open as the call started.
 func (j *workerJob) loop(g int, sl *slot, h *recorder) {
+	if j.s.cache {
+		j.cacheLoop(g, sl, h)
+		return
+	}
 	switch j.s.kind {
 	case opGet:
 		j.getLoop(g, sl, h)
