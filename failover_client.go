@@ -337,6 +337,9 @@ func (fc *FailoverClient) retireAll() {
 		if c.mux != nil {
 			c.mux.retire()
 		}
+		if c.cache != nil {
+			c.cache.mx.retire() // its entries go with its tracking connections
+		}
 	}
 	fc.sweepPubSubs(fc.cfg.replicaOnly)
 }

@@ -333,6 +333,9 @@ func (fc *FailoverClient) retireReplicas() {
 	if c.mux != nil {
 		c.mux.retire()
 	}
+	if c.cache != nil {
+		c.cache.mx.retire() // its entries go with its tracking connections
+	}
 	if fc.cfg.replicaOnly {
 		fc.sweepPubSubs(true)
 	}
