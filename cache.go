@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -162,14 +163,27 @@ var pttlSig = []string{"PTTL"}
 
 // cacheFetch is one attempt of the misses of one or more entries: each
 // entry's read and, behind it in the same write, PTTL of its key, all on
-// one tracking connection.
+// one tracking connection. The requests of one entry live in the fetch
+// itself.
 type cacheFetch struct {
-	reads []cacheRead // read, PTTL, read, PTTL...
-	reqs  []request
+	reads   []cacheRead // read, PTTL, read, PTTL...
+	reqs    []request
+	oneRead [2]cacheRead
+	oneReq  [2]request
 }
 
+// cacheFetches recycles the fetches of single entries that completed:
+// the connection that carried them holds nothing of them any more.
+var cacheFetches = sync.Pool{New: func() any { return new(cacheFetch) }}
+
 func newCacheFetch(entries []*cacheEntry) *cacheFetch {
-	f := &cacheFetch{reads: make([]cacheRead, 2*len(entries)), reqs: make([]request, 2*len(entries))}
+	var f *cacheFetch
+	if len(entries) == 1 {
+		f = cacheFetches.Get().(*cacheFetch)
+		f.reads, f.reqs = f.oneRead[:], f.oneReq[:]
+	} else {
+		f = &cacheFetch{reads: make([]cacheRead, 2*len(entries)), reqs: make([]request, 2*len(entries))}
+	}
 	for i, e := range entries {
 		f.reads[2*i] = cacheRead{key: e.key, sig: e.sig}
 		f.reads[2*i+1] = cacheRead{key: e.key, sig: pttlSig}
@@ -178,6 +192,15 @@ func newCacheFetch(entries []*cacheEntry) *cacheFetch {
 		f.reqs[i] = &f.reads[i]
 	}
 	return f
+}
+
+// recycle gives a completed fetch of one entry back.
+func (f *cacheFetch) recycle() {
+	if len(f.reads) != len(f.oneRead) {
+		return
+	}
+	f.oneRead = [2]cacheRead{}
+	cacheFetches.Put(f)
 }
 
 // read returns the reply of the read-only command sig on key (sig holds
@@ -208,11 +231,10 @@ func (cc *clientCache) miss(ctx context.Context, ttl time.Duration, key string, 
 		case hit:
 			return v, nil
 		case lead:
-			vals, err := cc.fetch(ctx, ttl, e)
-			if err != nil {
+			if err := cc.fetch(ctx, ttl, e); err != nil {
 				return resp.Value{}, err
 			}
-			return vals[0], nil
+			return e.val, nil
 		}
 		if err := cc.await(ctx, e); err != nil {
 			return resp.Value{}, err
@@ -240,10 +262,10 @@ func (cc *clientCache) await(ctx context.Context, e *cacheEntry) error {
 
 // fetch sends the reads of the pending entries, each with its PTTL, on
 // one tracking connection; stores each reply unless something said it
-// may be stale meanwhile; and wakes those waiting for them. It returns
-// the replies in order. Failures that are safe to repeat are retried as
-// the Client retries reads.
-func (cc *clientCache) fetch(ctx context.Context, ttl time.Duration, entries ...*cacheEntry) ([]resp.Value, error) {
+// may be stale meanwhile; and wakes those waiting for them. Each entry's
+// reply is its val once fetch returns nil. Failures that are safe to
+// repeat are retried as the Client retries reads.
+func (cc *clientCache) fetch(ctx context.Context, ttl time.Duration, entries ...*cacheEntry) error {
 	var r retrier
 	for {
 		f := newCacheFetch(entries)
@@ -253,7 +275,6 @@ func (cc *clientCache) fetch(ctx context.Context, ttl time.Duration, entries ...
 			epoch := owner.epoch.Load()
 			sent := cc.clock()
 			if err = mc.do(ctx, f.reqs); err == nil {
-				vals := make([]resp.Value, len(entries))
 				now := cc.clock()
 				for i, e := range entries {
 					v, keep := f.reads[2*i].v, owner
@@ -262,9 +283,9 @@ func (cc *clientCache) fetch(ctx context.Context, ttl time.Duration, entries ...
 					}
 					expires := cc.expiry(sent, ttl, f.reads[2*i+1].v)
 					cc.store.finish(e, v, nil, keep, epoch, now, expires, entrySize(e.key, e.sig, v))
-					vals[i] = v
 				}
-				return vals, nil
+				f.recycle()
+				return nil
 			}
 		}
 		if p := cc.refused.Load(); p != nil {
@@ -274,7 +295,7 @@ func (cc *clientCache) fetch(ctx context.Context, ttl time.Duration, entries ...
 			for _, e := range entries {
 				cc.store.finish(e, resp.Value{}, err, nil, 0, 0, 0, 0)
 			}
-			return nil, err
+			return err
 		}
 	}
 }
@@ -315,12 +336,11 @@ func (cc *clientCache) readMany(ctx context.Context, ttl time.Duration, keys []s
 		}
 	}
 	if len(lead) > 0 {
-		got, err := cc.fetch(ctx, ttl, lead...)
-		if err != nil {
+		if err := cc.fetch(ctx, ttl, lead...); err != nil {
 			return nil, err
 		}
 		for j, i := range leadAt {
-			vals[i] = got[j]
+			vals[i] = lead[j].val
 		}
 	}
 	for j, e := range wait {

@@ -37,8 +37,9 @@ type cacheOwner struct {
 
 // cacheEntry is one cached command on one key, or a read of it in flight.
 type cacheEntry struct {
-	key string
-	sig []string // the command without its key: "GET", or "HGET", field...
+	key    string
+	sig    []string  // the command without its key: "GET", or "HGET", field...
+	sigBuf [3]string // sig's storage when it fits
 
 	sameKey *cacheEntry // the next entry of the chain of key
 
@@ -56,9 +57,10 @@ type cacheEntry struct {
 	// The eviction ring of stored entries (under the shard's lock).
 	prev, next *cacheEntry
 
-	// A read in flight, under the shard's lock: pending until done is
-	// closed; invalid once an invalidation crossed it; linked while in
-	// the chain of its key.
+	// A read in flight, under the shard's lock: pending until finished;
+	// invalid once an invalidation crossed it; linked while in the chain
+	// of its key. done, made by the first reader that waits for it, is
+	// closed when the read is finished.
 	pending bool
 	invalid bool
 	linked  bool
@@ -163,6 +165,9 @@ func (s *cacheStore) begin(key string, sig []string, now int64) (v resp.Value, h
 		}
 		if c.pending {
 			sh.misses.Add(1) // waits for the read in flight
+			if c.done == nil {
+				c.done = make(chan struct{})
+			}
 			return resp.Value{}, false, c, false
 		}
 		if now < c.expires && c.epoch == c.owner.epoch.Load() {
@@ -177,7 +182,8 @@ func (s *cacheStore) begin(key string, sig []string, now int64) (v resp.Value, h
 		sh.removeLocked(stale)
 	}
 	sh.misses.Add(1)
-	e = &cacheEntry{key: key, sig: append([]string(nil), sig...), pending: true, linked: true, done: make(chan struct{})}
+	e = &cacheEntry{key: key, pending: true, linked: true}
+	e.sig = append(e.sigBuf[:0], sig...) // a signature of up to 3 strings needs no allocation of its own
 	e.sameKey = sh.keys[key]
 	sh.keys[key] = e
 	return resp.Value{}, false, e, true
@@ -206,8 +212,11 @@ func (s *cacheStore) finish(e *cacheEntry, v resp.Value, err error, owner *cache
 	} else if e.linked {
 		sh.unchainLocked(e)
 	}
+	done := e.done
 	sh.mu.Unlock()
-	close(e.done)
+	if done != nil {
+		close(done)
+	}
 }
 
 // linkLocked puts a stored entry into the eviction ring, just behind the
