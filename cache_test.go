@@ -255,3 +255,61 @@ func TestCacheNeedsRESP3(t *testing.T) {
 		t.Fatalf("view of a client without a cache: %v", err)
 	}
 }
+
+// TestCacheBroadcast: in Broadcast mode with a prefix, keys under it are
+// cached and invalidated; others are read from the server every time.
+func TestCacheBroadcast(t *testing.T) {
+	ctx := context.Background()
+	prefix := testKey(t, "bc:")
+	c := newCacheClient(t, false, &CacheOptions{Broadcast: true, Prefixes: []string{prefix}})
+	plain := newTestClient(t)
+	cv := c.Cached(time.Hour)
+	in, out := prefix+"k", testKey(t, "other")
+	for _, k := range []string{in, out} {
+		if err := plain.Set(ctx, k, "v1", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		for _, k := range []string{in, out} {
+			if v, err := cv.Get(ctx, k).Result(); err != nil || v != "v1" {
+				t.Fatalf("read %s: %q, %v", k, v, err)
+			}
+		}
+	}
+	if st := c.CacheStats(); st.Entries != 1 || st.Hits != 1 || st.Misses != 3 {
+		t.Fatalf("want the prefixed key alone cached: %+v", st)
+	}
+	if err := plain.Set(ctx, in, "v2", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A barrier under the prefix: in Broadcast mode a key outside it is
+	// not sent on the tracking connection's cached path.
+	if err := cv.Get(ctx, prefix+"barrier").Err(); !errors.Is(err, Nil) {
+		t.Fatalf("barrier: %v", err)
+	}
+	if v, err := cv.Get(ctx, in).Result(); err != nil || v != "v2" {
+		t.Fatalf("after the write: %q, %v; want v2", v, err)
+	}
+}
+
+// TestCacheLargeReply: a reply too large for a shard of the cache is
+// returned and not kept; the bound holds.
+func TestCacheLargeReply(t *testing.T) {
+	ctx := context.Background()
+	c := newCacheClient(t, false, &CacheOptions{MaxBytes: 64 << 10})
+	plain := newTestClient(t)
+	key := testKey(t, "big")
+	big := strings.Repeat("x", 100<<10)
+	if err := plain.Set(ctx, key, big, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if v, err := c.Cached(0).Get(ctx, key).Result(); err != nil || v != big {
+			t.Fatalf("read: %d bytes, %v", len(v), err)
+		}
+	}
+	if st := c.CacheStats(); st.Entries != 0 || st.Bytes != 0 || st.Misses != 2 {
+		t.Fatalf("a reply over MaxBytes was kept: %+v", st)
+	}
+}
