@@ -61,13 +61,13 @@ func (h *keyHistory) floor(t time.Time) int64 {
 	return best
 }
 
-// staleness runs readers through cached views of reads (one per reader)
-// and writers through plain, which SET keys in turn, each key written
+// staleness runs readers goroutines calling read (a cached view's) and
+// writers calling write (a plain client's), which SET keys in turn, each key written
 // by one writer with increasing numbers. After each cached read it
 // checks that the value is no older than what had been acknowledged
 // staleGrace before the read began. It returns the stale reads counted
 // and the reads done. between, when set, runs once, in the middle.
-func staleness(t *testing.T, reads []func(ctx context.Context, key string) (string, error),
+func staleness(t *testing.T, read func(ctx context.Context, key string) (string, error), readers int,
 	write func(ctx context.Context, key, value string) error, keys []string, writers int,
 	d time.Duration, between func()) (stale, total int64) {
 	t.Helper()
@@ -103,7 +103,7 @@ func staleness(t *testing.T, reads []func(ctx context.Context, key string) (stri
 		}()
 	}
 	var staleN, totalN atomic.Int64
-	for r, read := range reads {
+	for r := range readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -168,12 +168,8 @@ func TestCacheStaleness(t *testing.T) {
 		}
 		cv := c.Cached(time.Minute)
 		read := func(ctx context.Context, key string) (string, error) { return cv.Get(ctx, key).Result() }
-		reads := make([]func(context.Context, string) (string, error), 8)
-		for i := range reads {
-			reads[i] = read
-		}
 		write := func(ctx context.Context, key, value string) error { return plain.Set(ctx, key, value, 0).Err() }
-		stale, total := staleness(t, reads, write, keys, 4, d, nil)
+		stale, total := staleness(t, read, 8, write, keys, 4, d, nil)
 		st := c.CacheStats()
 		t.Logf("%v: %d cached reads, %d stale; hits %d, misses %d (hit ratio %.1f%%), invalidations %d, entries %d, %d bytes",
 			d, total, stale, st.Hits, st.Misses, 100*float64(st.Hits)/float64(max(st.Hits+st.Misses, 1)),

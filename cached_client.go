@@ -486,11 +486,8 @@ func cacheableArgs(args []any) ([]string, error) {
 
 // doArgText returns an argument of Do as the text the server receives.
 func doArgText(a any) (string, error) {
-	switch v := a.(type) {
-	case string:
-		return v, nil
-	case []byte:
-		return string(v), nil
+	if s, ok := argString(a); ok {
+		return s, nil
 	}
 	b, err := resp.AppendCommand(nil, a)
 	if err != nil {

@@ -40,6 +40,7 @@ func TestCluster(t *testing.T) {
 			{"SSubscribe", env.testSSubscribe},
 			{"Logging", env.testLogging},
 			{"RotateCredentials", env.testRotateCredentials},
+			{"CacheReads", env.testCacheReads},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
