@@ -49,16 +49,15 @@ func (h *keyHistory) acked(seq int64, at time.Time) {
 // floor returns the newest value acknowledged at or before t: a read
 // that starts at t + staleGrace must return it or a newer one. (When
 // every value kept was acknowledged after t it returns 0, no floor.)
-func (h *keyHistory) floor(t time.Time) int64 {
+func (h *keyHistory) floor(t time.Time) (seq int64, acked time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	best := int64(0)
 	for i := range min(h.next, len(h.seq)) {
-		if !h.ack[i].After(t) && h.seq[i] > best {
-			best = h.seq[i]
+		if !h.ack[i].After(t) && h.seq[i] > seq {
+			seq, acked = h.seq[i], h.ack[i]
 		}
 	}
-	return best
+	return seq, acked
 }
 
 // staleness runs readers goroutines calling read (a cached view's) and
@@ -115,7 +114,7 @@ func staleness(t *testing.T, read func(ctx context.Context, key string) (string,
 				}
 				i := n % len(keys)
 				start := time.Now()
-				want := hist[i].floor(start.Add(-staleGrace))
+				want, acked := hist[i].floor(start.Add(-staleGrace))
 				v, err := read(ctx, keys[i])
 				got := int64(0)
 				switch {
@@ -133,7 +132,7 @@ func staleness(t *testing.T, read func(ctx context.Context, key string) (string,
 				if got < want {
 					if staleN.Add(1) <= 5 {
 						t.Errorf("stale read of %s: %d, but %d had been acknowledged %v before the read began",
-							keys[i], got, want, staleGrace)
+							keys[i], got, want, start.Sub(acked))
 					}
 				}
 			}
