@@ -151,7 +151,7 @@ func newMuxConn(cn *Conn, crowded *atomic.Bool, tracked trackedConn) *muxConn {
 	if tracked != nil {
 		// Its reader starts reading at once, waiting for pushes: no
 		// deadline of the setup may cut that wait short.
-		cn.setReadDeadline(noCaller, time.Time{})
+		cn.setReadDeadline(noCaller, deadline{})
 	}
 	mc.wake = sync.NewCond(&mc.fmu)
 	go mc.readLoop()
@@ -548,7 +548,7 @@ func (mc *muxConn) readLoop() {
 				if mc.tracked != nil {
 					// A tracked reader waits for pushes with no
 					// deadline while nothing is due.
-					cn.setReadDeadline(noCaller, time.Time{})
+					cn.setReadDeadline(noCaller, deadline{})
 				}
 			}
 			done = m
