@@ -125,7 +125,6 @@ func (t *cacheConn) push(v resp.Value) {
 // lost drops everything read on the connection, which ended: the
 // invalidations it would have brought are lost.
 func (t *cacheConn) lost() {
-	t.owner.dead.Store(true)
 	t.owner.epoch.Add(1)
 	t.cc.store.dropOwner(&t.owner)
 	t.cc.connsLost.Add(1)

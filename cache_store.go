@@ -29,10 +29,9 @@ import (
 type cacheOwner struct {
 	// epoch moves on when every entry read on the connection became
 	// invalid: at a null invalidation (FLUSHALL...) and when the
-	// connection ends (then it also sets dead). An entry remembers the
-	// epoch its read was sent in and is valid only while it holds.
+	// connection ends. An entry remembers the epoch its read was sent in
+	// and is valid only while it holds.
 	epoch atomic.Uint64
-	dead  atomic.Bool
 }
 
 // cacheEntry is one cached command on one key, or a read of it in flight.
