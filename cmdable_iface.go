@@ -35,6 +35,8 @@ type Cmdable interface {
 	HScanAll(ctx context.Context, key string, args ScanArgs) iter.Seq2[Pair[string, string], error]
 	SScanAll(ctx context.Context, key string, args ScanArgs) iter.Seq2[string, error]
 	ZScanAll(ctx context.Context, key string, args ScanArgs) iter.Seq2[Z, error]
+	Cached(ttl time.Duration) *CachedClient
+	CacheStats() CacheStats
 
 	// Bitmaps and HyperLogLog (commands_bitmap.go).
 	SetBit(ctx context.Context, key string, offset int64, value int) *Cmd[int64]

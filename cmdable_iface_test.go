@@ -11,6 +11,7 @@ import (
 var cmdableExtras = []string{
 	"AddHook", "Do", "Process", "Pipeline", "TxPipeline", "Pipelined", "TxPipelined",
 	"Watch", "SSubscribe", "ScanAll", "HScanAll", "SScanAll", "ZScanAll",
+	"Cached", "CacheStats",
 }
 
 // TestCmdableMatchesCmdable keeps Cmdable in step with cmdable: every
