@@ -160,7 +160,8 @@ func TestCacheFlushAll(t *testing.T) {
 func TestCacheKeyExpiry(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	c := newTestClient(t, &Options{MultiplexConns: 1, ClientCache: &CacheOptions{MaxTTL: time.Hour}, now: clock.Now})
+	c := newTestClient(t, &Options{MultiplexConns: 1, ClientCache: &CacheOptions{MaxTTL: time.Hour}})
+	c.cache.now, c.cache.epoch = clock.Now, clock.Now()
 	plain := newTestClient(t)
 	key, forever := testKey(t, "k"), testKey(t, "forever")
 	if err := plain.Set(ctx, key, "v", time.Minute).Err(); err != nil {
