@@ -386,7 +386,8 @@ func (cv *CachedClient) ZRange(ctx context.Context, key string, start, stop int6
 	return cachedCmd(cv, ctx, DecodeStrings, key, sig[:])
 }
 
-// MGet returns the values of keys in order; a missing key has OK false.
+// MGet returns the values of keys in order; a missing key, or one that
+// holds another type than a string, has OK false, as MGET gives them.
 // Each key is cached on its own, as GET of that key: the keys found in
 // memory are not sent, the others go in one write (on a ClusterClient,
 // one per node).
