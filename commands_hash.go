@@ -29,7 +29,7 @@ func (c cmdable) HSetNX(ctx context.Context, key, field string, value any) *Cmd[
 // HGet returns the value of field in the hash at key; Nil when the field
 // or the key does not exist.
 func (c cmdable) HGet(ctx context.Context, key, field string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	cmd.setFast(opHGet, key, field)
 	c(ctx, cmd)
 	return cmd

@@ -43,12 +43,12 @@ func (c cmdable) Del(ctx context.Context, keys ...string) *Cmd[int64] {
 // initKeysCmd makes cmd the command op (DEL, EXISTS) of keys: of the fast
 // form for one key.
 func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
-	cmd.decode = DecodeInt
 	if len(keys) == 1 {
+		cmd.ext = intExt
 		cmd.setFast(op, keys[0], "")
 		return
 	}
-	cmd.argv = appendStrings(argvOf(len(keys), fastOps[op].argv...), keys) // the name comes boxed
+	cmd.ext = &cmdExt[int64]{decode: DecodeInt, argv: appendStrings(argvOf(len(keys), fastOps[op].argv...), keys)} // the name comes boxed
 }
 
 // Unlink deletes keys, reclaiming their memory in the background, and

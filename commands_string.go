@@ -75,7 +75,7 @@ func decodeSetOK(v resp.Value) (bool, error) {
 
 // Get returns the value of key; Nil when the key does not exist.
 func (c cmdable) Get(ctx context.Context, key string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	cmd.setFast(opGet, key, "")
 	c(ctx, cmd)
 	return cmd
@@ -92,12 +92,12 @@ func (c cmdable) Set(ctx context.Context, key string, value any, expiration time
 }
 
 func initSet(cmd *Cmd[string], key string, value any, expiration time.Duration) {
-	cmd.decode = DecodeStatus
 	if s, ok := value.(string); ok && expiration == 0 {
+		cmd.ext = stringExt // DecodeStatus is DecodeString
 		cmd.setFast(opSet, key, s)
 		return
 	}
-	cmd.argv = appendExpiry(argvOf(2, "SET", key, value), expiration)
+	cmd.ext = &cmdExt[string]{decode: DecodeStatus, argv: appendExpiry(argvOf(2, "SET", key, value), expiration)}
 }
 
 // SetArgs runs SET with the options in a. It returns "OK", or with a.Get
@@ -225,7 +225,7 @@ func (c cmdable) MSetNX(ctx context.Context, values ...any) *Cmd[bool] {
 
 // Incr adds 1 to the integer at key (0 if missing) and returns the result.
 func (c cmdable) Incr(ctx context.Context, key string) *Cmd[int64] {
-	cmd := &Cmd[int64]{decode: DecodeInt}
+	cmd := &Cmd[int64]{ext: intExt}
 	cmd.setFast(opIncr, key, "")
 	c(ctx, cmd)
 	return cmd
