@@ -169,6 +169,9 @@ func (r *Reader) ReadString() (s string, null bool, err error) {
 }
 
 func (r *Reader) readString() (string, bool, error) {
+	if s, ok := r.bufferedShortBulk(); ok {
+		return s, false, nil
+	}
 	h, err := r.readStringHeader()
 	if err != nil || h.null {
 		return "", h.null, err
@@ -182,6 +185,32 @@ func (r *Reader) readString() (string, bool, error) {
 	}
 	s, err := r.readBulkString(h.n)
 	return s, false, err
+}
+
+// bufferedShortBulk reads the next reply when it is a bulk string of
+// fewer than 100 bytes, within the limits, all of it in the buffer: the
+// usual reply to GET, read without the general path. Anything else is
+// left to it (ok false, nothing consumed).
+func (r *Reader) bufferedShortBulk() (s string, ok bool) {
+	b := r.buf[r.r:r.w]
+	if len(b) < 6 || b[0] != '$' || !isDigit(b[1]) { // "$0\r\n\r\n" at least
+		return "", false
+	}
+	n, start := int(b[1]-'0'), 4
+	if b[2] != '\r' {
+		if b[1] == '0' || !isDigit(b[2]) {
+			return "", false
+		}
+		n, start = n*10+int(b[2]-'0'), 5
+	}
+	end := start + n
+	if int64(n) > r.limits.MaxBulkLen || b[start-2] != '\r' || b[start-1] != '\n' ||
+		len(b) < end+2 || b[end] != '\r' || b[end+1] != '\n' {
+		return "", false
+	}
+	s = string(b[start:end])
+	r.advance(end + 2)
+	return s, true
 }
 
 // stringHeader is the start of a reply that ReadBulkAppend and ReadString

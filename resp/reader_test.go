@@ -410,3 +410,40 @@ func TestLowLevelWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadStringBuffered: with the whole reply in the buffer, ReadString
+// takes a shortcut for short bulk strings; it must agree with ReadValue
+// on each of these, the shortcut's edges and what it leaves to the
+// general path, and leave the reply after them in place.
+func TestReadStringBuffered(t *testing.T) {
+	x99 := strings.Repeat("x", 99)
+	for _, wire := range []string{
+		"$0\r\n\r\n", "$1\r\na\r\n", "$9\r\n123456789\r\n", "$10\r\n0123456789\r\n",
+		"$99\r\n" + x99 + "\r\n", "$100\r\n" + x99 + "y\r\n", "$05\r\nhello\r\n",
+		"$5\r\nhelloXY", "$5\r\nhello\n\n", "$5\n\nhello\r\n", "$-1\r\n", "$1x\r\n",
+		"$5\r\nhello\r\n", "$",
+	} {
+		for _, limit := range []int64{4, 512 << 20} {
+			lim := Limits{MaxBulkLen: limit}
+			r := NewReader(strings.NewReader(wire + ":7\r\n"))
+			r.SetLimits(lim)
+			s, null, err := r.ReadString()
+			rv := NewReader(strings.NewReader(wire + ":7\r\n"))
+			rv.SetLimits(lim)
+			v, verr := rv.ReadValue()
+			if (err == nil) != (verr == nil) {
+				t.Fatalf("%q (limit %d): ReadString error %v, ReadValue error %v", wire, limit, err, verr)
+			}
+			if err != nil {
+				continue
+			}
+			want, _ := v.Str()
+			if null != v.IsNull() || s != want {
+				t.Fatalf("%q (limit %d): ReadString = %q, %v; ReadValue = %v", wire, limit, s, null, v)
+			}
+			if n, err := r.ReadInteger(); n != 7 || err != nil {
+				t.Fatalf("%q: next reply %d, %v", wire, n, err)
+			}
+		}
+	}
+}
