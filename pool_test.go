@@ -73,6 +73,53 @@ func TestPoolWaitTimesOut(t *testing.T) {
 	}
 }
 
+// TestPoolWaitTimeoutAfterServedHead: PoolTimeout is one timer of the
+// pool, armed for the waiter at the front of the queue. When that waiter
+// is served and another joins before the timer fires, the timer finds
+// nobody to fail yet; it must arm itself again, so that the later waiter
+// times out after its own PoolTimeout instead of waiting for ever. And
+// the connection, given back once both are done, is kept.
+func TestPoolWaitTimeoutAfterServedHead(t *testing.T) {
+	checkGoroutines(t)
+	const timeout = 100 * time.Millisecond
+	p, _, _ := newPipePool(t, &Options{PoolSize: 1, PoolTimeout: timeout})
+	cn := mustGet(t, p)
+
+	first := make(chan *Conn, 1)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		first <- c
+	}()
+	eventually(t, "the first Get waits", func() bool { return p.Stats().Waits == 1 })
+	p.Put(cn) // to the first waiter; the pool's timer stays armed for it
+	c := <-first
+	if c != cn {
+		t.Fatalf("the first waiter got %p, want the connection given back %p", c, cn)
+	}
+	// Not a synchronisation: the second waiter must join late enough
+	// that its deadline is clearly after the one the timer was armed for.
+	time.Sleep(timeout / 2)
+	// Its context outlives PoolTimeout by far: a Get that ends by it was
+	// not timed out by the pool.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*timeout)
+	defer cancel()
+	_, err := p.Get(ctx)
+	var pte *PoolTimeoutError
+	if !errors.As(err, &pte) {
+		t.Fatalf("the second Get: %v, want a *PoolTimeoutError", err)
+	}
+	if pte.Waited < timeout {
+		t.Fatalf("the second Get gave up after %v, before its PoolTimeout of %v", pte.Waited, timeout)
+	}
+	p.Put(c)
+	if s := checkAccounting(t, p); s.Idle != 1 || s.Open != 1 || s.Timeouts != 1 || s.Waits != 2 {
+		t.Fatalf("after both: %+v", s)
+	}
+}
+
 func TestPoolWaitEndsWithContext(t *testing.T) {
 	checkGoroutines(t)
 	p, _, _ := newPipePool(t, &Options{PoolSize: 1, PoolTimeout: -1})

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/respool/respool"
+)
+
+// The pool10-get256 scenario of cmd/compare as a Go benchmark: GET from
+// about 256 goroutines sharing at most pool10Size connections, so that
+// nearly every command waits for a connection another goroutine gives
+// back. It compares respool's Exclusive mode with redigo's Pool (Wait
+// true), the hand-off from a Put to a waiting Get measured on both.
+const (
+	pool10Size       = 10
+	pool10Goroutines = 256
+)
+
+func pool10Clients() []clientMaker {
+	return []clientMaker{
+		{"respool-exclusive", func(addr string, _ int) (target, error) {
+			c := respool.NewClient(&respool.Options{Addr: addr, Exclusive: true, PoolSize: pool10Size})
+			return target{
+				get:   func(ctx context.Context, key string) (string, error) { return c.Get(ctx, key).Result() },
+				close: func() { c.Close() },
+			}, nil
+		}},
+		{"redigo", func(addr string, _ int) (target, error) {
+			pool := &redis.Pool{
+				MaxIdle: pool10Size, MaxActive: pool10Size, Wait: true,
+				Dial: func() (redis.Conn, error) { return redis.Dial("tcp", addr) },
+			}
+			return target{
+				get: func(ctx context.Context, key string) (string, error) {
+					c, err := pool.GetContext(ctx)
+					if err != nil {
+						return "", err
+					}
+					defer c.Close()
+					return redis.String(c.Do("GET", key))
+				},
+				close: func() { pool.Close() },
+			}, nil
+		}},
+	}
+}
+
+func BenchmarkGetPool10(b *testing.B) {
+	keys := benchKeys()
+	ctx := context.Background()
+	for _, cm := range pool10Clients() {
+		b.Run(cm.name, func(b *testing.B) {
+			tg := openFor(b, cm, pool10Goroutines)
+			var cur keyCursor
+			b.SetParallelism(max(1, pool10Goroutines/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := cur.start()
+				for pb.Next() {
+					if _, err := tg.get(ctx, keys[i%numKeys]); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
