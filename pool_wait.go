@@ -17,7 +17,7 @@ import (
 // was sent), so waiting allocates nothing in steady state.
 type poolWaiter struct {
 	ch         chan poolDelivery // capacity 1: a delivery never blocks
-	deadline   time.Time         // when PoolTimeout ends its wait (by the wall clock); zero: never
+	deadline   time.Time         // when PoolTimeout ends its wait (Options' clock); zero: never
 	prev, next *poolWaiter       // links of the pool's wait queue
 	queued     bool
 }
@@ -121,9 +121,7 @@ func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, time.Time, error) 
 	ahead := p.waiters.n
 	start := p.opt.now()
 	if d := p.opt.PoolTimeout; d > 0 {
-		// Taken after start, so that a Get that times out has waited
-		// PoolTimeout by the wall clock and by Options' clock.
-		w.deadline = time.Now().Add(d)
+		w.deadline = start.Add(d)
 		p.armWaitTimerLocked(d)
 	}
 	p.waiters.pushBack(w)
@@ -203,7 +201,7 @@ func (p *Pool) expireWaiters() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.waitTimerArmed = false
-	now := time.Now()
+	now := p.opt.now()
 	for w := p.waiters.head; w != nil && !w.deadline.IsZero() && !now.Before(w.deadline); w = p.waiters.head {
 		p.waiters.remove(w)
 		w.ch <- poolDelivery{err: errWaitExpired}
