@@ -206,6 +206,20 @@ func (c *Cmd[T]) setReply(v resp.Value) {
 
 func (c *Cmd[T]) setErr(err error) { c.err = err }
 
+// takeDirect takes the reply f read straight from the wire (f.got is not
+// replyValue), as setReply would have decoded it.
+func (c *Cmd[T]) takeDirect(f *fastReq) {
+	switch p := any(&c.val).(type) {
+	case *string:
+		*p, c.err = f.str, nil
+		if f.got == replyNull {
+			c.err = Nil
+		}
+	case *int64:
+		*p, c.err = f.num, nil
+	}
+}
+
 // readDirect is directReader.readDirect: a command whose decoder is its
 // result type's standard one (ext.direct) reads a string reply into a
 // string result, or an integer reply into an int64 result, as
