@@ -169,6 +169,11 @@ func openRedigo(addr string, goroutines int) (target, error) {
 		MaxIdle: goroutines,
 		Dial:    func() (redis.Conn, error) { return redis.Dial("tcp", addr) },
 	}
+	return redigoTarget(pool), nil
+}
+
+// redigoTarget drives redigo through pool.
+func redigoTarget(pool *redis.Pool) target {
 	return target{
 		get: func(ctx context.Context, key string) (string, error) {
 			c, err := pool.GetContext(ctx)
@@ -209,7 +214,7 @@ func openRedigo(addr string, goroutines int) (target, error) {
 			return nil
 		},
 		close: func() { pool.Close() },
-	}, nil
+	}
 }
 
 func openRueidis(addr string) (target, error) {
@@ -316,28 +321,30 @@ func BenchmarkGet(b *testing.B) {
 }
 
 func BenchmarkGetParallel(b *testing.B) {
+	for _, cm := range allClients() {
+		b.Run(cm.name, func(b *testing.B) { benchGetParallel(b, cm, parallelism()) })
+	}
+}
+
+// benchGetParallel times GETs of cm's client from p goroutines per P.
+func benchGetParallel(b *testing.B, cm clientMaker, p int) {
 	keys := benchKeys()
 	ctx := context.Background()
-	for _, cm := range allClients() {
-		b.Run(cm.name, func(b *testing.B) {
-			p := parallelism()
-			tg := openFor(b, cm, p*runtime.GOMAXPROCS(0))
-			var cur keyCursor
-			b.SetParallelism(p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := cur.start()
-				for pb.Next() {
-					if _, err := tg.get(ctx, keys[i%numKeys]); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-			})
-		})
-	}
+	tg := openFor(b, cm, p*runtime.GOMAXPROCS(0))
+	var cur keyCursor
+	b.SetParallelism(p)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := cur.start()
+		for pb.Next() {
+			if _, err := tg.get(ctx, keys[i%numKeys]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
 }
 
 func BenchmarkSet(b *testing.B) {

@@ -39,43 +39,16 @@ func openRespoolPool10(addr string) target {
 }
 
 func openRedigoPool10(addr string) target {
-	pool := &redis.Pool{
+	return redigoTarget(&redis.Pool{
 		MaxIdle: pool10Size, MaxActive: pool10Size, Wait: true,
 		Dial: func() (redis.Conn, error) { return redis.Dial("tcp", addr) },
-	}
-	return target{
-		get: func(ctx context.Context, key string) (string, error) {
-			c, err := pool.GetContext(ctx)
-			if err != nil {
-				return "", err
-			}
-			defer c.Close()
-			return redis.String(c.Do("GET", key))
-		},
-		close: func() { pool.Close() },
-	}
+	})
 }
 
 func BenchmarkGetPool10(b *testing.B) {
-	keys := benchKeys()
-	ctx := context.Background()
 	for _, cm := range pool10Clients() {
 		b.Run(cm.name, func(b *testing.B) {
-			tg := openFor(b, cm, pool10Goroutines)
-			var cur keyCursor
-			b.SetParallelism(max(1, pool10Goroutines/runtime.GOMAXPROCS(0)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := cur.start()
-				for pb.Next() {
-					if _, err := tg.get(ctx, keys[i%numKeys]); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-			})
+			benchGetParallel(b, cm, max(1, pool10Goroutines/runtime.GOMAXPROCS(0)))
 		})
 	}
 }
