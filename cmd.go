@@ -128,6 +128,25 @@ func newCmdArgv[T any](decode func(resp.Value) (T, error), argv []any) *Cmd[T] {
 	return &b.cmd
 }
 
+// newStringCmd and newIntCmd are newCmd with DecodeString (or
+// DecodeStatus, the same decoder) and DecodeInt, and the Argv forms
+// newCmdArgv with them: a command built by one of them reads a reply of
+// the kind its decoder takes straight into its value (readDirect).
+func newStringCmd(args ...any) *Cmd[string] { return directly(newCmd(DecodeString, args...)) }
+
+func newIntCmd(args ...any) *Cmd[int64] { return directly(newCmd(DecodeInt, args...)) }
+
+func newStringCmdArgv(argv []any) *Cmd[string] { return directly(newCmdArgv(DecodeString, argv)) }
+
+func newIntCmdArgv(argv []any) *Cmd[int64] { return directly(newCmdArgv(DecodeInt, argv)) }
+
+// directly marks c, from newCmd or newCmdArgv, as decoded by its type's
+// standard decoder.
+func directly[T any](c *Cmd[T]) *Cmd[T] {
+	c.ext.direct = true
+	return c
+}
+
 // argv returns the arguments of a command of the usual form.
 func (c *Cmd[T]) argv() []any {
 	if c.ext == nil {
