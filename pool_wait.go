@@ -97,7 +97,7 @@ func (p *Pool) releaseSlotLocked() {
 	}
 }
 
-// errWaitExpired is the delivery of expireWaitersLocked to a waiter
+// errWaitExpired is what expireWaiters delivers to a waiter
 // whose PoolTimeout passed; waitLocked turns it into a *PoolTimeoutError.
 var errWaitExpired = errors.New("respool: pool wait expired")
 
