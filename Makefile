@@ -13,6 +13,7 @@ fuzz:
 	go test ./resp -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	go test ./resp -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	go test ./resp -run '^$$' -fuzz '^FuzzChunked$$' -fuzztime $(FUZZTIME)
+	go test ./resp -run '^$$' -fuzz '^FuzzReadString$$' -fuzztime $(FUZZTIME)
 
 # Side-by-side benchmarks against go-redis, redigo and rueidis, with
 # redis-benchmark as the reference (about 20-25 minutes on 2 cores): writes

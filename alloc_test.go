@@ -94,6 +94,23 @@ func TestTypedCommandAllocations(t *testing.T) {
 				}
 				return p.Exec(ctx)
 			})
+			// The same on a Pipeline the caller keeps: what the caller
+			// keeps (each command's Cmd and its reply's string) and nothing
+			// else. A Cmd of GET is 80 bytes and a 16-byte reply 16; the
+			// 100 bytes over them are the recycled queues and requests a
+			// garbage collection takes from their sync.Pool now and then.
+			p := c.Pipeline()
+			got := make([]*respool.Cmd[string], len(keys))
+			checkBytes("pipeline of 100 GETs, Pipeline reused", 2*100, 100*(80+16)+100, func() error {
+				for i, k := range keys {
+					got[i] = p.Get(ctx, k)
+				}
+				err := p.Exec(ctx)
+				if v := got[99].Val(); err == nil && v != value {
+					t.Fatalf("pipelined GET %s = %q, want %q", key, v, value)
+				}
+				return err
+			})
 			// An MGET of 100 keys: per key its boxed name and its reply,
 			// and one allocation each for the argument list (built once,
 			// at its final size) and the result; the reply's elements are

@@ -226,9 +226,17 @@ func (cv *CachedClient) readOp(ctx context.Context, op cacheOp, key, arg string)
 	return cv.read(ctx, key, sig[:n])
 }
 
+// The decoders of the view's typed results that the command table's
+// static ones (stringExt, intExt) do not cover, shared in the same way:
+// never written.
+var (
+	cachedBoolExt  = &cmdExt[bool]{decode: DecodeBool}
+	cachedFloatExt = &cmdExt[float64]{decode: DecodeFloat}
+)
+
 // Get returns the value of key; Nil when the key does not exist.
 func (cv *CachedClient) Get(ctx context.Context, key string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	cachedString(cv, ctx, cmd, cacheGet, key, "")
 	return cmd
 }
@@ -236,21 +244,21 @@ func (cv *CachedClient) Get(ctx context.Context, key string) *Cmd[string] {
 // HGet returns the value of field in the hash at key; Nil when the field
 // or the key does not exist.
 func (cv *CachedClient) HGet(ctx context.Context, key, field string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	cachedString(cv, ctx, cmd, cacheHGet, key, field)
 	return cmd
 }
 
 // StrLen returns the length of the string at key (0 when missing).
 func (cv *CachedClient) StrLen(ctx context.Context, key string) *Cmd[int64] {
-	cmd := &Cmd[int64]{decode: DecodeInt}
+	cmd := &Cmd[int64]{ext: intExt}
 	cachedInt(cv, ctx, cmd, cacheStrLen, key, "")
 	return cmd
 }
 
 // SIsMember reports whether member is in the set at key.
 func (cv *CachedClient) SIsMember(ctx context.Context, key, member string) *Cmd[bool] {
-	cmd := &Cmd[bool]{decode: DecodeBool}
+	cmd := &Cmd[bool]{ext: cachedBoolExt}
 	cachedBool(cv, ctx, cmd, cacheSIsMember, key, member)
 	return cmd
 }
@@ -258,7 +266,7 @@ func (cv *CachedClient) SIsMember(ctx context.Context, key, member string) *Cmd[
 // ZScore returns the score of member in the sorted set at key; Nil when
 // the member or the key does not exist.
 func (cv *CachedClient) ZScore(ctx context.Context, key, member string) *Cmd[float64] {
-	cmd := &Cmd[float64]{decode: DecodeFloat}
+	cmd := &Cmd[float64]{ext: cachedFloatExt}
 	cachedFloat(cv, ctx, cmd, cacheZScore, key, member)
 	return cmd
 }
@@ -266,7 +274,7 @@ func (cv *CachedClient) ZScore(ctx context.Context, key, member string) *Cmd[flo
 // Exists returns how many of keys exist (a key named twice counts
 // twice). Each key is cached on its own, as EXISTS of that key.
 func (cv *CachedClient) Exists(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := &Cmd[int64]{decode: DecodeInt}
+	cmd := &Cmd[int64]{ext: intExt}
 	cachedExists(cv, ctx, cmd, keys)
 	return cmd
 }
@@ -344,7 +352,7 @@ func cachedExists(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], keys [
 // cachedCmd runs a cached read for a typed method whose result the
 // caller owns anyway (a slice or a map).
 func cachedCmd[T any](cv *CachedClient, ctx context.Context, decode func(resp.Value) (T, error), key string, sig []string) *Cmd[T] {
-	cmd := &Cmd[T]{decode: decode}
+	cmd := &Cmd[T]{ext: &cmdExt[T]{decode: decode}}
 	v, err := cv.read(ctx, key, sig)
 	if err != nil {
 		cmd.err = err

@@ -13,7 +13,7 @@ import (
 
 // Get returns the value of key; Nil when the key does not exist.
 func (c *Client) Get(ctx context.Context, key string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	runFastString(c, ctx, cmd, opGet, key, "")
 	return cmd
 }
@@ -34,14 +34,14 @@ func (c *Client) Set(ctx context.Context, key string, value any, expiration time
 // HGet returns the value of field in the hash at key; Nil when the field
 // or the key does not exist.
 func (c *Client) HGet(ctx context.Context, key, field string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	runFastString(c, ctx, cmd, opHGet, key, field)
 	return cmd
 }
 
 // Incr adds 1 to the integer at key (0 if missing) and returns the result.
 func (c *Client) Incr(ctx context.Context, key string) *Cmd[int64] {
-	cmd := &Cmd[int64]{decode: DecodeInt}
+	cmd := &Cmd[int64]{ext: intExt}
 	runFastInt(c, ctx, cmd, opIncr, key, "")
 	return cmd
 }

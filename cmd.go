@@ -32,22 +32,44 @@ type Cmder interface {
 // server error reply, and otherwise a failure of the connection, whose
 // Outcome tells whether the command may have run (see OutcomeOf).
 type Cmd[T any] struct {
-	argv []any // nil for a command of the fast form (cmd_fast.go)
+	val T
+	err error
 	fastArgs
+	// ext holds the decoder and, for a command of the usual form, its
+	// arguments. Commands of the fast form share one static cmdExt per
+	// decoder (stringExt, intExt), which is never written, so that a
+	// pipelined GET is no larger than its result, its key and this
+	// pointer.
+	ext *cmdExt[T]
+}
+
+// cmdExt is the part of a Cmd that a command of the fast form shares with
+// every other command decoded the same way.
+type cmdExt[T any] struct {
+	decode func(resp.Value) (T, error)
+	argv   []any // nil for a command of the fast form (cmd_fast.go)
 	// borrow says decode keeps nothing of the reply's top-level element
 	// slice (set for the decoders of the commands that return many
 	// values); see request.borrowsElems.
 	borrow bool
-	val    T
-	err    error
-	decode func(resp.Value) (T, error)
+	// direct says decode is the standard decoder of T (DecodeString for
+	// a string, DecodeInt for an int64), so that the reply may be read
+	// straight into the result (readDirect) instead of through a Value.
+	direct bool
 }
+
+// The static cmdExts of the fast form's commands, and of the other
+// commands whose decoder they name. They must never be written.
+var (
+	stringExt = &cmdExt[string]{decode: DecodeString, direct: true}
+	intExt    = &cmdExt[int64]{decode: DecodeInt, direct: true}
+)
 
 // NewCmd returns a command for args whose reply is converted by decode.
 // It lets callers add typed commands of their own (modules, newer server
 // commands): run it with Client.Process or queue it on a Pipeline.
 func NewCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
-	return &Cmd[T]{argv: args, decode: decode}
+	return newCmdArgv(decode, args)
 }
 
 // Adding a typed command takes one constructor: a method of cmdable
@@ -60,30 +82,34 @@ func NewCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 
 // newCmd is NewCmd for the typed methods. The arguments are copied, so
 // the variadic slice does not escape; up to six of them share one
-// allocation with the command. The storage lives beside the Cmd rather
-// than in it, so that a command of the fast form (GET, SET...), which
-// has no argv, is not made larger by it: in a pipeline of GETs the Cmd
-// is most of the bytes allocated per command.
+// allocation with the command and its cmdExt. The storage lives beside
+// the Cmd rather than in it, so that a command of the fast form (GET,
+// SET...), which has no argv, is not made larger by it: in a pipeline of
+// GETs the Cmd is most of the bytes allocated per command.
 func newCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 	switch n := len(args); {
 	case n <= 3:
 		b := &struct {
 			cmd Cmd[T]
+			ext cmdExt[T]
 			buf [3]any
 		}{}
 		copy(b.buf[:], args)
-		b.cmd.argv, b.cmd.decode = b.buf[:n:n], decode
+		b.ext = cmdExt[T]{decode: decode, argv: b.buf[:n:n]}
+		b.cmd.ext = &b.ext
 		return &b.cmd
 	case n <= 6:
 		b := &struct {
 			cmd Cmd[T]
+			ext cmdExt[T]
 			buf [6]any
 		}{}
 		copy(b.buf[:], args)
-		b.cmd.argv, b.cmd.decode = b.buf[:n:n], decode
+		b.ext = cmdExt[T]{decode: decode, argv: b.buf[:n:n]}
+		b.cmd.ext = &b.ext
 		return &b.cmd
 	default:
-		return &Cmd[T]{argv: append([]any(nil), args...), decode: decode}
+		return newCmdArgv(decode, append([]any(nil), args...))
 	}
 }
 
@@ -93,7 +119,40 @@ func newCmd[T any](decode func(resp.Value) (T, error), args ...any) *Cmd[T] {
 // copies into the Cmd's own allocation so that the list can live on the
 // caller's stack.
 func newCmdArgv[T any](decode func(resp.Value) (T, error), argv []any) *Cmd[T] {
-	return &Cmd[T]{argv: argv, decode: decode}
+	b := &struct {
+		cmd Cmd[T]
+		ext cmdExt[T]
+	}{}
+	b.ext = cmdExt[T]{decode: decode, argv: argv}
+	b.cmd.ext = &b.ext
+	return &b.cmd
+}
+
+// newStringCmd and newIntCmd are newCmd with DecodeString (or
+// DecodeStatus, the same decoder) and DecodeInt, and the Argv forms
+// newCmdArgv with them: a command built by one of them reads a reply of
+// the kind its decoder takes straight into its value (readDirect).
+func newStringCmd(args ...any) *Cmd[string] { return directly(newCmd(DecodeString, args...)) }
+
+func newIntCmd(args ...any) *Cmd[int64] { return directly(newCmd(DecodeInt, args...)) }
+
+func newStringCmdArgv(argv []any) *Cmd[string] { return directly(newCmdArgv(DecodeString, argv)) }
+
+func newIntCmdArgv(argv []any) *Cmd[int64] { return directly(newCmdArgv(DecodeInt, argv)) }
+
+// directly marks c, from newCmd or newCmdArgv, as decoded by its type's
+// standard decoder.
+func directly[T any](c *Cmd[T]) *Cmd[T] {
+	c.ext.direct = true
+	return c
+}
+
+// argv returns the arguments of a command of the usual form.
+func (c *Cmd[T]) argv() []any {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.argv
 }
 
 // Result returns the value and the error.
@@ -110,7 +169,7 @@ func (c *Cmd[T]) Args() []any {
 	if c.op != opNone {
 		return c.boxed()
 	}
-	return c.argv
+	return c.argv()
 }
 
 // Name returns the command's name in lower case.
@@ -118,7 +177,7 @@ func (c *Cmd[T]) Name() string {
 	if c.op != opNone {
 		return fastOps[c.op].lower
 	}
-	return cmdName(c.argv)
+	return cmdName(c.argv())
 }
 
 // String returns the command and its result for logs, for example
@@ -146,14 +205,14 @@ func (c *Cmd[T]) classArgs() []any {
 	if c.op != opNone {
 		return fastOps[c.op].argv
 	}
-	return c.argv
+	return c.argv()
 }
 
 func (c *Cmd[T]) writeArgs(w *resp.Writer) error {
 	if c.op != opNone {
 		return c.write(w)
 	}
-	return w.WriteArgs(c.argv)
+	return w.WriteArgs(c.argv())
 }
 
 func (c *Cmd[T]) setReply(v resp.Value) {
@@ -161,19 +220,66 @@ func (c *Cmd[T]) setReply(v resp.Value) {
 		c.err = NewError(v.Text())
 		return
 	}
-	c.val, c.err = c.decode(v)
+	c.val, c.err = c.ext.decode(v)
 }
 
 func (c *Cmd[T]) setErr(err error) { c.err = err }
 
-func (c *Cmd[T]) borrowsElems() bool { return c.borrow }
+// takeDirect takes the reply f read straight from the wire (f.got is not
+// replyValue), as setReply would have decoded it.
+func (c *Cmd[T]) takeDirect(f *fastReq) {
+	switch p := any(&c.val).(type) {
+	case *string:
+		*p, c.err = f.str, nil
+		if f.got == replyNull {
+			c.err = Nil
+		}
+	case *int64:
+		*p, c.err = f.num, nil
+	}
+}
+
+// readDirect is directReader.readDirect: a command whose decoder is its
+// result type's standard one (ext.direct) reads a string reply into a
+// string result, or an integer reply into an int64 result, as
+// DecodeString and DecodeInt would decode them.
+func (c *Cmd[T]) readDirect(r *resp.Reader) (bool, error) {
+	if c.ext == nil || !c.ext.direct {
+		return false, nil
+	}
+	var err error
+	switch p := any(&c.val).(type) {
+	case *string:
+		var null bool
+		if *p, null, err = r.ReadString(); err == nil {
+			c.err = nil
+			if null {
+				c.err = Nil
+			}
+		}
+	case *int64:
+		if *p, err = r.ReadInteger(); err == nil {
+			c.err = nil
+		}
+	default:
+		return false, nil
+	}
+	if _, wrong := err.(*resp.WrongKindError); wrong {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (c *Cmd[T]) borrowsElems() bool { return c.ext != nil && c.ext.borrow }
 
 // borrowing marks c as done with its reply's elements once decoded: its
 // decoder must copy out every element it keeps and never keep the slice
 // of elements itself. DecodeSlice and DecodeMap qualify, whatever their
 // element decoders (an element is a Value copy); DecodeValue does not.
+//
+// c must come from newCmd or newCmdArgv, whose cmdExt is its own.
 func borrowing[T any](c *Cmd[T]) *Cmd[T] {
-	c.borrow = true
+	c.ext.borrow = true
 	return c
 }
 

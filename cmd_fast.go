@@ -37,15 +37,18 @@ type fastOpInfo struct {
 	lower string
 	nargs int
 	argv  []any
+	// intReply says the command answers with an integer (its Cmd is a
+	// Cmd[int64]); the others answer with a string (a Cmd[string]).
+	intReply bool
 }
 
 var fastOps = [...]fastOpInfo{
-	opGet:    {"GET", "get", 1, []any{"GET"}},
-	opSet:    {"SET", "set", 2, []any{"SET"}},
-	opHGet:   {"HGET", "hget", 2, []any{"HGET"}},
-	opIncr:   {"INCR", "incr", 1, []any{"INCR"}},
-	opDel:    {"DEL", "del", 1, []any{"DEL"}},
-	opExists: {"EXISTS", "exists", 1, []any{"EXISTS"}},
+	opGet:    {"GET", "get", 1, []any{"GET"}, false},
+	opSet:    {"SET", "set", 2, []any{"SET"}, false},
+	opHGet:   {"HGET", "hget", 2, []any{"HGET"}, false},
+	opIncr:   {"INCR", "incr", 1, []any{"INCR"}, true},
+	opDel:    {"DEL", "del", 1, []any{"DEL"}, true},
+	opExists: {"EXISTS", "exists", 1, []any{"EXISTS"}, true},
 }
 
 // fastArgs are the arguments of a command of the fast form.
@@ -117,6 +120,51 @@ type fastReq struct {
 	fastArgs
 	val resp.Value
 	err error
+
+	// direct says that the reply may be read straight into str or num
+	// (readDirect): the Cmd behind it decodes with its type's standard
+	// decoder. got says what was read that way; replyValue: val holds
+	// the reply (or nothing arrived).
+	direct bool
+	got    directReply
+	str    string
+	num    int64
+}
+
+// directReply is what a fastReq read straight from the wire.
+type directReply uint8
+
+const (
+	replyValue  directReply = iota // the reply is val (a Value)
+	replyString                    // a string, in str
+	replyNull                      // a null where a string was expected
+	replyInt                       // an integer, in num
+)
+
+// readDirect is directReader.readDirect for the fast form: the string of
+// a GET, SET or HGET, the integer of an INCR, DEL or EXISTS.
+func (f *fastReq) readDirect(r *resp.Reader) (bool, error) {
+	if !f.direct {
+		return false, nil
+	}
+	var err error
+	if fastOps[f.op].intReply {
+		if f.num, err = r.ReadInteger(); err == nil {
+			f.got = replyInt
+		}
+	} else {
+		var null bool
+		if f.str, null, err = r.ReadString(); err == nil {
+			f.got = replyString
+			if null {
+				f.got = replyNull
+			}
+		}
+	}
+	if _, wrong := err.(*resp.WrongKindError); wrong {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
@@ -128,7 +176,9 @@ func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
 func (f *fastReq) setReply(v resp.Value)          { f.val = v }
 func (f *fastReq) setErr(err error)               { f.err = err }
 func (f *fastReq) borrowsElems() bool             { return false }
-func (f *fastReq) reset()                         { f.val, f.err = resp.Value{}, nil }
+func (f *fastReq) reset() {
+	f.val, f.err, f.got, f.str, f.num = resp.Value{}, nil, replyValue, "", 0
+}
 
 // Err returns the connection's failure, or the server's error reply.
 func (f *fastReq) Err() error {
@@ -157,6 +207,7 @@ func runLocal[T any](c fastRunner, ctx context.Context, cmd *Cmd[T]) {
 	}
 	f := fastReqPool.Get().(*fastReq)
 	f.fastArgs = cmd.fastArgs
+	f.direct = cmd.ext != nil && cmd.ext.direct
 	c.runFast(ctx, f)
 	if f.err != nil {
 		// A failed request may still be referenced by a multiplexed
@@ -164,8 +215,12 @@ func runLocal[T any](c fastRunner, ctx context.Context, cmd *Cmd[T]) {
 		cmd.err = f.err
 		return
 	}
-	cmd.setReply(f.val)
+	if f.got == replyValue {
+		cmd.setReply(f.val)
+	} else {
+		cmd.takeDirect(f)
+	}
 	f.reset()
-	f.fastArgs = fastArgs{}
+	f.fastArgs, f.direct = fastArgs{}, false
 	fastReqPool.Put(f)
 }

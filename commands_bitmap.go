@@ -19,7 +19,7 @@ type BitCountArgs struct {
 // SetBit sets the bit at offset of the string at key to value (0 or 1) and
 // returns its old value.
 func (c cmdable) SetBit(ctx context.Context, key string, offset int64, value int) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "SETBIT", key, offset, value)
+	cmd := newIntCmd("SETBIT", key, offset, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -27,7 +27,7 @@ func (c cmdable) SetBit(ctx context.Context, key string, offset int64, value int
 // GetBit returns the bit at offset of the string at key; 0 beyond its end
 // or for a missing key.
 func (c cmdable) GetBit(ctx context.Context, key string, offset int64) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "GETBIT", key, offset)
+	cmd := newIntCmd("GETBIT", key, offset)
 	c(ctx, cmd)
 	return cmd
 }
@@ -42,7 +42,7 @@ func (c cmdable) BitCount(ctx context.Context, key string, a *BitCountArgs) *Cmd
 			argv = append(argv, a.Unit)
 		}
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -55,7 +55,7 @@ func (c cmdable) BitPos(ctx context.Context, key string, bit int64, pos ...int64
 	for _, p := range pos {
 		argv = append(argv, p)
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -63,14 +63,14 @@ func (c cmdable) BitPos(ctx context.Context, key string, bit int64, pos ...int64
 // BitPosSpan is BitPos over the range from start to end counted in span
 // units, "BYTE" or "BIT".
 func (c cmdable) BitPosSpan(ctx context.Context, key string, bit int64, start, end int64, span string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "BITPOS", key, bit, start, end, span)
+	cmd := newIntCmd("BITPOS", key, bit, start, end, span)
 	c(ctx, cmd)
 	return cmd
 }
 
 // bitOp runs BITOP op destKey keys... and returns the length of the result.
 func (c cmdable) bitOp(ctx context.Context, op, destKey string, keys []string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "BITOP", op, destKey), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "BITOP", op, destKey), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -139,7 +139,7 @@ func (c cmdable) PFAdd(ctx context.Context, key string, els ...any) *Cmd[bool] {
 // PFCount returns the estimated number of distinct elements in the union
 // of the HyperLogLogs at keys.
 func (c cmdable) PFCount(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "PFCOUNT"), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "PFCOUNT"), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -147,7 +147,7 @@ func (c cmdable) PFCount(ctx context.Context, keys ...string) *Cmd[int64] {
 // PFMerge stores the union of the HyperLogLogs at keys in dest (merged
 // with dest's own) and returns "OK".
 func (c cmdable) PFMerge(ctx context.Context, dest string, keys ...string) *Cmd[string] {
-	cmd := newCmdArgv(DecodeStatus, appendStrings(argvOf(len(keys), "PFMERGE", dest), keys))
+	cmd := newStringCmdArgv(appendStrings(argvOf(len(keys), "PFMERGE", dest), keys))
 	c(ctx, cmd)
 	return cmd
 }

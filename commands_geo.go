@@ -104,7 +104,7 @@ func (c cmdable) GeoAdd(ctx context.Context, key string, geoLocation ...*GeoLoca
 	for _, l := range geoLocation {
 		argv = append(argv, l.Longitude, l.Latitude, l.Name)
 	}
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -164,7 +164,7 @@ func (c cmdable) GeoSearchStore(ctx context.Context, key, store string, q *GeoSe
 	if q.StoreDist {
 		argv = append(argv, "STOREDIST")
 	}
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 // flat list ("f1", "v1", "f2", "v2"), or one map[string]any,
 // map[string]string, []string or []any.
 func (c cmdable) HSet(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendPairs(argvOf(pairsLen(values), "HSET", key), values))
+	cmd := newIntCmdArgv(appendPairs(argvOf(pairsLen(values), "HSET", key), values))
 	c(ctx, cmd)
 	return cmd
 }
@@ -29,7 +29,7 @@ func (c cmdable) HSetNX(ctx context.Context, key, field string, value any) *Cmd[
 // HGet returns the value of field in the hash at key; Nil when the field
 // or the key does not exist.
 func (c cmdable) HGet(ctx context.Context, key, field string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	cmd.setFast(opHGet, key, field)
 	c(ctx, cmd)
 	return cmd
@@ -53,7 +53,7 @@ func (c cmdable) HGetAll(ctx context.Context, key string) *Cmd[map[string]string
 
 // HDel deletes fields of the hash at key and returns how many existed.
 func (c cmdable) HDel(ctx context.Context, key string, fields ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(fields), "HDEL", key), fields))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(fields), "HDEL", key), fields))
 	c(ctx, cmd)
 	return cmd
 }
@@ -68,7 +68,7 @@ func (c cmdable) HExists(ctx context.Context, key, field string) *Cmd[bool] {
 // HIncrBy adds incr to the integer in field (0 if missing) and returns the
 // result.
 func (c cmdable) HIncrBy(ctx context.Context, key, field string, incr int64) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "HINCRBY", key, field, incr)
+	cmd := newIntCmd("HINCRBY", key, field, incr)
 	c(ctx, cmd)
 	return cmd
 }
@@ -97,14 +97,14 @@ func (c cmdable) HVals(ctx context.Context, key string) *Cmd[[]string] {
 
 // HLen returns the number of fields in the hash at key, 0 if missing.
 func (c cmdable) HLen(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "HLEN", key)
+	cmd := newIntCmd("HLEN", key)
 	c(ctx, cmd)
 	return cmd
 }
 
 // HStrLen returns the length of the value of field, 0 if missing.
 func (c cmdable) HStrLen(ctx context.Context, key, field string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "HSTRLEN", key, field)
+	cmd := newIntCmd("HSTRLEN", key, field)
 	c(ctx, cmd)
 	return cmd
 }

@@ -43,18 +43,18 @@ func (c cmdable) Del(ctx context.Context, keys ...string) *Cmd[int64] {
 // initKeysCmd makes cmd the command op (DEL, EXISTS) of keys: of the fast
 // form for one key.
 func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
-	cmd.decode = DecodeInt
 	if len(keys) == 1 {
+		cmd.ext = intExt
 		cmd.setFast(op, keys[0], "")
 		return
 	}
-	cmd.argv = appendStrings(argvOf(len(keys), fastOps[op].argv...), keys) // the name comes boxed
+	cmd.ext = &cmdExt[int64]{decode: DecodeInt, argv: appendStrings(argvOf(len(keys), fastOps[op].argv...), keys)} // the name comes boxed
 }
 
 // Unlink deletes keys, reclaiming their memory in the background, and
 // returns how many existed.
 func (c cmdable) Unlink(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "UNLINK"), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "UNLINK"), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -205,7 +205,7 @@ func (c cmdable) Persist(ctx context.Context, key string) *Cmd[bool] {
 // Type returns the type of the value at key ("string", "list", "set",
 // "zset", "hash", "stream"), or "none" when it does not exist.
 func (c cmdable) Type(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "TYPE", key)
+	cmd := newStringCmd("TYPE", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -213,7 +213,7 @@ func (c cmdable) Type(ctx context.Context, key string) *Cmd[string] {
 // Rename renames key to newkey, replacing newkey, and returns "OK"; an
 // *Error when key does not exist.
 func (c cmdable) Rename(ctx context.Context, key, newkey string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "RENAME", key, newkey)
+	cmd := newStringCmd("RENAME", key, newkey)
 	c(ctx, cmd)
 	return cmd
 }
@@ -236,14 +236,14 @@ func (c cmdable) Keys(ctx context.Context, pattern string) *Cmd[[]string] {
 
 // RandomKey returns a random key of the database; Nil when it is empty.
 func (c cmdable) RandomKey(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeString, "RANDOMKEY")
+	cmd := newStringCmd("RANDOMKEY")
 	c(ctx, cmd)
 	return cmd
 }
 
 // Touch updates the last access time of keys and returns how many exist.
 func (c cmdable) Touch(ctx context.Context, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "TOUCH"), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "TOUCH"), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -283,7 +283,7 @@ func (c cmdable) Move(ctx context.Context, key string, db int) *Cmd[bool] {
 // Dump returns the value at key serialised for Restore; Nil when the key
 // does not exist.
 func (c cmdable) Dump(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "DUMP", key)
+	cmd := newStringCmd("DUMP", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -292,14 +292,14 @@ func (c cmdable) Dump(ctx context.Context, key string) *Cmd[string] {
 // (in milliseconds; 0 for no expiry), and returns "OK". It fails with a
 // BUSYKEY *Error when key exists.
 func (c cmdable) Restore(ctx context.Context, key string, ttl time.Duration, value string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "RESTORE", key, expireMillis(ttl), value)
+	cmd := newStringCmd("RESTORE", key, expireMillis(ttl), value)
 	c(ctx, cmd)
 	return cmd
 }
 
 // RestoreReplace is Restore that replaces an existing key.
 func (c cmdable) RestoreReplace(ctx context.Context, key string, ttl time.Duration, value string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "RESTORE", key, expireMillis(ttl), value, "REPLACE")
+	cmd := newStringCmd("RESTORE", key, expireMillis(ttl), value, "REPLACE")
 	c(ctx, cmd)
 	return cmd
 }
@@ -307,7 +307,7 @@ func (c cmdable) RestoreReplace(ctx context.Context, key string, ttl time.Durati
 // ObjectEncoding returns the internal encoding of the value at key
 // ("listpack", "int", "embstr"...); Nil when the key does not exist.
 func (c cmdable) ObjectEncoding(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "OBJECT", "ENCODING", key)
+	cmd := newStringCmd("OBJECT", "ENCODING", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -315,7 +315,7 @@ func (c cmdable) ObjectEncoding(ctx context.Context, key string) *Cmd[string] {
 // ObjectFreq returns the access frequency counter of key; Nil when it does
 // not exist, an *Error unless an LFU maxmemory-policy is in force.
 func (c cmdable) ObjectFreq(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "OBJECT", "FREQ", key)
+	cmd := newIntCmd("OBJECT", "FREQ", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -331,7 +331,7 @@ func (c cmdable) ObjectIdleTime(ctx context.Context, key string) *Cmd[time.Durat
 // ObjectRefCount returns the reference count of the value at key; Nil
 // when it does not exist.
 func (c cmdable) ObjectRefCount(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "OBJECT", "REFCOUNT", key)
+	cmd := newIntCmd("OBJECT", "REFCOUNT", key)
 	c(ctx, cmd)
 	return cmd
 }

@@ -86,28 +86,28 @@ func decodeKeyValues(v resp.Value) (KeyValues, error) {
 // LPush inserts values at the head of the list at key (the last value
 // ends up first) and returns the new length.
 func (c cmdable) LPush(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "LPUSH", key), values...))
+	cmd := newIntCmdArgv(append(argvOf(len(values), "LPUSH", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // RPush appends values to the list at key and returns the new length.
 func (c cmdable) RPush(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "RPUSH", key), values...))
+	cmd := newIntCmdArgv(append(argvOf(len(values), "RPUSH", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // LPushX is LPush only when the list exists; it returns 0 otherwise.
 func (c cmdable) LPushX(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "LPUSHX", key), values...))
+	cmd := newIntCmdArgv(append(argvOf(len(values), "LPUSHX", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
 
 // RPushX is RPush only when the list exists; it returns 0 otherwise.
 func (c cmdable) RPushX(ctx context.Context, key string, values ...any) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, append(argvOf(len(values), "RPUSHX", key), values...))
+	cmd := newIntCmdArgv(append(argvOf(len(values), "RPUSHX", key), values...))
 	c(ctx, cmd)
 	return cmd
 }
@@ -115,7 +115,7 @@ func (c cmdable) RPushX(ctx context.Context, key string, values ...any) *Cmd[int
 // LPop removes and returns the first element of the list at key; Nil when
 // the key does not exist.
 func (c cmdable) LPop(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "LPOP", key)
+	cmd := newStringCmd("LPOP", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -131,7 +131,7 @@ func (c cmdable) LPopCount(ctx context.Context, key string, count int) *Cmd[[]st
 // RPop removes and returns the last element of the list at key; Nil when
 // the key does not exist.
 func (c cmdable) RPop(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "RPOP", key)
+	cmd := newStringCmd("RPOP", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -146,7 +146,7 @@ func (c cmdable) RPopCount(ctx context.Context, key string, count int) *Cmd[[]st
 
 // LLen returns the length of the list at key, 0 if missing.
 func (c cmdable) LLen(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "LLEN", key)
+	cmd := newIntCmd("LLEN", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -162,7 +162,7 @@ func (c cmdable) LRange(ctx context.Context, key string, start, stop int64) *Cmd
 // LIndex returns the element at index of the list at key; Nil when the
 // index is out of range or the key does not exist.
 func (c cmdable) LIndex(ctx context.Context, key string, index int64) *Cmd[string] {
-	cmd := newCmd(DecodeString, "LINDEX", key, index)
+	cmd := newStringCmd("LINDEX", key, index)
 	c(ctx, cmd)
 	return cmd
 }
@@ -171,7 +171,7 @@ func (c cmdable) LIndex(ctx context.Context, key string, index int64) *Cmd[strin
 // first element equal to pivot, and returns the new length: -1 when pivot
 // was not found, 0 when the key does not exist.
 func (c cmdable) LInsert(ctx context.Context, key, op string, pivot, value any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "LINSERT", key, op, pivot, value)
+	cmd := newIntCmd("LINSERT", key, op, pivot, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -189,7 +189,7 @@ func (c cmdable) LInsertAfter(ctx context.Context, key string, pivot, value any)
 // LSet sets the element at index and returns "OK"; an *Error when the
 // index is out of range or the key does not exist.
 func (c cmdable) LSet(ctx context.Context, key string, index int64, value any) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "LSET", key, index, value)
+	cmd := newStringCmd("LSET", key, index, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -198,7 +198,7 @@ func (c cmdable) LSet(ctx context.Context, key string, index int64, value any) *
 // count from the head for count > 0, from the tail for count < 0, all of
 // them for 0.
 func (c cmdable) LRem(ctx context.Context, key string, count int64, value any) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "LREM", key, count, value)
+	cmd := newIntCmd("LREM", key, count, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -206,7 +206,7 @@ func (c cmdable) LRem(ctx context.Context, key string, count int64, value any) *
 // LTrim keeps only the elements from start to stop, both included, and
 // returns "OK".
 func (c cmdable) LTrim(ctx context.Context, key string, start, stop int64) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "LTRIM", key, start, stop)
+	cmd := newStringCmd("LTRIM", key, start, stop)
 	c(ctx, cmd)
 	return cmd
 }
@@ -235,7 +235,7 @@ func appendLPosArgs(argv []any, a LPosArgs) []any {
 // when there is none.
 func (c cmdable) LPos(ctx context.Context, key string, value string, a LPosArgs) *Cmd[int64] {
 	argv := appendLPosArgs(append(make([]any, 0, 7), "LPOS", key, value), a)
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -255,7 +255,7 @@ func (c cmdable) LPosCount(ctx context.Context, key string, value string, count 
 // list at source, pushes it at the destpos end of destination and returns
 // it; Nil when source does not exist.
 func (c cmdable) LMove(ctx context.Context, source, destination, srcpos, destpos string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "LMOVE", source, destination, srcpos, destpos)
+	cmd := newStringCmd("LMOVE", source, destination, srcpos, destpos)
 	c(ctx, cmd)
 	return cmd
 }
@@ -263,7 +263,7 @@ func (c cmdable) LMove(ctx context.Context, source, destination, srcpos, destpos
 // BLMove is LMove that waits up to timeout (0: forever) for source to
 // have an element; Nil when the timeout passes.
 func (c cmdable) BLMove(ctx context.Context, source, destination, srcpos, destpos string, timeout time.Duration) *Cmd[string] {
-	cmd := newCmd(DecodeString, "BLMOVE", source, destination, srcpos, destpos, blockSeconds(timeout))
+	cmd := newStringCmd("BLMOVE", source, destination, srcpos, destpos, blockSeconds(timeout))
 	c(ctx, cmd)
 	return cmd
 }
@@ -271,7 +271,7 @@ func (c cmdable) BLMove(ctx context.Context, source, destination, srcpos, destpo
 // RPopLPush pops the last element of source, pushes it at the head of
 // destination and returns it; Nil when source does not exist.
 func (c cmdable) RPopLPush(ctx context.Context, source, destination string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "RPOPLPUSH", source, destination)
+	cmd := newStringCmd("RPOPLPUSH", source, destination)
 	c(ctx, cmd)
 	return cmd
 }
@@ -279,7 +279,7 @@ func (c cmdable) RPopLPush(ctx context.Context, source, destination string) *Cmd
 // BRPopLPush is RPopLPush that waits up to timeout (0: forever) for
 // source to have an element; Nil when the timeout passes.
 func (c cmdable) BRPopLPush(ctx context.Context, source, destination string, timeout time.Duration) *Cmd[string] {
-	cmd := newCmd(DecodeString, "BRPOPLPUSH", source, destination, blockSeconds(timeout))
+	cmd := newStringCmd("BRPOPLPUSH", source, destination, blockSeconds(timeout))
 	c(ctx, cmd)
 	return cmd
 }

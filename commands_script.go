@@ -57,7 +57,7 @@ func (c cmdable) EvalShaRO(ctx context.Context, sha1 string, keys []string, args
 // ScriptLoad loads a script into the script cache and returns its SHA1
 // hex digest.
 func (c cmdable) ScriptLoad(ctx context.Context, script string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "SCRIPT", "LOAD", script)
+	cmd := newStringCmd("SCRIPT", "LOAD", script)
 	c(ctx, cmd)
 	return cmd
 }
@@ -73,14 +73,14 @@ func (c cmdable) ScriptExists(ctx context.Context, hashes ...string) *Cmd[[]bool
 // ScriptFlush empties the script cache of the whole server (every client's
 // scripts).
 func (c cmdable) ScriptFlush(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "SCRIPT", "FLUSH")
+	cmd := newStringCmd("SCRIPT", "FLUSH")
 	c(ctx, cmd)
 	return cmd
 }
 
 // ScriptKill stops the script running now, if it has not written yet.
 func (c cmdable) ScriptKill(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "SCRIPT", "KILL")
+	cmd := newStringCmd("SCRIPT", "KILL")
 	c(ctx, cmd)
 	return cmd
 }
@@ -102,28 +102,28 @@ func (c cmdable) FCallRO(ctx context.Context, function string, keys []string, ar
 // FunctionLoad loads a library (code starting "#!lua name=...") and
 // returns its name; an error when a library of that name exists.
 func (c cmdable) FunctionLoad(ctx context.Context, code string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "FUNCTION", "LOAD", code)
+	cmd := newStringCmd("FUNCTION", "LOAD", code)
 	c(ctx, cmd)
 	return cmd
 }
 
 // FunctionLoadReplace is FunctionLoad replacing a library of the same name.
 func (c cmdable) FunctionLoadReplace(ctx context.Context, code string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "FUNCTION", "LOAD", "REPLACE", code)
+	cmd := newStringCmd("FUNCTION", "LOAD", "REPLACE", code)
 	c(ctx, cmd)
 	return cmd
 }
 
 // FunctionDelete deletes a library and its functions.
 func (c cmdable) FunctionDelete(ctx context.Context, libName string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FUNCTION", "DELETE", libName)
+	cmd := newStringCmd("FUNCTION", "DELETE", libName)
 	c(ctx, cmd)
 	return cmd
 }
 
 // FunctionFlush deletes every library of the server.
 func (c cmdable) FunctionFlush(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FUNCTION", "FLUSH")
+	cmd := newStringCmd("FUNCTION", "FLUSH")
 	c(ctx, cmd)
 	return cmd
 }
@@ -131,14 +131,14 @@ func (c cmdable) FunctionFlush(ctx context.Context) *Cmd[string] {
 // FunctionFlushAsync is FunctionFlush freeing the libraries in the
 // background.
 func (c cmdable) FunctionFlushAsync(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FUNCTION", "FLUSH", "ASYNC")
+	cmd := newStringCmd("FUNCTION", "FLUSH", "ASYNC")
 	c(ctx, cmd)
 	return cmd
 }
 
 // FunctionKill stops the function running now, if it has not written yet.
 func (c cmdable) FunctionKill(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FUNCTION", "KILL")
+	cmd := newStringCmd("FUNCTION", "KILL")
 	c(ctx, cmd)
 	return cmd
 }
@@ -168,7 +168,7 @@ func (c cmdable) FunctionList(ctx context.Context, q FunctionListQuery) *Cmd[res
 // FunctionDump returns a serialized payload of every library, for
 // FunctionRestore.
 func (c cmdable) FunctionDump(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeString, "FUNCTION", "DUMP")
+	cmd := newStringCmd("FUNCTION", "DUMP")
 	c(ctx, cmd)
 	return cmd
 }
@@ -176,7 +176,7 @@ func (c cmdable) FunctionDump(ctx context.Context) *Cmd[string] {
 // FunctionRestore loads the libraries of a FunctionDump payload; it fails
 // when one of them exists (the server's default APPEND policy).
 func (c cmdable) FunctionRestore(ctx context.Context, libDump string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FUNCTION", "RESTORE", libDump)
+	cmd := newStringCmd("FUNCTION", "RESTORE", libDump)
 	c(ctx, cmd)
 	return cmd
 }

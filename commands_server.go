@@ -22,14 +22,14 @@ import (
 
 // Ping returns "PONG".
 func (c cmdable) Ping(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "PING")
+	cmd := newStringCmd("PING")
 	c(ctx, cmd)
 	return cmd
 }
 
 // Echo returns message.
 func (c cmdable) Echo(ctx context.Context, message any) *Cmd[string] {
-	cmd := newCmd(DecodeString, "ECHO", message)
+	cmd := newStringCmd("ECHO", message)
 	c(ctx, cmd)
 	return cmd
 }
@@ -37,7 +37,7 @@ func (c cmdable) Echo(ctx context.Context, message any) *Cmd[string] {
 // Info returns the server's INFO text for sections (none: the default
 // sections; "all" or "everything" for more). See InfoMap for it parsed.
 func (c cmdable) Info(ctx context.Context, sections ...string) *Cmd[string] {
-	cmd := newCmdArgv(DecodeString, appendStrings(argvOf(len(sections), "INFO"), sections))
+	cmd := newStringCmdArgv(appendStrings(argvOf(len(sections), "INFO"), sections))
 	c(ctx, cmd)
 	return cmd
 }
@@ -90,35 +90,35 @@ func parseInfo(text string) map[string]map[string]string {
 
 // DBSize returns the number of keys in the current database.
 func (c cmdable) DBSize(ctx context.Context) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "DBSIZE")
+	cmd := newIntCmd("DBSIZE")
 	c(ctx, cmd)
 	return cmd
 }
 
 // FlushDB deletes every key of the current database and returns "OK".
 func (c cmdable) FlushDB(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FLUSHDB")
+	cmd := newStringCmd("FLUSHDB")
 	c(ctx, cmd)
 	return cmd
 }
 
 // FlushDBAsync is FlushDB freeing the memory in the background (ASYNC).
 func (c cmdable) FlushDBAsync(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FLUSHDB", "ASYNC")
+	cmd := newStringCmd("FLUSHDB", "ASYNC")
 	c(ctx, cmd)
 	return cmd
 }
 
 // FlushAll deletes every key of every database and returns "OK".
 func (c cmdable) FlushAll(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FLUSHALL")
+	cmd := newStringCmd("FLUSHALL")
 	c(ctx, cmd)
 	return cmd
 }
 
 // FlushAllAsync is FlushAll freeing the memory in the background (ASYNC).
 func (c cmdable) FlushAllAsync(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "FLUSHALL", "ASYNC")
+	cmd := newStringCmd("FLUSHALL", "ASYNC")
 	c(ctx, cmd)
 	return cmd
 }
@@ -162,7 +162,7 @@ func decodeUnixTime(v resp.Value) (time.Time, error) {
 // Save saves the dataset to disk, blocking the server while it does, and
 // returns "OK".
 func (c cmdable) Save(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "SAVE")
+	cmd := newStringCmd("SAVE")
 	c(ctx, cmd)
 	return cmd
 }
@@ -170,7 +170,7 @@ func (c cmdable) Save(ctx context.Context) *Cmd[string] {
 // BgSave starts saving the dataset to disk in the background and returns
 // the server's status text ("Background saving started").
 func (c cmdable) BgSave(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "BGSAVE")
+	cmd := newStringCmd("BGSAVE")
 	c(ctx, cmd)
 	return cmd
 }
@@ -186,14 +186,14 @@ func (c cmdable) ConfigGet(ctx context.Context, parameter string) *Cmd[map[strin
 // ConfigSet sets a configuration parameter and returns "OK". It changes
 // the whole server, for every client.
 func (c cmdable) ConfigSet(ctx context.Context, parameter, value string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "CONFIG", "SET", parameter, value)
+	cmd := newStringCmd("CONFIG", "SET", parameter, value)
 	c(ctx, cmd)
 	return cmd
 }
 
 // ConfigResetStat resets the statistics INFO reports and returns "OK".
 func (c cmdable) ConfigResetStat(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "CONFIG", "RESETSTAT")
+	cmd := newStringCmd("CONFIG", "RESETSTAT")
 	c(ctx, cmd)
 	return cmd
 }
@@ -201,7 +201,7 @@ func (c cmdable) ConfigResetStat(ctx context.Context) *Cmd[string] {
 // ClientID returns the id of the connection the command ran on. On a
 // Client that is whichever pooled connection was free.
 func (c cmdable) ClientID(ctx context.Context) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "CLIENT", "ID")
+	cmd := newIntCmd("CLIENT", "ID")
 	c(ctx, cmd)
 	return cmd
 }
@@ -209,7 +209,7 @@ func (c cmdable) ClientID(ctx context.Context) *Cmd[int64] {
 // ClientGetName returns the name of the connection the command ran on
 // (Options.ClientName); Nil when it has none.
 func (c cmdable) ClientGetName(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeString, "CLIENT", "GETNAME")
+	cmd := newStringCmd("CLIENT", "GETNAME")
 	c(ctx, cmd)
 	return cmd
 }
@@ -217,7 +217,7 @@ func (c cmdable) ClientGetName(ctx context.Context) *Cmd[string] {
 // ClientList returns the server's CLIENT LIST text: one line per
 // connection of "field=value" pairs.
 func (c cmdable) ClientList(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeString, "CLIENT", "LIST")
+	cmd := newStringCmd("CLIENT", "LIST")
 	c(ctx, cmd)
 	return cmd
 }
@@ -225,7 +225,7 @@ func (c cmdable) ClientList(ctx context.Context) *Cmd[string] {
 // ClientInfo returns the CLIENT LIST line of the connection the command
 // ran on.
 func (c cmdable) ClientInfo(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeString, "CLIENT", "INFO")
+	cmd := newStringCmd("CLIENT", "INFO")
 	c(ctx, cmd)
 	return cmd
 }
@@ -264,7 +264,7 @@ func (c cmdable) ClientKill(ctx context.Context, a ClientKillArgs) *Cmd[int64] {
 	if a.IncludeSelf {
 		argv = append(argv, "SKIPME", "no")
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -277,14 +277,14 @@ func (c cmdable) MemoryUsage(ctx context.Context, key string, samples ...int) *C
 	if len(samples) > 0 {
 		argv = append(argv, "SAMPLES", samples[0])
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
 
 // CommandCount returns the number of commands the server knows.
 func (c cmdable) CommandCount(ctx context.Context) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "COMMAND", "COUNT")
+	cmd := newIntCmd("COMMAND", "COUNT")
 	c(ctx, cmd)
 	return cmd
 }
@@ -346,14 +346,14 @@ func decodeSlowLogEntry(v resp.Value) (SlowLogEntry, error) {
 
 // SlowLogLen returns the number of entries in the slow log.
 func (c cmdable) SlowLogLen(ctx context.Context) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "SLOWLOG", "LEN")
+	cmd := newIntCmd("SLOWLOG", "LEN")
 	c(ctx, cmd)
 	return cmd
 }
 
 // SlowLogReset empties the slow log and returns "OK".
 func (c cmdable) SlowLogReset(ctx context.Context) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "SLOWLOG", "RESET")
+	cmd := newStringCmd("SLOWLOG", "RESET")
 	c(ctx, cmd)
 	return cmd
 }
@@ -369,7 +369,7 @@ func (c cmdable) Wait(ctx context.Context, numReplicas int, timeout time.Duratio
 	if timeout > 0 {
 		ms = max(1, timeout.Milliseconds())
 	}
-	cmd := newCmd(DecodeInt, "WAIT", numReplicas, ms)
+	cmd := newIntCmd("WAIT", numReplicas, ms)
 	c(ctx, cmd)
 	return cmd
 }

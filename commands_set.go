@@ -13,7 +13,7 @@ import (
 // already in it.
 func (c cmdable) SAdd(ctx context.Context, key string, members ...any) *Cmd[int64] {
 	argv := append(argvOf(len(members), "SADD", key), members...)
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -21,7 +21,7 @@ func (c cmdable) SAdd(ctx context.Context, key string, members ...any) *Cmd[int6
 // SRem removes members from the set at key and returns how many were in it.
 func (c cmdable) SRem(ctx context.Context, key string, members ...any) *Cmd[int64] {
 	argv := append(argvOf(len(members), "SREM", key), members...)
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -53,7 +53,7 @@ func (c cmdable) SMIsMember(ctx context.Context, key string, members ...any) *Cm
 // SCard returns the number of members of the set at key, 0 when it does
 // not exist.
 func (c cmdable) SCard(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "SCARD", key)
+	cmd := newIntCmd("SCARD", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -61,7 +61,7 @@ func (c cmdable) SCard(ctx context.Context, key string) *Cmd[int64] {
 // SPop removes and returns a random member of the set at key; Nil when the
 // set is empty or missing.
 func (c cmdable) SPop(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "SPOP", key)
+	cmd := newStringCmd("SPOP", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -77,7 +77,7 @@ func (c cmdable) SPopN(ctx context.Context, key string, count int64) *Cmd[[]stri
 // SRandMember returns a random member of the set at key without removing
 // it; Nil when the set is empty or missing.
 func (c cmdable) SRandMember(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "SRANDMEMBER", key)
+	cmd := newStringCmd("SRANDMEMBER", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -112,7 +112,7 @@ func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *C
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -120,7 +120,7 @@ func (c cmdable) SInterCard(ctx context.Context, limit int64, keys ...string) *C
 // SInterStore stores the intersection of the sets at keys in destination
 // and returns its size.
 func (c cmdable) SInterStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "SINTERSTORE", destination), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "SINTERSTORE", destination), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -135,7 +135,7 @@ func (c cmdable) SUnion(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SUnionStore stores the union of the sets at keys in destination and
 // returns its size.
 func (c cmdable) SUnionStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "SUNIONSTORE", destination), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "SUNIONSTORE", destination), keys))
 	c(ctx, cmd)
 	return cmd
 }
@@ -151,7 +151,7 @@ func (c cmdable) SDiff(ctx context.Context, keys ...string) *Cmd[[]string] {
 // SDiffStore stores the difference of the sets at keys (see SDiff) in
 // destination and returns its size.
 func (c cmdable) SDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "SDIFFSTORE", destination), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "SDIFFSTORE", destination), keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -160,7 +160,7 @@ func (c cmdable) XAdd(ctx context.Context, a *XAddArgs) *Cmd[string] {
 		head = append(head, "*")
 	}
 	argv := appendStreamValues(argvOf(streamValuesLen(a.Values), head...), a.Values)
-	cmd := newCmdArgv(DecodeString, argv)
+	cmd := newStringCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -191,7 +191,7 @@ func appendTrim(argv []any, maxLen int64, minID string, approx bool, limit int64
 
 // XLen returns the number of entries in a stream, 0 when it is missing.
 func (c cmdable) XLen(ctx context.Context, stream string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "XLEN", stream)
+	cmd := newIntCmd("XLEN", stream)
 	c(ctx, cmd)
 	return cmd
 }
@@ -228,7 +228,7 @@ func (c cmdable) XRevRangeN(ctx context.Context, stream, start, stop string, cou
 
 // XDel deletes entries by ID and returns how many existed.
 func (c cmdable) XDel(ctx context.Context, stream string, ids ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(ids), "XDEL", stream), ids))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(ids), "XDEL", stream), ids))
 	c(ctx, cmd)
 	return cmd
 }
@@ -236,7 +236,7 @@ func (c cmdable) XDel(ctx context.Context, stream string, ids ...string) *Cmd[in
 // XTrimMaxLen trims the stream to its newest maxLen entries and returns
 // how many were evicted.
 func (c cmdable) XTrimMaxLen(ctx context.Context, key string, maxLen int64) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "XTRIM", key, "MAXLEN", maxLen)
+	cmd := newIntCmd("XTRIM", key, "MAXLEN", maxLen)
 	c(ctx, cmd)
 	return cmd
 }
@@ -248,7 +248,7 @@ func (c cmdable) XTrimMaxLenApprox(ctx context.Context, key string, maxLen, limi
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -256,7 +256,7 @@ func (c cmdable) XTrimMaxLenApprox(ctx context.Context, key string, maxLen, limi
 // XTrimMinID evicts the entries with an ID lower than minID and returns
 // how many were evicted.
 func (c cmdable) XTrimMinID(ctx context.Context, key, minID string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "XTRIM", key, "MINID", minID)
+	cmd := newIntCmd("XTRIM", key, "MINID", minID)
 	c(ctx, cmd)
 	return cmd
 }
@@ -267,7 +267,7 @@ func (c cmdable) XTrimMinIDApprox(ctx context.Context, key, minID string, limit 
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -275,7 +275,7 @@ func (c cmdable) XTrimMinIDApprox(ctx context.Context, key, minID string, limit 
 // XSetID sets the last ID of a stream (the ID below which XADD refuses
 // explicit IDs).
 func (c cmdable) XSetID(ctx context.Context, stream, lastID string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "XSETID", stream, lastID)
+	cmd := newStringCmd("XSETID", stream, lastID)
 	c(ctx, cmd)
 	return cmd
 }
@@ -323,28 +323,28 @@ func (c cmdable) XReadGroup(ctx context.Context, a *XReadGroupArgs) *Cmd[[]XStre
 // XGroupCreate creates a consumer group on an existing stream, starting
 // after ID start ("$" for new entries only, "0" for all).
 func (c cmdable) XGroupCreate(ctx context.Context, stream, group, start string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "XGROUP", "CREATE", stream, group, start)
+	cmd := newStringCmd("XGROUP", "CREATE", stream, group, start)
 	c(ctx, cmd)
 	return cmd
 }
 
 // XGroupCreateMkStream is XGroupCreate creating the stream when missing.
 func (c cmdable) XGroupCreateMkStream(ctx context.Context, stream, group, start string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "XGROUP", "CREATE", stream, group, start, "MKSTREAM")
+	cmd := newStringCmd("XGROUP", "CREATE", stream, group, start, "MKSTREAM")
 	c(ctx, cmd)
 	return cmd
 }
 
 // XGroupSetID sets the last delivered ID of a group.
 func (c cmdable) XGroupSetID(ctx context.Context, stream, group, start string) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "XGROUP", "SETID", stream, group, start)
+	cmd := newStringCmd("XGROUP", "SETID", stream, group, start)
 	c(ctx, cmd)
 	return cmd
 }
 
 // XGroupDestroy deletes a group and returns 1, or 0 when it did not exist.
 func (c cmdable) XGroupDestroy(ctx context.Context, stream, group string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "XGROUP", "DESTROY", stream, group)
+	cmd := newIntCmd("XGROUP", "DESTROY", stream, group)
 	c(ctx, cmd)
 	return cmd
 }
@@ -352,7 +352,7 @@ func (c cmdable) XGroupDestroy(ctx context.Context, stream, group string) *Cmd[i
 // XGroupCreateConsumer adds a consumer to a group and returns 1, or 0
 // when it already existed.
 func (c cmdable) XGroupCreateConsumer(ctx context.Context, stream, group, consumer string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "XGROUP", "CREATECONSUMER", stream, group, consumer)
+	cmd := newIntCmd("XGROUP", "CREATECONSUMER", stream, group, consumer)
 	c(ctx, cmd)
 	return cmd
 }
@@ -360,14 +360,14 @@ func (c cmdable) XGroupCreateConsumer(ctx context.Context, stream, group, consum
 // XGroupDelConsumer deletes a consumer from a group and returns how many
 // entries it had pending (they are dropped from the pending list).
 func (c cmdable) XGroupDelConsumer(ctx context.Context, stream, group, consumer string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "XGROUP", "DELCONSUMER", stream, group, consumer)
+	cmd := newIntCmd("XGROUP", "DELCONSUMER", stream, group, consumer)
 	c(ctx, cmd)
 	return cmd
 }
 
 // XAck acknowledges entries of a group and returns how many were pending.
 func (c cmdable) XAck(ctx context.Context, stream, group string, ids ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(ids), "XACK", stream, group), ids))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(ids), "XACK", stream, group), ids))
 	c(ctx, cmd)
 	return cmd
 }

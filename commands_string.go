@@ -75,7 +75,7 @@ func decodeSetOK(v resp.Value) (bool, error) {
 
 // Get returns the value of key; Nil when the key does not exist.
 func (c cmdable) Get(ctx context.Context, key string) *Cmd[string] {
-	cmd := &Cmd[string]{decode: DecodeString}
+	cmd := &Cmd[string]{ext: stringExt}
 	cmd.setFast(opGet, key, "")
 	c(ctx, cmd)
 	return cmd
@@ -92,12 +92,12 @@ func (c cmdable) Set(ctx context.Context, key string, value any, expiration time
 }
 
 func initSet(cmd *Cmd[string], key string, value any, expiration time.Duration) {
-	cmd.decode = DecodeStatus
 	if s, ok := value.(string); ok && expiration == 0 {
+		cmd.ext = stringExt // DecodeStatus is DecodeString
 		cmd.setFast(opSet, key, s)
 		return
 	}
-	cmd.argv = appendExpiry(argvOf(2, "SET", key, value), expiration)
+	cmd.ext = &cmdExt[string]{decode: DecodeStatus, argv: appendExpiry(argvOf(2, "SET", key, value), expiration)}
 }
 
 // SetArgs runs SET with the options in a. It returns "OK", or with a.Get
@@ -121,7 +121,7 @@ func (c cmdable) SetArgs(ctx context.Context, key string, value any, a SetArgs) 
 	case a.TTL > 0:
 		argv = appendExpiry(argv, a.TTL)
 	}
-	cmd := newCmd(DecodeString, argv...)
+	cmd := newStringCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -153,7 +153,7 @@ func (c cmdable) SetXX(ctx context.Context, key string, value any, expiration ti
 // SetEx sets key to value expiring after expiration, in whole seconds
 // (at least 1), and returns "OK".
 func (c cmdable) SetEx(ctx context.Context, key string, value any, expiration time.Duration) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "SETEX", key, expireSeconds(expiration), value)
+	cmd := newStringCmd("SETEX", key, expireSeconds(expiration), value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -161,7 +161,7 @@ func (c cmdable) SetEx(ctx context.Context, key string, value any, expiration ti
 // PSetEx sets key to value expiring after expiration, in milliseconds
 // (at least 1), and returns "OK".
 func (c cmdable) PSetEx(ctx context.Context, key string, value any, expiration time.Duration) *Cmd[string] {
-	cmd := newCmd(DecodeStatus, "PSETEX", key, expireMillis(expiration), value)
+	cmd := newStringCmd("PSETEX", key, expireMillis(expiration), value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -169,7 +169,7 @@ func (c cmdable) PSetEx(ctx context.Context, key string, value any, expiration t
 // GetSet sets key to value and returns its old value; Nil when the key
 // did not exist.
 func (c cmdable) GetSet(ctx context.Context, key string, value any) *Cmd[string] {
-	cmd := newCmd(DecodeString, "GETSET", key, value)
+	cmd := newStringCmd("GETSET", key, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -177,7 +177,7 @@ func (c cmdable) GetSet(ctx context.Context, key string, value any) *Cmd[string]
 // GetDel returns the value of key and deletes it; Nil when the key does
 // not exist.
 func (c cmdable) GetDel(ctx context.Context, key string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "GETDEL", key)
+	cmd := newStringCmd("GETDEL", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -193,7 +193,7 @@ func (c cmdable) GetEx(ctx context.Context, key string, expiration time.Duration
 	case expiration == 0:
 		argv = append(argv, "PERSIST")
 	}
-	cmd := newCmd(DecodeString, argv...)
+	cmd := newStringCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -210,7 +210,7 @@ func (c cmdable) MGet(ctx context.Context, keys ...string) *Cmd[[]Optional[strin
 // pairs as a flat list ("k1", "v1", "k2", "v2"), or one map[string]any,
 // map[string]string, []string or []any.
 func (c cmdable) MSet(ctx context.Context, values ...any) *Cmd[string] {
-	cmd := newCmdArgv(DecodeStatus, appendPairs(argvOf(pairsLen(values), "MSET"), values))
+	cmd := newStringCmdArgv(appendPairs(argvOf(pairsLen(values), "MSET"), values))
 	c(ctx, cmd)
 	return cmd
 }
@@ -225,7 +225,7 @@ func (c cmdable) MSetNX(ctx context.Context, values ...any) *Cmd[bool] {
 
 // Incr adds 1 to the integer at key (0 if missing) and returns the result.
 func (c cmdable) Incr(ctx context.Context, key string) *Cmd[int64] {
-	cmd := &Cmd[int64]{decode: DecodeInt}
+	cmd := &Cmd[int64]{ext: intExt}
 	cmd.setFast(opIncr, key, "")
 	c(ctx, cmd)
 	return cmd
@@ -234,7 +234,7 @@ func (c cmdable) Incr(ctx context.Context, key string) *Cmd[int64] {
 // IncrBy adds value to the integer at key (0 if missing) and returns the
 // result.
 func (c cmdable) IncrBy(ctx context.Context, key string, value int64) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "INCRBY", key, value)
+	cmd := newIntCmd("INCRBY", key, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -250,7 +250,7 @@ func (c cmdable) IncrByFloat(ctx context.Context, key string, value float64) *Cm
 // Decr subtracts 1 from the integer at key (0 if missing) and returns the
 // result.
 func (c cmdable) Decr(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "DECR", key)
+	cmd := newIntCmd("DECR", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -258,7 +258,7 @@ func (c cmdable) Decr(ctx context.Context, key string) *Cmd[int64] {
 // DecrBy subtracts decrement from the integer at key (0 if missing) and
 // returns the result.
 func (c cmdable) DecrBy(ctx context.Context, key string, decrement int64) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "DECRBY", key, decrement)
+	cmd := newIntCmd("DECRBY", key, decrement)
 	c(ctx, cmd)
 	return cmd
 }
@@ -266,14 +266,14 @@ func (c cmdable) DecrBy(ctx context.Context, key string, decrement int64) *Cmd[i
 // Append appends value to the string at key (created if missing) and
 // returns the new length.
 func (c cmdable) Append(ctx context.Context, key, value string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "APPEND", key, value)
+	cmd := newIntCmd("APPEND", key, value)
 	c(ctx, cmd)
 	return cmd
 }
 
 // StrLen returns the length of the string at key, 0 if missing.
 func (c cmdable) StrLen(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "STRLEN", key)
+	cmd := newIntCmd("STRLEN", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -282,7 +282,7 @@ func (c cmdable) StrLen(ctx context.Context, key string) *Cmd[int64] {
 // both included; negative offsets count from the end. A missing key gives
 // "".
 func (c cmdable) GetRange(ctx context.Context, key string, start, end int64) *Cmd[string] {
-	cmd := newCmd(DecodeString, "GETRANGE", key, start, end)
+	cmd := newStringCmd("GETRANGE", key, start, end)
 	c(ctx, cmd)
 	return cmd
 }
@@ -290,7 +290,7 @@ func (c cmdable) GetRange(ctx context.Context, key string, start, end int64) *Cm
 // SetRange overwrites the string at key from offset with value (padding
 // with zero bytes) and returns the new length.
 func (c cmdable) SetRange(ctx context.Context, key string, offset int64, value string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "SETRANGE", key, offset, value)
+	cmd := newIntCmd("SETRANGE", key, offset, value)
 	c(ctx, cmd)
 	return cmd
 }
@@ -298,7 +298,7 @@ func (c cmdable) SetRange(ctx context.Context, key string, offset int64, value s
 // LCS returns the longest common subsequence of the strings at key1 and
 // key2 (missing keys count as empty strings).
 func (c cmdable) LCS(ctx context.Context, key1, key2 string) *Cmd[string] {
-	cmd := newCmd(DecodeString, "LCS", key1, key2)
+	cmd := newStringCmd("LCS", key1, key2)
 	c(ctx, cmd)
 	return cmd
 }
@@ -306,7 +306,7 @@ func (c cmdable) LCS(ctx context.Context, key1, key2 string) *Cmd[string] {
 // LCSLen returns the length of the longest common subsequence of the
 // strings at key1 and key2 (LCS ... LEN).
 func (c cmdable) LCSLen(ctx context.Context, key1, key2 string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "LCS", key1, key2, "LEN")
+	cmd := newIntCmd("LCS", key1, key2, "LEN")
 	c(ctx, cmd)
 	return cmd
 }

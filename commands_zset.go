@@ -154,7 +154,7 @@ func (c cmdable) ZAddXX(ctx context.Context, key string, members ...Z) *Cmd[int6
 // ZAddArgs runs ZADD with options and returns the number of members added,
 // or added and changed with args.Ch.
 func (c cmdable) ZAddArgs(ctx context.Context, key string, args ZAddArgs) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, zaddArgv(key, args, false))
+	cmd := newIntCmdArgv(zaddArgv(key, args, false))
 	c(ctx, cmd)
 	return cmd
 }
@@ -209,14 +209,14 @@ func (c cmdable) ZIncrBy(ctx context.Context, key string, increment float64, mem
 // were in it.
 func (c cmdable) ZRem(ctx context.Context, key string, members ...any) *Cmd[int64] {
 	argv := append(argvOf(len(members), "ZREM", key), members...)
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
 
 // ZCard returns the number of members of the sorted set at key.
 func (c cmdable) ZCard(ctx context.Context, key string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZCARD", key)
+	cmd := newIntCmd("ZCARD", key)
 	c(ctx, cmd)
 	return cmd
 }
@@ -224,7 +224,7 @@ func (c cmdable) ZCard(ctx context.Context, key string) *Cmd[int64] {
 // ZCount returns the number of members with a score between min and max
 // ("-inf", "(1", "2.5", "+inf").
 func (c cmdable) ZCount(ctx context.Context, key, min, max string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZCOUNT", key, min, max)
+	cmd := newIntCmd("ZCOUNT", key, min, max)
 	c(ctx, cmd)
 	return cmd
 }
@@ -232,7 +232,7 @@ func (c cmdable) ZCount(ctx context.Context, key, min, max string) *Cmd[int64] {
 // ZLexCount returns the number of members between the lexicographic
 // bounds min and max ("-", "[a", "(b", "+").
 func (c cmdable) ZLexCount(ctx context.Context, key, min, max string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZLEXCOUNT", key, min, max)
+	cmd := newIntCmd("ZLEXCOUNT", key, min, max)
 	c(ctx, cmd)
 	return cmd
 }
@@ -256,7 +256,7 @@ func (c cmdable) ZMScore(ctx context.Context, key string, members ...string) *Cm
 // ZRank returns the rank of member, lowest score first, from 0; Nil when
 // the member or key is missing.
 func (c cmdable) ZRank(ctx context.Context, key, member string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZRANK", key, member)
+	cmd := newIntCmd("ZRANK", key, member)
 	c(ctx, cmd)
 	return cmd
 }
@@ -264,7 +264,7 @@ func (c cmdable) ZRank(ctx context.Context, key, member string) *Cmd[int64] {
 // ZRevRank returns the rank of member, highest score first, from 0; Nil
 // when the member or key is missing.
 func (c cmdable) ZRevRank(ctx context.Context, key, member string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZREVRANK", key, member)
+	cmd := newIntCmd("ZREVRANK", key, member)
 	c(ctx, cmd)
 	return cmd
 }
@@ -305,7 +305,7 @@ func (c cmdable) ZRangeArgsWithScores(ctx context.Context, z ZRangeArgs) *Cmd[[]
 // of members stored.
 func (c cmdable) ZRangeStore(ctx context.Context, dst string, z ZRangeArgs) *Cmd[int64] {
 	argv := z.appendArgs(append(make([]any, 0, 10), "ZRANGESTORE", dst, z.Key))
-	cmd := newCmd(DecodeInt, argv...)
+	cmd := newIntCmd(argv...)
 	c(ctx, cmd)
 	return cmd
 }
@@ -378,7 +378,7 @@ func (c cmdable) ZRevRangeByLex(ctx context.Context, key string, opt *ZRangeBy) 
 // ZRemRangeByRank removes the members ranked start to stop and returns
 // how many were removed.
 func (c cmdable) ZRemRangeByRank(ctx context.Context, key string, start, stop int64) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZREMRANGEBYRANK", key, start, stop)
+	cmd := newIntCmd("ZREMRANGEBYRANK", key, start, stop)
 	c(ctx, cmd)
 	return cmd
 }
@@ -386,7 +386,7 @@ func (c cmdable) ZRemRangeByRank(ctx context.Context, key string, start, stop in
 // ZRemRangeByScore removes the members with a score between min and max
 // and returns how many were removed.
 func (c cmdable) ZRemRangeByScore(ctx context.Context, key, min, max string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZREMRANGEBYSCORE", key, min, max)
+	cmd := newIntCmd("ZREMRANGEBYSCORE", key, min, max)
 	c(ctx, cmd)
 	return cmd
 }
@@ -394,7 +394,7 @@ func (c cmdable) ZRemRangeByScore(ctx context.Context, key, min, max string) *Cm
 // ZRemRangeByLex removes the members between the lexicographic bounds min
 // and max and returns how many were removed.
 func (c cmdable) ZRemRangeByLex(ctx context.Context, key, min, max string) *Cmd[int64] {
-	cmd := newCmd(DecodeInt, "ZREMRANGEBYLEX", key, min, max)
+	cmd := newIntCmd("ZREMRANGEBYLEX", key, min, max)
 	c(ctx, cmd)
 	return cmd
 }
@@ -506,7 +506,7 @@ func (c cmdable) ZUnionWithScores(ctx context.Context, store ZStore) *Cmd[[]Z] {
 // ZUnionStore stores the union of the sorted sets in store at dest and
 // returns its size.
 func (c cmdable) ZUnionStore(ctx context.Context, dest string, store *ZStore) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, store.appendArgs(argvOf(store.maxArgs(), "ZUNIONSTORE", dest)))
+	cmd := newIntCmdArgv(store.appendArgs(argvOf(store.maxArgs(), "ZUNIONSTORE", dest)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -528,7 +528,7 @@ func (c cmdable) ZInterWithScores(ctx context.Context, store *ZStore) *Cmd[[]Z] 
 // ZInterStore stores the intersection of the sorted sets in store at dest
 // and returns its size.
 func (c cmdable) ZInterStore(ctx context.Context, dest string, store *ZStore) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, store.appendArgs(argvOf(store.maxArgs(), "ZINTERSTORE", dest)))
+	cmd := newIntCmdArgv(store.appendArgs(argvOf(store.maxArgs(), "ZINTERSTORE", dest)))
 	c(ctx, cmd)
 	return cmd
 }
@@ -540,7 +540,7 @@ func (c cmdable) ZInterCard(ctx context.Context, limit int64, keys ...string) *C
 	if limit > 0 {
 		argv = append(argv, "LIMIT", limit)
 	}
-	cmd := newCmdArgv(DecodeInt, argv)
+	cmd := newIntCmdArgv(argv)
 	c(ctx, cmd)
 	return cmd
 }
@@ -564,7 +564,7 @@ func (c cmdable) ZDiffWithScores(ctx context.Context, keys ...string) *Cmd[[]Z] 
 // ZDiffStore stores the difference of the sorted sets at keys (see ZDiff)
 // at destination and returns its size.
 func (c cmdable) ZDiffStore(ctx context.Context, destination string, keys ...string) *Cmd[int64] {
-	cmd := newCmdArgv(DecodeInt, appendStrings(argvOf(len(keys), "ZDIFFSTORE", destination, len(keys)), keys))
+	cmd := newIntCmdArgv(appendStrings(argvOf(len(keys), "ZDIFFSTORE", destination, len(keys)), keys))
 	c(ctx, cmd)
 	return cmd
 }

@@ -264,13 +264,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		if skipped != nil && skipped[i] {
 			continue
 		}
-		borrow := rq.borrowsElems()
-		v, elems, err := cn.readReply(borrow, cn.elems)
-		if borrow {
-			cn.elems = elems
-		}
-		if err != nil {
-			cn.doneWithElems()
+		if err := cn.readInto(rq); err != nil {
 			ce := cn.ioError(ctx, "read", OutcomeUnknown, err)
 			cn.breakWith(ce)
 			for j := i; j < len(reqs); j++ {
@@ -281,10 +275,6 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 			return ce
 		}
 		cn.pending--
-		rq.setReply(v)
-		if borrow {
-			cn.doneWithElems()
-		}
 	}
 	return nil
 }

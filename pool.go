@@ -45,22 +45,28 @@ type Pool struct {
 
 	stats poolCounters
 
+	// spareWaiters recycles the waiters of Gets that waited (*poolWaiter).
+	spareWaiters sync.Pool
+
 	// hookGaveUp, set only by tests, runs when a waiting Get has given up
 	// and has not yet taken mu, so a test can deliver to it in between.
 	hookGaveUp func()
 
 	// mu guards the fields below and the pooledConn of every connection
 	// of the pool.
-	mu           sync.Mutex
-	closed       bool
-	idle         []*Conn // free connections, the most recently returned last
-	numOpen      int     // idle + in use + dials in flight: the slots of PoolSize taken
-	numInUse     int     // taken with Get, not given back yet
-	numDialing   int     // dials in flight (Gets and the filler)
-	numLeaked    int     // connections in use reported as leaks (LeakThreshold)
-	waiters      poolWaitQueue
-	spareWaiters []*poolWaiter
-	backoff      dialBackoff
+	mu         sync.Mutex
+	closed     bool
+	idle       []*Conn // free connections, the most recently returned last
+	numOpen    int     // idle + in use + dials in flight: the slots of PoolSize taken
+	numInUse   int     // taken with Get, not given back yet
+	numDialing int     // dials in flight (Gets and the filler)
+	numLeaked  int     // connections in use reported as leaks (LeakThreshold)
+	waiters    poolWaitQueue
+	// waitTimer ends the waits PoolTimeout bounds (expireWaiters);
+	// waitTimerArmed says it will fire.
+	waitTimer      *time.Timer
+	waitTimerArmed bool
+	backoff        dialBackoff
 	// gen counts retire calls: a connection dialled in an earlier
 	// generation (pooledConn.gen) is closed instead of reused.
 	gen uint64
@@ -147,7 +153,7 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 			return nil, ErrClosed
 		}
 		cn := p.popIdleLocked()
-		handed := false
+		handed, handedAt := false, time.Time{}
 		if cn != nil {
 			p.mu.Unlock()
 		} else {
@@ -163,7 +169,7 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 				p.mu.Unlock()
 				return nil, ErrPoolExhausted
 			}
-			r, err := p.waitLocked(ctx)
+			r, end, err := p.waitLocked(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -174,13 +180,13 @@ func (p *Pool) get(ctx context.Context, failFast bool) (*Conn, error) {
 				return p.dialNew(ctx) // a slot was freed for us
 			}
 			cn = r.cn
-			handed = true
+			handed, handedAt = true, end
 		}
 
 		var reason closeReason
 		if handed {
 			// Straight from a Put: never idle, so not peeked at.
-			reason = p.expiredReason(cn, p.opt.now())
+			reason = p.expiredReason(cn, handedAt)
 		} else {
 			reason = p.staleReason(cn, p.opt.now())
 		}
@@ -359,7 +365,10 @@ func (p *Pool) Close() error {
 		for w := p.waiters.popFront(); w != nil; w = p.waiters.popFront() {
 			w.ch <- poolDelivery{err: ErrClosed}
 		}
-		p.spareWaiters = nil
+		if p.waitTimer != nil {
+			p.waitTimer.Stop()
+			p.waitTimerArmed = false
+		}
 		close(p.closing)
 		p.mu.Unlock()
 		if p.bgCancel != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +72,105 @@ func TestPoolWaitTimesOut(t *testing.T) {
 	p.Put(cn)
 	if s := checkAccounting(t, p); s.Idle != 1 || s.Open != 1 {
 		t.Fatalf("after Put: %+v", s)
+	}
+}
+
+// TestPoolWaitTimeoutAfterServedHead: PoolTimeout is one timer of the
+// pool, armed for the waiter at the front of the queue. When that waiter
+// is served and another joins before the timer fires, the timer finds
+// nobody to fail yet; it must arm itself again, so that the later waiter
+// times out after its own PoolTimeout instead of waiting for ever. And
+// the connection, given back once both are done, is kept.
+func TestPoolWaitTimeoutAfterServedHead(t *testing.T) {
+	checkGoroutines(t)
+	const timeout = 100 * time.Millisecond
+	p, _, _ := newPipePool(t, &Options{PoolSize: 1, PoolTimeout: timeout})
+	cn := mustGet(t, p)
+
+	first := make(chan *Conn, 1)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		first <- c
+	}()
+	eventually(t, "the first Get waits", func() bool { return p.Stats().Waits == 1 })
+	p.Put(cn) // to the first waiter; the pool's timer stays armed for it
+	c := <-first
+	if c != cn {
+		t.Fatalf("the first waiter got %p, want the connection given back %p", c, cn)
+	}
+	// Not a synchronisation: the second waiter must join late enough
+	// that its deadline is clearly after the one the timer was armed for.
+	time.Sleep(timeout / 2)
+	// Its context outlives PoolTimeout by far: a Get that ends by it was
+	// not timed out by the pool.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*timeout)
+	defer cancel()
+	_, err := p.Get(ctx)
+	var pte *PoolTimeoutError
+	if !errors.As(err, &pte) {
+		t.Fatalf("the second Get: %v, want a *PoolTimeoutError", err)
+	}
+	if pte.Waited < timeout {
+		t.Fatalf("the second Get gave up after %v, before its PoolTimeout of %v", pte.Waited, timeout)
+	}
+	p.Put(c)
+	if s := checkAccounting(t, p); s.Idle != 1 || s.Open != 1 || s.Timeouts != 1 || s.Waits != 2 {
+		t.Fatalf("after both: %+v", s)
+	}
+}
+
+// TestPoolWaitTimeoutsUnderLoad: many Gets on a pool of 2 with a PoolTimeout
+// so short that the pool's timer, the Puts and the cancelled contexts race
+// for the same waiters. Each Get ends exactly one way (a connection, a pool
+// timeout, or its context), and at the end every connection is back and
+// counted once: a waiter failed by the timer got nothing else, and nothing
+// handed to a waiter that left was lost.
+func TestPoolWaitTimeoutsUnderLoad(t *testing.T) {
+	checkGoroutines(t)
+	p, _, _ := newPipePool(t, &Options{PoolSize: 2, PoolTimeout: time.Microsecond})
+	const goroutines, gets = 16, 200
+	var got, timedOut, cancelled atomic.Int64
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range gets {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (g+i)%7 == 0 {
+					cancel() // some Gets give up at once, racing with the rest
+				}
+				cn, err := p.Get(ctx)
+				cancel()
+				switch {
+				case err == nil:
+					got.Add(1)
+					if _, err := cn.Do(context.Background(), "PING"); err != nil {
+						t.Errorf("PING: %v", err)
+					}
+					p.Put(cn)
+				case errors.Is(err, ErrPoolTimeout):
+					timedOut.Add(1)
+				case errors.Is(err, context.Canceled):
+					cancelled.Add(1)
+				default:
+					t.Errorf("Get: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := got.Load() + timedOut.Load() + cancelled.Load(); n != goroutines*gets {
+		t.Fatalf("%d Gets ended, want %d", n, goroutines*gets)
+	}
+	s := checkAccounting(t, p)
+	t.Logf("%d Gets got a connection, %d timed out, %d were cancelled", got.Load(), timedOut.Load(), cancelled.Load())
+	if s.InUse != 0 || s.Idle != s.Open || s.Open == 0 || s.Timeouts != uint64(timedOut.Load()) {
+		t.Fatalf("after the load (%d got, %d timed out, %d cancelled): %+v", got.Load(), timedOut.Load(), cancelled.Load(), s)
 	}
 }
 

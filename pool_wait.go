@@ -12,18 +12,20 @@ import (
 // tell, under that lock, whether something is on its way: if it is no
 // longer queued, its result is in ch, and it gives it back to the pool.
 //
-// Waiters are recycled through Pool.spareWaiters, so waiting allocates
-// nothing once a pool has seen its peak number of waiters.
+// Waiters are recycled through Pool.spareWaiters once their one delivery
+// has been received (or, for a waiter that left the queue itself, none
+// was sent), so waiting allocates nothing in steady state.
 type poolWaiter struct {
 	ch         chan poolDelivery // capacity 1: a delivery never blocks
-	timer      *time.Timer       // PoolTimeout; created at first use, then Reset
+	deadline   time.Time         // when PoolTimeout ends its wait (Options' clock); zero: never
 	prev, next *poolWaiter       // links of the pool's wait queue
 	queued     bool
 }
 
 // poolDelivery is what a waiter receives: a connection handed over by Put
-// (cn), the end of the pool (err), or neither: a slot of PoolSize freed
-// for it, for which it dials a new connection itself.
+// (cn), the end of its wait (err: ErrClosed, or errWaitExpired when
+// PoolTimeout passed), or neither: a slot of PoolSize freed for it, for
+// which it dials a new connection itself.
 type poolDelivery struct {
 	cn  *Conn
 	err error
@@ -95,48 +97,63 @@ func (p *Pool) releaseSlotLocked() {
 	}
 }
 
+// errWaitExpired is what expireWaiters delivers to a waiter
+// whose PoolTimeout passed; waitLocked turns it into a *PoolTimeoutError.
+var errWaitExpired = errors.New("respool: pool wait expired")
+
 // waitLocked queues the calling Get and waits, first come first served,
 // until a Put hands it a connection, a slot frees up, PoolTimeout passes,
 // ctx ends or the pool closes. It is called with mu held and returns with
 // mu released. An error means the Get failed; otherwise the result holds a
 // connection (now in use by the caller) or, when cn is nil, a slot the
-// caller must dial for. A wait that PoolTimeout ends fails with a
-// *PoolTimeoutError describing the pool as the caller gave up.
-func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, error) {
-	w := p.newWaiterLocked()
+// caller must dial for, and the time (by Options' clock) the wait ended.
+// A wait that PoolTimeout ends fails with a *PoolTimeoutError describing
+// the pool as the caller gave up.
+//
+// A waiter that receives what it waited for takes no lock again: it left
+// the queue when the delivery was sent, so nothing else can come.
+// PoolTimeout is not a timer per waiter: every waiter waits as long, so
+// the queue is in the order of their deadlines, and one timer of the
+// pool, armed for the deadline of the waiter at the front, fails the
+// waiters whose time is up (expireWaiters).
+func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, time.Time, error) {
+	w := p.newWaiter()
 	ahead := p.waiters.n
+	start := p.opt.now()
+	if d := p.opt.PoolTimeout; d > 0 {
+		w.deadline = start.Add(d)
+		p.armWaitTimerLocked(d)
+	}
 	p.waiters.pushBack(w)
 	p.stats.waits.Add(1) // under mu: Waits counts queued Gets in order
 	p.mu.Unlock()
 
-	start := p.opt.now()
-	var timeout <-chan time.Time
-	if d := p.opt.PoolTimeout; d > 0 {
-		if w.timer == nil {
-			w.timer = time.NewTimer(d)
-		} else {
-			w.timer.Reset(d)
-		}
-		timeout = w.timer.C
-	}
 	var (
 		r   poolDelivery
 		err error
 	)
-	select {
-	case r = <-w.ch:
-	case <-ctx.Done():
-		err = &poolWaitError{err: ctx.Err()}
-	case <-timeout:
-		err = ErrPoolTimeout
+	if done := ctx.Done(); done == nil {
+		r = <-w.ch
+	} else {
+		select {
+		case r = <-w.ch:
+		case <-done:
+			err = &poolWaitError{err: ctx.Err()}
+		}
 	}
-	if timeout != nil {
-		w.timer.Stop()
+	expired := err == nil && r.err == errWaitExpired
+	if expired {
+		r, err = poolDelivery{}, ErrPoolTimeout
 	}
-	waited := p.opt.now().Sub(start)
+	end := p.opt.now()
+	waited := end.Sub(start)
 	p.stats.waitTime.Add(int64(waited))
+	if err == nil {
+		p.spareWaiters.Put(w)
+		return r, end, nil
+	}
 
-	if err != nil && p.hookGaveUp != nil {
+	if !expired && p.hookGaveUp != nil {
 		p.hookGaveUp()
 	}
 	p.mu.Lock()
@@ -144,22 +161,54 @@ func (p *Pool) waitLocked(ctx context.Context) (poolDelivery, error) {
 		stray  *Conn
 		reason closeReason
 	)
-	if err != nil && !p.waiters.remove(w) {
+	if !expired && !p.waiters.remove(w) {
 		// Something was delivered after the wait ended: give it back.
 		stray, reason = p.giveBackLocked(<-w.ch)
 	}
 	if err == ErrPoolTimeout {
 		err = p.timeoutErrorLocked(ahead, waited)
 	}
-	p.spareWaiters = append(p.spareWaiters, w)
 	p.mu.Unlock()
+	p.spareWaiters.Put(w)
 	if reason != closeNone {
 		p.closeConn(stray, reason)
 	}
 	if errors.Is(err, ErrPoolTimeout) {
 		p.stats.timeouts.Add(1)
 	}
-	return r, err
+	return r, end, err
+}
+
+// armWaitTimerLocked makes sure the pool's wait timer will fire no later
+// than d from now, the PoolTimeout of a waiter joining the queue: if it
+// is armed, it is armed for a waiter ahead, whose deadline is sooner.
+func (p *Pool) armWaitTimerLocked(d time.Duration) {
+	if p.waitTimerArmed {
+		return
+	}
+	p.waitTimerArmed = true
+	if p.waitTimer == nil {
+		p.waitTimer = time.AfterFunc(d, p.expireWaiters)
+		return
+	}
+	p.waitTimer.Reset(d)
+}
+
+// expireWaiters runs when the pool's wait timer fires: it ends the wait
+// of every waiter whose PoolTimeout has passed (they are at the front of
+// the queue) and arms the timer again for the next one.
+func (p *Pool) expireWaiters() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waitTimerArmed = false
+	now := p.opt.now()
+	for w := p.waiters.head; w != nil && !w.deadline.IsZero() && !now.Before(w.deadline); w = p.waiters.head {
+		p.waiters.remove(w)
+		w.ch <- poolDelivery{err: errWaitExpired}
+	}
+	if w := p.waiters.head; w != nil && !p.closed {
+		p.armWaitTimerLocked(w.deadline.Sub(now))
+	}
 }
 
 // giveBackLocked returns what a waiter received after it gave up: a
@@ -179,11 +228,10 @@ func (p *Pool) giveBackLocked(r poolDelivery) (*Conn, closeReason) {
 	return r.cn, p.putLocked(r.cn, true, p.opt.now())
 }
 
-func (p *Pool) newWaiterLocked() *poolWaiter {
-	if n := len(p.spareWaiters); n > 0 {
-		w := p.spareWaiters[n-1]
-		p.spareWaiters[n-1] = nil
-		p.spareWaiters = p.spareWaiters[:n-1]
+// newWaiter returns a recycled waiter, or a new one.
+func (p *Pool) newWaiter() *poolWaiter {
+	if w, _ := p.spareWaiters.Get().(*poolWaiter); w != nil {
+		w.deadline = time.Time{}
 		return w
 	}
 	return &poolWaiter{ch: make(chan poolDelivery, 1)}

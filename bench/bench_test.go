@@ -169,6 +169,11 @@ func openRedigo(addr string, goroutines int) (target, error) {
 		MaxIdle: goroutines,
 		Dial:    func() (redis.Conn, error) { return redis.Dial("tcp", addr) },
 	}
+	return redigoTarget(pool), nil
+}
+
+// redigoTarget drives redigo through pool.
+func redigoTarget(pool *redis.Pool) target {
 	return target{
 		get: func(ctx context.Context, key string) (string, error) {
 			c, err := pool.GetContext(ctx)
@@ -209,7 +214,7 @@ func openRedigo(addr string, goroutines int) (target, error) {
 			return nil
 		},
 		close: func() { pool.Close() },
-	}, nil
+	}
 }
 
 func openRueidis(addr string) (target, error) {
@@ -316,28 +321,39 @@ func BenchmarkGet(b *testing.B) {
 }
 
 func BenchmarkGetParallel(b *testing.B) {
-	keys := benchKeys()
-	ctx := context.Background()
 	for _, cm := range allClients() {
-		b.Run(cm.name, func(b *testing.B) {
-			p := parallelism()
-			tg := openFor(b, cm, p*runtime.GOMAXPROCS(0))
-			var cur keyCursor
-			b.SetParallelism(p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := cur.start()
-				for pb.Next() {
-					if _, err := tg.get(ctx, keys[i%numKeys]); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-			})
-		})
+		b.Run(cm.name, func(b *testing.B) { benchGetParallel(b, cm, parallelism()) })
 	}
+}
+
+// benchGetParallel times GETs of cm's client from p goroutines per P.
+func benchGetParallel(b *testing.B, cm clientMaker, p int) {
+	keys := benchKeys()
+	benchParallel(b, cm, p, func(ctx context.Context, tg target, i int) error {
+		_, err := tg.get(ctx, keys[i%numKeys])
+		return err
+	})
+}
+
+// benchParallel times op on cm's client from p goroutines per P, each
+// calling it with i counting up from a start of its own in the keyspace.
+func benchParallel(b *testing.B, cm clientMaker, p int, op func(ctx context.Context, tg target, i int) error) {
+	ctx := context.Background()
+	tg := openFor(b, cm, p*runtime.GOMAXPROCS(0))
+	var cur keyCursor
+	b.SetParallelism(p)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := cur.start()
+		for pb.Next() {
+			if err := op(ctx, tg, i); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
 }
 
 func BenchmarkSet(b *testing.B) {
@@ -359,25 +375,11 @@ func BenchmarkSet(b *testing.B) {
 }
 
 func BenchmarkSetParallel(b *testing.B) {
-	keys := benchKeys()
-	ctx := context.Background()
 	for _, cm := range allClients() {
 		b.Run(cm.name, func(b *testing.B) {
-			p := parallelism()
-			tg := openFor(b, cm, p*runtime.GOMAXPROCS(0))
-			var cur keyCursor
-			b.SetParallelism(p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := cur.start()
-				for pb.Next() {
-					if err := tg.set(ctx, keys[i%numKeys], benchValue); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
+			keys := benchKeys()
+			benchParallel(b, cm, parallelism(), func(ctx context.Context, tg target, i int) error {
+				return tg.set(ctx, keys[i%numKeys], benchValue)
 			})
 		})
 	}
@@ -416,24 +418,10 @@ func BenchmarkPipeline100(b *testing.B) {
 
 func BenchmarkPipeline100Parallel(b *testing.B) {
 	keys := benchKeys()
-	ctx := context.Background()
 	for _, cm := range allClients() {
 		b.Run(cm.name, func(b *testing.B) {
-			p := parallelism()
-			tg := openFor(b, cm, p*runtime.GOMAXPROCS(0))
-			var cur keyCursor
-			b.SetParallelism(p)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := cur.start()
-				for pb.Next() {
-					if err := tg.pipe(ctx, pipeWindow(keys, i)); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
+			benchParallel(b, cm, parallelism(), func(ctx context.Context, tg target, i int) error {
+				return tg.pipe(ctx, pipeWindow(keys, i))
 			})
 			reportPerCommand(b)
 		})

@@ -178,12 +178,6 @@ func AppendCommand(dst []byte, args ...any) ([]byte, error) {
 	return dst, nil
 }
 
-func appendHeader(dst []byte, typ byte, n int64) []byte {
-	dst = append(dst, typ)
-	dst = strconv.AppendInt(dst, n, 10)
-	return append(dst, '\r', '\n')
-}
-
 func appendArg(dst []byte, a any) []byte {
 	switch a := a.(type) {
 	case string:

@@ -193,3 +193,68 @@ func readAllSize(src io.Reader, size int) ([]Value, error) {
 		vals = append(vals, v)
 	}
 }
+
+// FuzzReadString: on any stream, ReadString agrees with ReadValue reply by
+// reply. Where ReadValue reads a string (simple, bulk, verbatim) or a null,
+// ReadString returns the same text, or reports the null; where it reads
+// anything else, ReadString refuses it with a *WrongKindError and leaves
+// it for ReadValue; where ReadValue fails, so does ReadString. The stream
+// is read in full (the shortcut for short bulk strings applies) and one
+// byte at a time (it never does).
+func FuzzReadString(f *testing.F) {
+	addSeeds(f, func(data []byte) { f.Add(data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, oneByte := range []bool{false, true} {
+			var src, srcV io.Reader = bytes.NewReader(data), bytes.NewReader(data)
+			if oneByte {
+				src, srcV = iotest.OneByteReader(src), iotest.OneByteReader(srcV)
+			}
+			r, rv := NewReader(src), NewReader(srcV)
+			for range len(data) + 1 {
+				v, verr := rv.ReadValue()
+				if verr == nil && v.Kind() == KindPush {
+					// ReadString refuses a push like any other kind.
+					if _, _, err := r.ReadString(); err == nil {
+						t.Fatalf("ReadString took the push %v", v)
+					}
+					if _, err := r.ReadValue(); err != nil {
+						t.Fatalf("ReadValue after the refused push: %v", err)
+					}
+					continue
+				}
+				s, null, err := r.ReadString()
+				var wk *WrongKindError
+				if errors.As(err, &wk) {
+					// Left unread: ReadValue reads it as the other reader did.
+					if verr == nil && (v.Kind() == KindNull || isStringKind(v.Kind())) {
+						t.Fatalf("ReadString refused %v, which ReadValue read as %v", wk.Got, v)
+					}
+					v2, err2 := r.ReadValue()
+					v.attr = nil // ReadString consumed the reply's attributes
+					if (err2 == nil) != (verr == nil) || (verr == nil && !v2.Equal(v)) {
+						t.Fatalf("after a refused %v, ReadValue gave %v, %v; want %v, %v", wk.Got, v2, err2, v, verr)
+					}
+					if verr != nil {
+						break
+					}
+					continue
+				}
+				if (err == nil) != (verr == nil) {
+					t.Fatalf("ReadString: %q, %v, %v; ReadValue: %v, %v", s, null, err, v, verr)
+				}
+				if err != nil {
+					break
+				}
+				want, werr := v.Str()
+				if null != v.IsNull() || (!null && (werr != nil || s != want)) {
+					t.Fatalf("ReadString = %q, null %v; ReadValue = %v", s, null, v)
+				}
+			}
+		}
+	})
+}
+
+// isStringKind reports the kinds ReadString reads.
+func isStringKind(k Kind) bool {
+	return k == KindSimpleString || k == KindBulkString || k == KindVerbatim
+}

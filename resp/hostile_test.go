@@ -38,6 +38,7 @@ func TestHostileHugeBulkClaim(t *testing.T) {
 	}{
 		{"ReadValue", func(r *Reader) error { _, err := r.ReadValue(); return err }},
 		{"ReadBulkAppend", func(r *Reader) error { _, _, err := r.ReadBulkAppend(nil); return err }},
+		{"ReadString", func(r *Reader) error { _, _, err := r.ReadString(); return err }},
 		{"Skip", (*Reader).Skip},
 	} {
 		var err error
@@ -227,6 +228,7 @@ func TestHostileBulkLimit(t *testing.T) {
 			func(r *Reader) error { _, err := r.ReadValue(); return err },
 			(*Reader).Skip,
 			func(r *Reader) error { _, _, err := r.ReadBulkAppend(nil); return err },
+			func(r *Reader) error { _, _, err := r.ReadString(); return err },
 		} {
 			r := NewReader(strings.NewReader(tc.wire))
 			r.SetLimits(lim)

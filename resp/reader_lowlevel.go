@@ -137,59 +137,152 @@ func (r *Reader) ReadBulkAppend(dst []byte) (out []byte, null bool, err error) {
 }
 
 func (r *Reader) readBulkAppend(dst []byte) ([]byte, bool, error) {
-	line, lineOff, err := r.readHeader()
-	if err != nil {
+	h, err := r.readStringHeader()
+	if err != nil || h.null {
+		return dst, h.null, err
+	}
+	switch {
+	case h.simple:
+		return append(dst, h.text...), false, nil
+	case h.streamed:
+		dst, err = r.readChunks(dst, h.off, false)
 		return dst, false, err
 	}
+	if dst, err = r.appendBody(dst, h.n); err != nil {
+		return dst, false, err
+	}
+	return dst, false, r.readCRLF()
+}
+
+// ReadString is ReadBulkAppend returning a new string: it reads the same
+// kinds, with the same errors, and allocates only the string (nothing for
+// an empty string or the simple strings Redis sends most, such as OK).
+func (r *Reader) ReadString() (s string, null bool, err error) {
+	if err := r.begin(); err != nil {
+		return "", false, err
+	}
+	s, null, err = r.readString()
+	if err != nil {
+		return "", false, r.lowLevelResult(err)
+	}
+	return s, null, nil
+}
+
+func (r *Reader) readString() (string, bool, error) {
+	if s, ok := r.bufferedShortBulk(); ok {
+		return s, false, nil
+	}
+	h, err := r.readStringHeader()
+	if err != nil || h.null {
+		return "", h.null, err
+	}
+	switch {
+	case h.simple:
+		return simpleString(h.text), false, nil
+	case h.streamed:
+		b, err := r.readChunks(nil, h.off, false)
+		return bytesToString(b), false, err
+	}
+	s, err := r.readBulkString(h.n)
+	return s, false, err
+}
+
+// bufferedShortBulk reads the next reply when it is a bulk string of
+// fewer than 100 bytes, within the limits, all of it in the buffer: the
+// usual reply to GET, read without the general path. Anything else is
+// left to it (ok false, nothing consumed).
+func (r *Reader) bufferedShortBulk() (s string, ok bool) {
+	b := r.buf[r.r:r.w]
+	if len(b) < 6 || b[0] != '$' || !isDigit(b[1]) { // "$0\r\n\r\n" at least
+		return "", false
+	}
+	n, start := int(b[1]-'0'), 4
+	if b[2] != '\r' {
+		if b[1] == '0' || !isDigit(b[2]) {
+			return "", false
+		}
+		n, start = n*10+int(b[2]-'0'), 5
+	}
+	end := start + n
+	if int64(n) > r.limits.MaxBulkLen || b[start-2] != '\r' || b[start-1] != '\n' ||
+		len(b) < end+2 || b[end] != '\r' || b[end+1] != '\n' {
+		return "", false
+	}
+	s = string(b[start:end])
+	r.advance(end + 2)
+	return s, true
+}
+
+// stringHeader is the start of a reply that ReadBulkAppend and ReadString
+// read: a null, a simple string (its text, which points into the buffer
+// until the next read), a streamed string whose chunks follow, or a bulk
+// or verbatim string of n bytes (a verbatim string's format consumed).
+type stringHeader struct {
+	null, simple, streamed bool
+	text                   []byte
+	n                      int
+	off                    int64 // where the reply starts
+}
+
+// readStringHeader consumes the header of the next reply when it is of a
+// kind ReadBulkAppend reads, and leaves it unread with a *WrongKindError
+// otherwise.
+func (r *Reader) readStringHeader() (stringHeader, error) {
+	line, lineOff, err := r.readHeader()
+	if err != nil {
+		return stringHeader{}, err
+	}
+	h := stringHeader{off: lineOff}
 	typ, payload := line[0], line[1:]
 	switch typ {
 	case '+':
-		return append(dst, payload...), false, nil
+		h.simple, h.text = true, payload
+		return h, nil
 	case '_':
 		if len(payload) != 0 {
-			return dst, false, protocolError(lineOff, "null with data %q", clip(payload))
+			return h, protocolError(lineOff, "null with data %q", clip(payload))
 		}
-		return dst, true, nil
+		h.null = true
+		return h, nil
 	case '$', '=':
 		if typ == '$' && len(payload) == 1 && payload[0] == '?' {
-			dst, err = r.readChunks(dst, lineOff, false)
-			return dst, false, err
+			h.streamed = true
+			return h, nil
 		}
 		n64, ok := parseLength(payload)
 		if !ok || (n64 == -1 && typ != '$') {
-			return dst, false, protocolError(lineOff, "invalid %s length %q", kindOfByte(typ), clip(payload))
+			return h, protocolError(lineOff, "invalid %s length %q", kindOfByte(typ), clip(payload))
 		}
 		if n64 == -1 {
-			return dst, true, nil
+			h.null = true
+			return h, nil
 		}
 		if n64 > r.limits.MaxBulkLen {
-			return dst, false, limitError(lineOff, "%s of %d bytes exceeds the limit of %d", kindOfByte(typ), n64, r.limits.MaxBulkLen)
+			return h, limitError(lineOff, "%s of %d bytes exceeds the limit of %d", kindOfByte(typ), n64, r.limits.MaxBulkLen)
 		}
-		n := int(n64)
+		h.n = int(n64)
 		if typ == '=' {
-			if n < 4 {
-				return dst, false, protocolError(lineOff, "verbatim string without its format")
+			if h.n < 4 {
+				return h, protocolError(lineOff, "verbatim string without its format")
 			}
 			if err := r.ensure(4); err != nil {
-				return dst, false, err
+				return h, err
 			}
 			if r.buf[r.r+3] != ':' {
-				return dst, false, protocolError(lineOff, "verbatim string without its format")
+				return h, protocolError(lineOff, "verbatim string without its format")
 			}
 			r.advance(4)
-			n -= 4
+			h.n -= 4
 		}
-		if dst, err = r.appendBody(dst, n); err != nil {
-			return dst, false, err
-		}
-		return dst, false, r.readCRLF()
+		return h, nil
 	case '*':
 		if lineKind(line) == KindNull {
-			return dst, true, nil
+			h.null = true
+			return h, nil
 		}
 	}
 	r.unreadLine(line)
-	return dst, false, &WrongKindError{Got: lineKind(line), Want: KindBulkString}
+	return h, &WrongKindError{Got: lineKind(line), Want: KindBulkString}
 }
 
 // ReadInteger reads the next reply, which must be an integer (':'). Any

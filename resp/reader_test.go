@@ -50,6 +50,7 @@ func TestEOF(t *testing.T) {
 	for _, read := range []func(*Reader) error{
 		func(r *Reader) error { _, err := r.PeekKind(); return err },
 		func(r *Reader) error { _, _, err := r.ReadBulkAppend(nil); return err },
+		func(r *Reader) error { _, _, err := r.ReadString(); return err },
 		func(r *Reader) error { _, err := r.ReadInteger(); return err },
 		func(r *Reader) error { _, _, err := r.ReadAggregateHeader(); return err },
 	} {
@@ -197,7 +198,29 @@ func TestPeekKind(t *testing.T) {
 	}
 }
 
+// stringReads are the two low-level reads of a string reply, each
+// returning the string it read with the prefix ReadBulkAppend appends to.
+var stringReads = []struct {
+	name string
+	read func(r *Reader) (string, bool, error)
+}{
+	{"ReadBulkAppend", func(r *Reader) (string, bool, error) {
+		out, null, err := r.ReadBulkAppend([]byte("prefix:"))
+		return string(out), null, err
+	}},
+	{"ReadString", func(r *Reader) (string, bool, error) {
+		s, null, err := r.ReadString()
+		return "prefix:" + s, null, err
+	}},
+}
+
 func TestReadBulkAppend(t *testing.T) {
+	for _, sr := range stringReads {
+		t.Run(sr.name, func(t *testing.T) { testStringRead(t, sr.read) })
+	}
+}
+
+func testStringRead(t *testing.T, read func(r *Reader) (string, bool, error)) {
 	for _, tc := range []struct {
 		wire string
 		want string
@@ -206,6 +229,7 @@ func TestReadBulkAppend(t *testing.T) {
 		{"$5\r\nhello\r\n", "hello", false},
 		{"$0\r\n\r\n", "", false},
 		{"+OK\r\n", "OK", false},
+		{"+fine\r\n", "fine", false},
 		{"=9\r\ntxt:hello\r\n", "hello", false},
 		{"$?\r\n;2\r\nhe\r\n;3\r\nllo\r\n;0\r\n", "hello", false},
 		{"$-1\r\n", "", true},
@@ -214,9 +238,9 @@ func TestReadBulkAppend(t *testing.T) {
 		{"|1\r\n+a\r\n+b\r\n$5\r\nhello\r\n", "hello", false},
 	} {
 		r := NewReader(iotest.OneByteReader(strings.NewReader(tc.wire + ":1\r\n")))
-		out, null, err := r.ReadBulkAppend([]byte("prefix:"))
-		if err != nil || null != tc.null || (!null && string(out) != "prefix:"+tc.want) || (null && string(out) != "prefix:") {
-			t.Fatalf("ReadBulkAppend(%q) = %q, %v, %v", tc.wire, out, null, err)
+		out, null, err := read(r)
+		if err != nil || null != tc.null || (!null && out != "prefix:"+tc.want) || (null && out != "prefix:") {
+			t.Fatalf("read(%q) = %q, %v, %v", tc.wire, out, null, err)
 		}
 		if n, err := r.ReadInteger(); n != 1 || err != nil {
 			t.Fatalf("%q: next reply %d, %v", tc.wire, n, err)
@@ -229,12 +253,13 @@ func TestReadBulkAppend(t *testing.T) {
 	}{
 		{":1\r\n", KindInteger}, {"-ERR x\r\n", KindError}, {"*1\r\n:1\r\n", KindArray},
 		{"!1\r\nx\r\n", KindBulkError}, {",1.5\r\n", KindDouble}, {"%0\r\n", KindMap},
+		{">2\r\n+a\r\n+b\r\n", KindPush},
 	} {
 		r := NewReader(strings.NewReader(tc.wire))
-		_, _, err := r.ReadBulkAppend(nil)
+		_, _, err := read(r)
 		var wk *WrongKindError
 		if !errors.As(err, &wk) || wk.Got != tc.got || wk.Want != KindBulkString {
-			t.Fatalf("ReadBulkAppend(%q): %v", tc.wire, err)
+			t.Fatalf("read(%q): %v", tc.wire, err)
 		}
 		if err.Error() != "resp: got "+tc.got.String()+", want bulk string" {
 			t.Fatalf("error text %q", err)
@@ -245,11 +270,30 @@ func TestReadBulkAppend(t *testing.T) {
 	}
 	// Hostile input through the low-level path.
 	for _, wire := range []string{"$3\r\nabcde", "=3\r\nabc\r\n", "=5\r\nabcde\r\n", "$-2\r\n", "_x\r\n", "$?\r\n:1\r\n"} {
-		_, _, err := NewReader(strings.NewReader(wire)).ReadBulkAppend(nil)
+		_, _, err := read(NewReader(strings.NewReader(wire)))
 		var pe *ProtocolError
 		if !errors.As(err, &pe) {
-			t.Fatalf("ReadBulkAppend(%q): %v, want a ProtocolError", wire, err)
+			t.Fatalf("read(%q): %v, want a ProtocolError", wire, err)
 		}
+	}
+}
+
+func TestReadStringAllocs(t *testing.T) {
+	wire := strings.Repeat("$10\r\n0123456789\r\n+OK\r\n", 1000)
+	src := strings.NewReader(wire)
+	r := NewReader(src)
+	allocs := testing.AllocsPerRun(500, func() {
+		if r.Buffered() == 0 && src.Len() == 0 {
+			src.Reset(wire)
+		}
+		for _, want := range []string{"0123456789", "OK"} {
+			if s, _, err := r.ReadString(); s != want || err != nil {
+				t.Fatalf("ReadString = %q, %v; want %q", s, err, want)
+			}
+		}
+	})
+	if allocs != 1 {
+		t.Fatalf("ReadString of a bulk string and OK allocated %v times, want 1 (the bulk string)", allocs)
 	}
 }
 
@@ -364,5 +408,43 @@ func TestLowLevelWalk(t *testing.T) {
 	}
 	if _, err := r.PeekKind(); err != io.EOF {
 		t.Fatal(err)
+	}
+}
+
+// TestReadStringBuffered: with the whole reply in the buffer, ReadString
+// takes a shortcut for short bulk strings; it must agree with ReadValue
+// on each of these, the shortcut's edges and what it leaves to the
+// general path, and leave the reply after them in place.
+func TestReadStringBuffered(t *testing.T) {
+	x99 := strings.Repeat("x", 99)
+	for _, wire := range []string{
+		"$0\r\n\r\n", "$1\r\na\r\n", "$9\r\n123456789\r\n", "$10\r\n0123456789\r\n",
+		"$99\r\n" + x99 + "\r\n", "$100\r\n" + x99 + "y\r\n", "$05\r\nhello\r\n",
+		"$5\r\nhelloXY", "$5\r\nhello\n\n", "$5\n\nhello\r\n", "$-1\r\n", "$1x\r\n",
+		"$5\r\nhello\r\n", "$",
+	} {
+		for _, limit := range []int64{4, 512 << 20} {
+			lim := Limits{MaxBulkLen: limit}
+			r := NewReader(strings.NewReader(wire + ":7\r\n"))
+			r.SetLimits(lim)
+			_, _ = r.PeekKind() // fills the buffer: the reply is all in it
+			s, null, err := r.ReadString()
+			rv := NewReader(strings.NewReader(wire + ":7\r\n"))
+			rv.SetLimits(lim)
+			v, verr := rv.ReadValue()
+			if (err == nil) != (verr == nil) {
+				t.Fatalf("%q (limit %d): ReadString error %v, ReadValue error %v", wire, limit, err, verr)
+			}
+			if err != nil {
+				continue
+			}
+			want, _ := v.Str()
+			if null != v.IsNull() || s != want {
+				t.Fatalf("%q (limit %d): ReadString = %q, %v; ReadValue = %v", wire, limit, s, null, v)
+			}
+			if n, err := r.ReadInteger(); n != 7 || err != nil {
+				t.Fatalf("%q: next reply %d, %v", wire, n, err)
+			}
+		}
 	}
 }

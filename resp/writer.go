@@ -186,9 +186,22 @@ func (w *Writer) writeHeader(typ byte, n int64) {
 	if !w.reserve(maxHeaderLen) {
 		return
 	}
-	w.buf = append(w.buf, typ)
-	w.buf = strconv.AppendInt(w.buf, n, 10)
-	w.buf = append(w.buf, '\r', '\n')
+	w.buf = appendHeader(w.buf, typ, n)
+}
+
+// appendHeader appends a header line: typ, n in decimal, CRLF. The
+// lengths of most commands' arguments take one or two digits, which it
+// writes without strconv.
+func appendHeader(b []byte, typ byte, n int64) []byte {
+	switch {
+	case n >= 0 && n < 10:
+		return append(b, typ, byte('0'+n), '\r', '\n')
+	case n >= 10 && n < 100:
+		return append(b, typ, byte('0'+n/10), byte('0'+n%10), '\r', '\n')
+	}
+	b = append(b, typ)
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, '\r', '\n')
 }
 
 // writeCRLF ends a line or a bulk body.
@@ -283,6 +296,13 @@ func (w *Writer) WriteArrayHeader(n int) error {
 func (w *Writer) WriteBulkString(s string) error {
 	if w.err != nil {
 		return w.err
+	}
+	if cap(w.buf)-len(w.buf) >= maxHeaderLen+len(s)+2 {
+		// All of it fits: one pass, nothing to flush or lend.
+		w.buf = appendHeader(w.buf, '$', int64(len(s)))
+		w.buf = append(w.buf, s...)
+		w.buf = append(w.buf, '\r', '\n')
+		return nil
 	}
 	w.writeHeader('$', int64(len(s)))
 	w.writeString(s)

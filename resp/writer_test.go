@@ -284,3 +284,14 @@ func TestLowLevelWrites(t *testing.T) {
 		t.Fatalf("Available = %d", w.Available())
 	}
 }
+
+// TestAppendHeader: the one- and two-digit shortcuts write what strconv
+// writes, and the numbers around them take the general path.
+func TestAppendHeader(t *testing.T) {
+	for _, n := range []int64{-100, -10, -1, 0, 1, 9, 10, 42, 99, 100, 101, 4096, math.MaxInt64, math.MinInt64} {
+		want := "$" + strconv.FormatInt(n, 10) + "\r\n"
+		if got := string(appendHeader([]byte("x"), '$', n)); got != "x"+want {
+			t.Errorf("appendHeader(%d) = %q, want %q", n, got, "x"+want)
+		}
+	}
+}
