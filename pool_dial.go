@@ -214,7 +214,6 @@ func (p *Pool) dialLimited(ctx context.Context, reason dialReason) (*Conn, error
 		}
 	}
 	defer func() { <-p.dialTokens }()
-	p.stats.dials.Add(1)
 	p.stats.dialsFor[reason].Add(1)
 	cn, err := dialConn(ctx, p.opt)
 	if err != nil {

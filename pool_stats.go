@@ -66,7 +66,7 @@ func (c ClosedStats) Total() uint64 {
 type poolCounters struct {
 	hits, misses, waits, timeouts atomic.Uint64
 	waitTime                      atomic.Int64 // nanoseconds
-	dials, dialErrors             atomic.Uint64
+	dialErrors                    atomic.Uint64
 	dialsFor                      [numDialReasons]atomic.Uint64
 	doublePuts, foreignPuts       atomic.Uint64
 	closed                        [numCloseReasons]atomic.Uint64
@@ -91,9 +91,13 @@ func (p *Pool) Stats() PoolStats {
 	s.Waits = c.waits.Load()
 	s.WaitTime = time.Duration(c.waitTime.Load())
 	s.Timeouts = c.timeouts.Load()
-	s.Dials = c.dials.Load()
+	// Dials is the sum of the reasons' counts as loaded here, so that
+	// Dials - MinIdleDials - SharedDials is exact within one snapshot even
+	// while the filler dials.
+	forGet := c.dialsFor[dialForGet].Load()
 	s.MinIdleDials = c.dialsFor[dialMinIdle].Load()
 	s.SharedDials = c.dialsFor[dialShared].Load()
+	s.Dials = forGet + s.MinIdleDials + s.SharedDials
 	s.DialErrors = c.dialErrors.Load()
 	s.Reauths = p.opt.creds.reauths.Load()
 	s.ReauthErrors = p.opt.creds.reauthErrors.Load()
