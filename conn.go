@@ -39,6 +39,7 @@ type Conn struct {
 	sessionChanged bool         // SELECT, CLIENT SETNAME, HELLO... changed the session
 	broken         error        // the error that made the connection unusable
 	elems          []resp.Value // reused for the replies of requests that borrow them
+	drain          connDrain    // stalled with replies owed, for an owner that drains (conn_drain.go)
 
 	// The socket's deadlines as last set by the goroutine holding the
 	// Conn (setReadDeadline, setWriteDeadline).
@@ -212,10 +213,10 @@ func (cn *Conn) run(ctx context.Context, reqs ...request) error {
 	}
 	stop := cn.watchContext(ctx)
 	err := cn.roundTrip(ctx, reqs)
-	if stop != nil && !stop() && cn.broken == nil {
-		// The cancellation raced with the end of the round trip: the
-		// deadline it set may land on the next call.
-		cn.breakWith(context.Cause(ctx))
+	if stop != nil && !stop() {
+		// The cancellation fired: when it raced with the end of the round
+		// trip, the deadline it set may land on the next call.
+		cn.cancelRaced(context.Cause(ctx))
 	}
 	return err
 }
@@ -266,7 +267,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		}
 		if err := cn.readInto(rq); err != nil {
 			ce := cn.ioError(ctx, "read", OutcomeUnknown, err)
-			cn.breakWith(ce)
+			cn.stallWith(ce, err, b.block) // or breakWith: the replies owed may be drained
 			for j := i; j < len(reqs); j++ {
 				if skipped == nil || !skipped[j] {
 					reqs[j].setErr(ce)

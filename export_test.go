@@ -38,3 +38,7 @@ func blockFor(argv []any) time.Duration {
 	}
 	return blockTime(cmdinfo.ClassOf(argv), argv)
 }
+
+// waitDrains waits for the drains p started to end. Call it when no Put
+// can start another.
+func (p *Pool) waitDrains() { p.drainWG.Wait() }

@@ -96,6 +96,23 @@ type Options struct {
 	// WriteTimeout bounds each write. Default 3s; negative means none. As
 	// for ReadTimeout, it fires up to half of it late.
 	WriteTimeout time.Duration
+	// DrainTimeout bounds the drain of a pooled connection whose caller
+	// stopped waiting for its replies: a read that timed out, or a
+	// context that ended after the command was written. Instead of
+	// closing such a connection (and dialling a new one for the next
+	// command), the Pool reads and discards the replies still owed in a
+	// goroutine of its own, for at most DrainTimeout from the Put, and
+	// then reuses the connection; one whose replies do not all arrive in
+	// time is closed. Only a connection that stopped between two replies,
+	// after a batch with no blocking command (BLPOP, WAIT, XREAD BLOCK...)
+	// and with its session as a new connection's (no MULTI, WATCH,
+	// subscription, SELECT, CLIENT REPLY...), is drained; any other is
+	// closed at once. A draining connection holds its slot of PoolSize.
+	// Default 0 means ReadTimeout (3s by default; 3s when ReadTimeout is
+	// negative); negative turns draining off. Shared connections of a
+	// multiplexing Client never need it: a caller that stops waiting
+	// leaves its reply to the connection's reader (see Client).
+	DrainTimeout time.Duration
 	// KeepAlive configures TCP keepalive probes. The zero value means on,
 	// 30s idle, 5s interval, 3 probes. Set KeepAlive.Enable = false with
 	// KeepAlive.Idle = -1 to turn probes off.

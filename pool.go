@@ -48,6 +48,10 @@ type Pool struct {
 	// spareWaiters recycles the waiters of Gets that waited (*poolWaiter).
 	spareWaiters sync.Pool
 
+	// drainWG counts the drain goroutines (pool_drain.go); Close waits
+	// for them. A drain starts only under mu while the pool is open.
+	drainWG sync.WaitGroup
+
 	// hookGaveUp, set only by tests, runs when a waiting Get has given up
 	// and has not yet taken mu, so a test can deliver to it in between.
 	hookGaveUp func()
@@ -67,6 +71,7 @@ type Pool struct {
 	waitTimer      *time.Timer
 	waitTimerArmed bool
 	backoff        dialBackoff
+	draining       map[*Conn]struct{} // connections being drained (in use meanwhile)
 	// gen counts retire calls: a connection dialled in an earlier
 	// generation (pooledConn.gen) is closed instead of reused.
 	gen uint64
@@ -291,15 +296,20 @@ func (p *Pool) Put(cn *Conn) {
 		return
 	}
 	reusable := cn.reusable() // the caller owns cn: no lock needed
+	drain := !reusable && p.opt.DrainTimeout >= 0 && cn.drainable()
 	now := p.opt.now()
 	p.mu.Lock()
-	if !pooled(cn).inUse {
+	if pc := pooled(cn); !pc.inUse || pc.draining {
 		p.mu.Unlock()
 		p.stats.doublePuts.Add(1)
 		return
 	}
 	if p.opt.LeakThreshold > 0 {
 		p.disarmLeakLocked(cn)
+	}
+	if drain && p.startDrainLocked(cn) {
+		p.mu.Unlock()
+		return
 	}
 	reason := p.putLocked(cn, reusable, now)
 	p.mu.Unlock()
@@ -378,6 +388,7 @@ func (p *Pool) Close() error {
 			p.closeConn(cn, closePoolClosed)
 		}
 	}
+	p.stopDrains()
 	if p.bgDone != nil {
 		<-p.bgDone
 	}

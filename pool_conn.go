@@ -16,6 +16,7 @@ type pooledConn struct {
 	expiresAt  time.Time // end of its life (ConnMaxLifetime minus jitter); zero: never
 	leak       leakState // leak detection, only with Options.LeakThreshold > 0
 	gen        uint64    // the pool's generation when its dial began (Pool.retire)
+	draining   bool      // given back and being drained (pool_drain.go): still in use
 }
 
 // pooled returns the Pool's bookkeeping on cn, kept beside the
@@ -36,6 +37,9 @@ func (p *Pool) initPooled(cn *Conn, now time.Time) {
 		pc.expiresAt = cn.createdAt.Add(life - jitter)
 	}
 	cn.owner = pc
+	if p.opt.DrainTimeout >= 0 {
+		cn.allowDrain()
+	}
 }
 
 // closeReason says why the pool closed a connection; ClosedStats counts

@@ -16,6 +16,10 @@ type PoolStats struct {
 	InUse   int // open connections taken with Get and not given back yet
 	Dialing int // new connections being dialled (each holds a slot of PoolSize)
 	Waiting int // Gets waiting now for a connection because PoolSize were busy
+	// Draining counts the connections given back with replies still owed
+	// and being drained now (see Options.DrainTimeout); they are counted
+	// in InUse too, and hold their slot of PoolSize until the drain ends.
+	Draining int
 
 	Hits     uint64        // Gets that returned an existing connection
 	Misses   uint64        // Gets that returned a newly dialled connection
@@ -39,6 +43,19 @@ type PoolStats struct {
 	// or failed, each of which closed its connection.
 	Reauths      uint64
 	ReauthErrors uint64
+
+	// Drains counts the connections given back while replies were still
+	// owed to a caller that stopped waiting (a read timeout, a context
+	// that ended after the write) and handed to a background drain
+	// instead of being closed (see Options.DrainTimeout). Drained counts
+	// those that delivered every owed reply in time and went back to the
+	// pool; DrainFailures those closed instead (no reply within
+	// DrainTimeout, an error, unexpected bytes, the pool closed), each
+	// also counted in Closed (Unusable, or PoolClosed). Once no drain
+	// runs, Drains == Drained + DrainFailures.
+	Drains        uint64
+	Drained       uint64
+	DrainFailures uint64
 
 	DoublePuts  uint64 // Puts of a connection that was not out of the pool (ignored)
 	ForeignPuts uint64 // Puts of a connection of another Pool or of Dial (ignored)
@@ -69,6 +86,8 @@ type poolCounters struct {
 	dialErrors                    atomic.Uint64
 	dialsFor                      [numDialReasons]atomic.Uint64
 	doublePuts, foreignPuts       atomic.Uint64
+	drains, drained               atomic.Uint64
+	drainFailures                 atomic.Uint64
 	closed                        [numCloseReasons]atomic.Uint64
 }
 
@@ -78,10 +97,11 @@ type poolCounters struct {
 func (p *Pool) Stats() PoolStats {
 	p.mu.Lock()
 	s := PoolStats{
-		Idle:    len(p.idle),
-		InUse:   p.numInUse,
-		Dialing: p.numDialing,
-		Waiting: p.waiters.n,
+		Idle:     len(p.idle),
+		InUse:    p.numInUse,
+		Dialing:  p.numDialing,
+		Waiting:  p.waiters.n,
+		Draining: len(p.draining),
 	}
 	p.mu.Unlock()
 	s.Open = s.Idle + s.InUse
@@ -101,6 +121,9 @@ func (p *Pool) Stats() PoolStats {
 	s.DialErrors = c.dialErrors.Load()
 	s.Reauths = p.opt.creds.reauths.Load()
 	s.ReauthErrors = p.opt.creds.reauthErrors.Load()
+	s.Drains = c.drains.Load()
+	s.Drained = c.drained.Load()
+	s.DrainFailures = c.drainFailures.Load()
 	s.DoublePuts = c.doublePuts.Load()
 	s.ForeignPuts = c.foreignPuts.Load()
 	s.Closed = ClosedStats{

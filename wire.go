@@ -165,8 +165,7 @@ func (cn *Conn) watchContext(ctx context.Context) func() bool {
 	if ctx.Done() == nil {
 		return nil
 	}
-	nc := cn.nc
-	return context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
+	return context.AfterFunc(ctx, cn.cutShort)
 }
 
 // setWriteDeadline and setReadDeadline make the socket's deadline d: they

@@ -112,6 +112,14 @@ func (r *Reader) Reset(src io.Reader) {
 // consumed.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// Err returns the sticky error, which every later call returns until
+// Reset because part of a reply was consumed before it (see Reader), or
+// nil while the Reader can carry on: after no error, or after one from the
+// source that came before any byte of the next reply was consumed (a read
+// deadline between replies). A connection that timed out waiting for a
+// reply can still read that reply later exactly when Err is nil.
+func (r *Reader) Err() error { return r.err }
+
 // begin starts a public call: it reports the sticky error, if any, and
 // notes where the reply starts.
 func (r *Reader) begin() error {

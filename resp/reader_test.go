@@ -103,6 +103,14 @@ func TestTimeoutBetweenReplies(t *testing.T) {
 				if err == io.EOF {
 					break
 				}
+				// Err tells whether the Reader can carry on.
+				if at >= 9 && at < len(wire) {
+					if r.Err() != err {
+						t.Fatalf("stall at %d: Err() = %v after %v, want the sticky error", at, r.Err(), err)
+					}
+				} else if r.Err() != nil {
+					t.Fatalf("stall at %d: Err() = %v between replies, want nil", at, r.Err())
+				}
 				continue
 			}
 			vals = append(vals, v)
