@@ -234,7 +234,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		if err := cn.writeRequest(&b, rq); err != nil {
 			if !isArgError(err) {
 				ce := cn.writeError(ctx, &b, err)
-				cn.breakWith(ce)
+				cn.writeFailed(ce, err)
 				failAll(reqs, ce)
 				return ce
 			}
@@ -246,7 +246,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		}
 	}
 	if err := cn.flushBatch(ctx, &b); err != nil {
-		cn.breakWith(err)
+		cn.writeFailed(err, err)
 		failAll(reqs, err)
 		return err
 	}

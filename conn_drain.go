@@ -84,6 +84,26 @@ func (cn *Conn) stallWith(ce error, err error, block time.Duration) {
 	cn.drain.stalled = true
 }
 
+// writeFailed records ce, the failure of a batch's write that err ended.
+// A write that timed out before any byte of the batch left (a deadline
+// already passed, a cancellation) leaves nothing owed and nothing half
+// written: the unsent bytes are dropped and the connection stalls with
+// no reply owed, so that a drain can settle a cancellation that fired
+// and reuse it. Any other write failure breaks the connection.
+func (cn *Conn) writeFailed(ce, err error) {
+	var c *ConnError
+	if !errors.As(ce, &c) || c.Outcome != OutcomeNotSent || cn.pending != 0 ||
+		!cn.drain.allowed || !isTimeoutErr(err) || !cn.sessionClean() || cn.closed.Load() {
+		cn.breakWith(ce)
+		return
+	}
+	cn.w.Reset(cn.tr)
+	if cn.broken == nil {
+		cn.broken = ce
+	}
+	cn.drain.stalled = true
+}
+
 // canStall reports whether a read that failed with err, in a batch whose
 // commands may block for block, leaves a connection that can be drained.
 func (cn *Conn) canStall(err error, block time.Duration) bool {
