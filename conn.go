@@ -126,6 +126,7 @@ func newConn(nc net.Conn, opt *Options) *Conn {
 		r:     r,
 		w:     resp.NewWriterSize(tr, 16<<10),
 		proto: 2,
+		drain: connDrain{fired: make(chan struct{}, 1)},
 	}
 	cn.peek.init(nc)
 	return cn

@@ -30,15 +30,17 @@ import (
 // owed replies the socket must have nothing more to read (idleClean),
 // or the connection is closed after all.
 
-// connDrain is a connection's draining state. allowed and fired are set
-// once, before the connection is handed out; the rest belongs to the
-// goroutine holding the connection.
+// connDrain is a connection's draining state. fired is made with the
+// connection; the rest belongs to the goroutine holding it.
 type connDrain struct {
 	// allowed is set by an owner that drains (a Pool with DrainTimeout
 	// not negative). Without it a connection breaks as it always did.
 	allowed bool
-	// fired receives a token when a cancellation's AfterFunc (see
-	// watchContext) has moved the deadline into the past; capacity 1.
+	// fired receives a token when a cancellation's AfterFunc (cutShort)
+	// has moved the deadline into the past; capacity 1. A token is left
+	// only by a cancellation that the call noticed (its stop reported
+	// false), which broke or stalled the connection: a drain waits for
+	// exactly that one.
 	fired chan struct{}
 
 	// stalled says that broken was set by stallWith: the socket is open
@@ -52,21 +54,16 @@ type connDrain struct {
 
 // allowDrain lets the connection stall instead of breaking, for an owner
 // that will drain it. Call it before the connection is first used.
-func (cn *Conn) allowDrain() {
-	cn.drain.allowed = true
-	cn.drain.fired = make(chan struct{}, 1)
-}
+func (cn *Conn) allowDrain() { cn.drain.allowed = true }
 
 // cutShort is the AfterFunc of a cancellation (watchContext): it moves
 // the deadlines into the past, so a blocked read or write returns, and
 // then tells a drain that it is done.
 func (cn *Conn) cutShort() {
 	_ = cn.nc.SetDeadline(aLongTimeAgo)
-	if cn.drain.fired != nil {
-		select {
-		case cn.drain.fired <- struct{}{}:
-		default:
-		}
+	select {
+	case cn.drain.fired <- struct{}{}:
+	default:
 	}
 }
 

@@ -37,6 +37,7 @@ type muxRequest struct {
 	err   error        // the connection's failure, if any
 	read  int          // replies read so far (reader only)
 	auth  bool         // the connection's own AUTH (credentials rotated), no caller's
+	drain bool         // a stand-in for the replies owed to timed-out callers (mux_drain.go)
 	state atomic.Uint32
 	done  chan struct{} // buffered(1): signalled once when complete
 }
@@ -110,6 +111,7 @@ type muxConn struct {
 	// only while replies are due: an invalidation must be taken when it
 	// arrives.
 	tracked trackedConn
+	pool    *Pool // counts drains (mux_drain.go); nil in tests of a lone muxConn
 
 	// outstanding counts the requests written and not yet completed. A
 	// new flush starts only when it is zero: while a batch is on the wire,
@@ -142,12 +144,12 @@ type muxConn struct {
 	readerDone chan struct{}
 }
 
-func newMuxConn(cn *Conn, crowded *atomic.Bool, tracked trackedConn) *muxConn {
+func newMuxConn(cn *Conn, crowded *atomic.Bool, tracked trackedConn, pool *Pool) *muxConn {
 	// Only the flusher writes, and it flushes before the callers whose
 	// commands it wrote can return with a reply: large []byte arguments
 	// need no copy (see Client on a caller that leaves early).
 	cn.lendArgs(true)
-	mc := &muxConn{cn: cn, crowded: crowded, tracked: tracked, readerDone: make(chan struct{})}
+	mc := &muxConn{cn: cn, crowded: crowded, tracked: tracked, pool: pool, readerDone: make(chan struct{})}
 	if tracked != nil {
 		// Its reader starts reading at once, waiting for pushes: no
 		// deadline of the setup may cut that wait short.
@@ -463,6 +465,9 @@ func (mc *muxConn) fail(err *ConnError) {
 		mc.tracked.lost()
 	}
 	for _, m := range pending {
+		if m.drain {
+			mc.drainEnded(false)
+		}
 		m.complete(err)
 	}
 	// Requests queued before the failure was seen are completed by the
@@ -514,6 +519,9 @@ func (mc *muxConn) readLoop() {
 			replyElems.put(buf)
 		}
 		if err != nil {
+			if mc.stall(err) {
+				continue // the timed-out callers' replies are owed to a stand-in
+			}
 			mc.fail(cn.ioError(noCaller, "read", OutcomeUnknown, err))
 			return
 		}
@@ -555,6 +563,9 @@ func (mc *muxConn) readLoop() {
 		}
 		mc.fmu.Unlock()
 		if done != nil {
+			if done.drain {
+				mc.drainEnded(true)
+			}
 			done.complete(nil)
 			if mc.outstanding.Add(-1) == 0 {
 				// Let the callers just woken queue their next commands,
@@ -715,7 +726,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 			return nil, err
 		}
 	}
-	fresh := newMuxConn(cn, &mx.crowded, tracked)
+	fresh := newMuxConn(cn, &mx.crowded, tracked, mx.pool)
 	mx.mu.Lock()
 	if mx.closed {
 		mx.mu.Unlock()
