@@ -144,6 +144,25 @@ func (cn *Conn) drainable() bool {
 		cn.sessionClean() && cn.w.Buffered() == 0
 }
 
+// minDrainTimeout is the least a drain gets by default, however short
+// ReadTimeout is: a late reply comes when the server gets to it, which a
+// loaded machine may delay past a read timeout of a few milliseconds,
+// and a slot held a little longer costs less than a new connection.
+const minDrainTimeout = time.Second
+
+// drainLimit returns how long a drain may last under opt: DrainTimeout
+// when set, else ReadTimeout but at least minDrainTimeout (the default
+// ReadTimeout when it is negative); negative when draining is off.
+func drainLimit(opt *Options) time.Duration {
+	switch d := opt.DrainTimeout; {
+	case d != 0:
+		return d
+	case opt.ReadTimeout > 0:
+		return max(opt.ReadTimeout, minDrainTimeout)
+	}
+	return max(DefaultReadTimeout, minDrainTimeout)
+}
+
 // errDrainTimeout is the failure of a drain whose replies did not all
 // arrive within its limit.
 var errDrainTimeout = errors.New("respool: the replies owed did not arrive within DrainTimeout")

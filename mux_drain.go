@@ -34,15 +34,9 @@ func (discardRequest) borrowsElems() bool           { return false }
 // reports false and the caller fails the connection.
 func (mc *muxConn) stall(err error) bool {
 	cn := mc.cn
-	limit := cn.opt.DrainTimeout
-	switch {
-	case limit < 0 || !isTimeoutErr(err) || cn.r.Err() != nil:
+	limit := drainLimit(cn.opt)
+	if limit < 0 || !isTimeoutErr(err) || cn.r.Err() != nil {
 		return false
-	case limit == 0:
-		limit = cn.opt.ReadTimeout
-		if limit <= 0 {
-			limit = DefaultReadTimeout
-		}
 	}
 	mc.fmu.Lock()
 	if mc.broken != nil || mc.writing || mc.head == len(mc.inflight) || mc.inflight[mc.head].drain {

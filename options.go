@@ -108,10 +108,16 @@ type Options struct {
 	// and with its session as a new connection's (no MULTI, WATCH,
 	// subscription, SELECT, CLIENT REPLY...), is drained; any other is
 	// closed at once. A draining connection holds its slot of PoolSize.
-	// Default 0 means ReadTimeout (3s by default; 3s when ReadTimeout is
-	// negative); negative turns draining off. Shared connections of a
-	// multiplexing Client never need it: a caller that stops waiting
-	// leaves its reply to the connection's reader (see Client).
+	// A shared connection of a multiplexing Client whose batch is not
+	// answered within ReadTimeout drains the same way: its callers get the
+	// timeout, and the connection reads their late replies within
+	// DrainTimeout before it sends the commands queued meanwhile (a caller
+	// whose context ends needs no drain: the reader drops its reply).
+	// Default 0 means ReadTimeout, but at least 1s (so 3s with the
+	// default ReadTimeout; 3s when ReadTimeout is negative): a reply late
+	// by a few milliseconds on a loaded machine should not cost a new
+	// connection. Negative turns draining off: such connections are
+	// closed, as by most clients.
 	DrainTimeout time.Duration
 	// KeepAlive configures TCP keepalive probes. The zero value means on,
 	// 30s idle, 5s interval, 3 probes. Set KeepAlive.Enable = false with

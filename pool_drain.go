@@ -1,7 +1,5 @@
 package respool
 
-import "time"
-
 // Draining, the pool's half (the wire layer's is conn_drain.go). A
 // connection given back (Put) whose caller stopped waiting for its
 // replies, a read timeout or a context that ended after the write, would
@@ -19,19 +17,6 @@ import "time"
 // drained one, or the slot of one that failed to drain, like any other
 // Put. Close closes the draining connections' sockets, which ends their
 // drains at once, and waits for the drain goroutines to end.
-
-// drainTimeout returns the limit of a drain: DrainTimeout, ReadTimeout
-// when it is zero (DefaultReadTimeout when ReadTimeout is negative), or a
-// negative duration when draining is off.
-func (p *Pool) drainTimeout() time.Duration {
-	switch d := p.opt.DrainTimeout; {
-	case d != 0:
-		return d
-	case p.opt.ReadTimeout > 0:
-		return p.opt.ReadTimeout
-	}
-	return DefaultReadTimeout
-}
 
 // startDrainLocked starts draining cn, a connection given back in use
 // and drainable, unless the pool is closed or was retired since cn was
@@ -56,7 +41,7 @@ func (p *Pool) startDrainLocked(cn *Conn) bool {
 // owes, then places cn as Put does, or closes it.
 func (p *Pool) drainConn(cn *Conn) {
 	defer p.drainWG.Done()
-	err := cn.discardOwed(p.drainTimeout(), p.closing)
+	err := cn.discardOwed(drainLimit(p.opt), p.closing)
 	if err != nil {
 		cn.breakWith(err)
 	}

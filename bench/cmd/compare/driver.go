@@ -52,6 +52,9 @@ type sample struct {
 	firstError  string
 	firstWrong  string
 	reference   bool // redis-benchmark: no CPU, memory or check figures
+	// The timeout scenario's figures over the window (scenario_timeout.go).
+	timeouts, newConns, stalls, windowOps int64
+	drains, drainFailures                 int64 // respool's
 }
 
 // runKey identifies the runs that one median is taken over.
@@ -445,16 +448,22 @@ func (d *driver) runWorker(ctx context.Context, client string, s scenario) (samp
 	}
 	ops := float64(res.Ops)
 	return sample{
-		opsPerSec:   ops / res.Seconds,
-		p50:         time.Duration(res.P50),
-		p99:         time.Duration(res.P99),
-		cpuPerMOps:  res.CPUSeconds / ops * 1e6,
-		bytesPerOp:  float64(res.AllocBytes) / ops,
-		allocsPerOp: float64(res.Mallocs) / ops,
-		errors:      res.Errors,
-		wrong:       res.Wrong,
-		firstError:  res.FirstError,
-		firstWrong:  res.FirstWrong,
+		opsPerSec:     ops / res.Seconds,
+		p50:           time.Duration(res.P50),
+		p99:           time.Duration(res.P99),
+		cpuPerMOps:    res.CPUSeconds / ops * 1e6,
+		bytesPerOp:    float64(res.AllocBytes) / ops,
+		allocsPerOp:   float64(res.Mallocs) / ops,
+		errors:        res.Errors,
+		wrong:         res.Wrong,
+		firstError:    res.FirstError,
+		firstWrong:    res.FirstWrong,
+		timeouts:      res.Timeouts,
+		newConns:      res.NewConns,
+		stalls:        res.Stalls,
+		windowOps:     res.Ops,
+		drains:        res.Drains,
+		drainFailures: res.DrainFailures,
 	}, nil
 }
 

@@ -67,6 +67,7 @@ func (r *report) render(notes string) string {
 	r.renderSummary(&b)
 	r.renderPlots(&b)
 	r.renderCells(&b)
+	r.renderTimeouts(&b)
 	r.renderCorrectness(&b)
 	r.renderMethod(&b)
 	b.WriteString(notesHeading + "\n\n")

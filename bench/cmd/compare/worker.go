@@ -34,6 +34,13 @@ type workerResult struct {
 	Wrong      int64   `json:"wrong"`       // replies that were not the value the key holds, whole run
 	FirstError string  `json:"first_error,omitempty"`
 	FirstWrong string  `json:"first_wrong,omitempty"`
+	// The timeout scenario's figures, over the window (scenario_timeout.go).
+	Timeouts int64 `json:"timeouts,omitempty"`  // calls that failed
+	NewConns int64 `json:"new_conns,omitempty"` // connections the server accepted
+	Stalls   int64 `json:"stalls,omitempty"`    // DEBUG SLEEPs
+	// respool's drains (PoolStats) started and failed in the window.
+	Drains        int64 `json:"drains,omitempty"`
+	DrainFailures int64 `json:"drain_failures,omitempty"`
 }
 
 // epoch is the worker's start. Calls are timed as time.Since(epoch), which
@@ -80,6 +87,9 @@ type workerJob struct {
 	values []string
 	phase  *atomic.Int32
 	fail   *failures
+	// timeouts counts the failed calls of the timeout scenario; nil in
+	// every other.
+	timeouts *timeoutRun
 }
 
 // runWorker is the hidden "worker" subcommand: it runs one client on one
@@ -104,7 +114,7 @@ func runWorker(args []string, stdout io.Writer) error {
 	if s.cluster {
 		opt.addr, opt.cluster = "", splitList(*addr)
 	}
-	r, err := newRunner(*clientName, opt)
+	r, err := newScenarioRunner(*clientName, s, opt)
 	if err != nil {
 		return err
 	}
@@ -119,6 +129,9 @@ func runWorker(args []string, stdout io.Writer) error {
 	}
 
 	slots := make([]slot, s.goroutines)
+	if job.timeouts, err = startTimeoutRun(s, *addr, &phase, slots, r); err != nil {
+		return err
+	}
 	hist := &sharedHistogram{}
 	recs := make([]recorder, s.goroutines)
 	var wg sync.WaitGroup
@@ -139,6 +152,9 @@ func runWorker(args []string, stdout io.Writer) error {
 	}
 
 	time.Sleep(*warmup)
+	if err := job.timeouts.windowStart(); err != nil {
+		return err
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := processCPU()
@@ -162,8 +178,15 @@ func runWorker(args []string, stdout io.Writer) error {
 	ops1, t1 := sum(), time.Now()
 	cpu1 := processCPU()
 	runtime.ReadMemStats(&after)
+	var timeoutFigures workerResult
+	if err := job.timeouts.windowEnd(&timeoutFigures); err != nil {
+		return err
+	}
 	phase.Store(phaseStop)
 	wg.Wait()
+	if err := job.timeouts.close(); err != nil {
+		return err
+	}
 
 	res := workerResult{
 		Client:     *clientName,
@@ -176,6 +199,12 @@ func runWorker(args []string, stdout io.Writer) error {
 		Mallocs:    after.Mallocs - before.Mallocs,
 		FirstError: job.fail.firstErr,
 		FirstWrong: job.fail.firstWrong,
+		Timeouts:   timeoutFigures.Timeouts,
+		NewConns:   timeoutFigures.NewConns,
+		Stalls:     timeoutFigures.Stalls,
+
+		Drains:        timeoutFigures.Drains,
+		DrainFailures: timeoutFigures.DrainFailures,
 	}
 	for g := range slots {
 		res.Errors += slots[g].errors
@@ -224,6 +253,8 @@ func (j *workerJob) loop(g int, sl *slot, h *recorder) {
 		j.setLoop(g, sl, h)
 	case opPipe, opMGet:
 		j.batchLoop(g, sl, h)
+	case opTimeoutGet:
+		j.timeoutLoop(g, sl, h)
 	}
 }
 

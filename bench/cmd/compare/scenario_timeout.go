@@ -1,0 +1,411 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	redigo "github.com/gomodule/redigo/redis"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
+
+	"github.com/respool/respool"
+)
+
+// The timeout scenario: about 1% of commands time out, and the question
+// is what each client pays for it. Every client has its read timeout set
+// to timeoutRead (respool ReadTimeout, go-redis ReadTimeout, redigo
+// DialReadTimeout; rueidis, which has none for pipelined replies, gets a
+// context deadline on every call) and its retries off, so every read that
+// times out is a call that fails. A staller in the worker process, on a connection of
+// its own, stalls the server with DEBUG SLEEP for timeoutStall, longer
+// than the read timeout, whenever 99 commands per timeout of the last
+// stall have completed since: the timeouts stay near 1% of the calls
+// whatever the client's throughput. New connections are counted by the
+// server (INFO stats total_connections_received at the window's edges),
+// so every client is counted the same way.
+
+// opTimeoutGet is the operation of the timeout scenario: one GET on a
+// client whose read timeout is short, while the server stalls now and
+// then. It sits outside the opKind list of scenario.go on purpose, so
+// that this scenario lives in files of its own.
+const opTimeoutGet opKind = 100
+
+const (
+	timeoutRead  = 10 * time.Millisecond // every client's read timeout
+	timeoutStall = 15 * time.Millisecond // each DEBUG SLEEP: longer than timeoutRead
+	// timeoutPerMille is the share of calls that should time out: the
+	// staller waits for 1000/timeoutPerMille - 1 completed calls per
+	// timeout of its last stall before it stalls again.
+	timeoutPerMille = 10
+)
+
+func init() {
+	scenarios = append(scenarios, scenario{
+		name:  "timeout1pct",
+		title: fmt.Sprintf("GET, 8 goroutines, read timeout %s, ~1%% of calls timed out by %s server stalls", timeoutRead, timeoutStall),
+		kind:  opTimeoutGet, goroutines: 8, valueSize: size16, noReference: true,
+	})
+}
+
+// isTimeoutScenario reports whether s is the timeout scenario.
+func isTimeoutScenario(s scenario) bool { return s.kind == opTimeoutGet }
+
+// newScenarioRunner builds the named client for s: with the read timeout
+// and no retries in the timeout scenario, with the defaults otherwise.
+func newScenarioRunner(name string, s scenario, opt runnerOptions) (runner, error) {
+	if !isTimeoutScenario(s) {
+		return newRunner(name, opt)
+	}
+	switch name {
+	case "respool", "respool-exclusive":
+		c := respool.NewClient(&respool.Options{Addr: opt.addr, Exclusive: name == "respool-exclusive",
+			ReadTimeout: timeoutRead, MaxRetries: -1})
+		return &respoolRunner{client: c, single: c}, nil
+	case "goredis", "goredis-auto":
+		c := goredis.NewClient(&goredis.Options{Addr: opt.addr, ReadTimeout: timeoutRead, MaxRetries: -1})
+		r := &goRedisRunner{client: c, cmds: c}
+		if name == "goredis-auto" {
+			ap, err := c.AutoPipeline()
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			r.ap, r.cmds = ap, ap
+		}
+		return r, nil
+	case "redigo":
+		p := &redigo.Pool{
+			MaxIdle: opt.goroutines,
+			Dial: func() (redigo.Conn, error) {
+				return redigo.Dial("tcp", opt.addr, redigo.DialReadTimeout(timeoutRead))
+			},
+		}
+		return &redigoRunner{pool: p}, nil
+	case "rueidis":
+		// rueidis has no read timeout for pipelined replies (its
+		// ConnWriteTimeout bounds writes and a background PING, and lets
+		// a 15ms stall pass): a context deadline is its way to bound a
+		// call.
+		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{opt.addr}, DisableRetry: true})
+		if err != nil {
+			return nil, err
+		}
+		return deadlineRunner{runner: &rueidisRunner{client: c}, d: timeoutRead}, nil
+	}
+	return nil, fmt.Errorf("compare: client %q has no configuration for %s", name, s.name)
+}
+
+// deadlineRunner gives every GET a context deadline of d: the timeout
+// scenario's read timeout, for a library that bounds a call by its
+// context only.
+type deadlineRunner struct {
+	runner
+	d time.Duration
+}
+
+func (r deadlineRunner) get(ctx context.Context, key string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.d)
+	defer cancel()
+	return r.runner.get(ctx, key)
+}
+
+// timeoutRun is the worker's side of the timeout scenario: the staller,
+// the timeout counters and the server's connection count at the window's
+// edges. A nil *timeoutRun (every other scenario) does nothing.
+type timeoutRun struct {
+	stall *rawConn // the staller's connection
+	info  *rawConn // reads INFO at the window's edges
+
+	all    atomic.Int64 // calls that timed out, whole run (for the staller)
+	window atomic.Int64 // calls that timed out in the window
+	stalls atomic.Int64 // DEBUG SLEEPs in the window
+	phase  *atomic.Int32
+
+	conns0 int64
+	// stats, for respool, reads its pool's drain counters; stats0 is
+	// their value as the window opened.
+	stats  func() respool.PoolStats
+	stats0 respool.PoolStats
+	stop   chan struct{}
+	done   chan error
+}
+
+// startTimeoutRun starts the staller for the timeout scenario, whose
+// goroutines count their completed calls in slots; nil for any other
+// scenario.
+func startTimeoutRun(s scenario, addr string, phase *atomic.Int32, slots []slot, r runner) (*timeoutRun, error) {
+	if !isTimeoutScenario(s) {
+		return nil, nil
+	}
+	ops := func() int64 {
+		var n int64
+		for i := range slots {
+			n += slots[i].ops.Load()
+		}
+		return n
+	}
+	stall, err := dialRaw(addr)
+	if err != nil {
+		return nil, err
+	}
+	info, err := dialRaw(addr)
+	if err != nil {
+		stall.Close()
+		return nil, err
+	}
+	t := &timeoutRun{stall: stall, info: info, phase: phase, stop: make(chan struct{}), done: make(chan error, 1)}
+	if rr, ok := r.(*respoolRunner); ok && rr.single != nil {
+		t.stats = rr.single.Pool().Stats
+	}
+	go func() { t.done <- t.staller(ops) }()
+	return t, nil
+}
+
+// staller stalls the server whenever enough calls completed since its
+// last stall, until stop is closed.
+func (t *timeoutRun) staller(ops func() int64) error {
+	sleep := strconv.FormatFloat(timeoutStall.Seconds(), 'f', -1, 64)
+	perTimeout := int64(1000/timeoutPerMille - 1)
+	gap := perTimeout * 8 // before the first stall: one timeout per goroutine
+	for {
+		from := ops()
+		for ops()-from < gap {
+			select {
+			case <-t.stop:
+				return nil
+			case <-time.After(time.Millisecond):
+			}
+		}
+		before := t.all.Load()
+		if _, err := t.stall.do("DEBUG", "SLEEP", sleep); err != nil {
+			return err
+		}
+		if t.phase.Load() == phaseMeasure {
+			t.stalls.Add(1)
+		}
+		gap = max(perTimeout, perTimeout*(t.all.Load()-before))
+	}
+}
+
+// failed counts a call that failed.
+func (t *timeoutRun) failed(ph int32) {
+	t.all.Add(1)
+	if ph == phaseMeasure {
+		t.window.Add(1)
+	}
+}
+
+// windowStart notes the server's connection count as the window opens.
+func (t *timeoutRun) windowStart() error {
+	if t == nil {
+		return nil
+	}
+	n, err := connectionsReceived(t.info)
+	t.conns0 = n
+	if t.stats != nil {
+		t.stats0 = t.stats()
+	}
+	return err
+}
+
+// windowEnd fills the scenario's figures in res as the window closes.
+func (t *timeoutRun) windowEnd(res *workerResult) error {
+	if t == nil {
+		return nil
+	}
+	n, err := connectionsReceived(t.info)
+	res.Timeouts, res.NewConns, res.Stalls = t.window.Load(), n-t.conns0, t.stalls.Load()
+	if t.stats != nil {
+		st := t.stats()
+		res.Drains = int64(st.Drains - t.stats0.Drains)
+		res.DrainFailures = int64(st.DrainFailures - t.stats0.DrainFailures)
+	}
+	return err
+}
+
+// close stops the staller and closes its connections.
+func (t *timeoutRun) close() error {
+	if t == nil {
+		return nil
+	}
+	close(t.stop)
+	err := <-t.done
+	t.stall.Close()
+	t.info.Close()
+	return err
+}
+
+// connectionsReceived reads total_connections_received from INFO stats.
+func connectionsReceived(c *rawConn) (int64, error) {
+	v, err := c.do("INFO", "stats")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(v.Text(), "\n") {
+		if n, ok := strings.CutPrefix(strings.TrimSpace(line), "total_connections_received:"); ok {
+			return strconv.ParseInt(n, 10, 64)
+		}
+	}
+	return 0, errors.New("compare: INFO stats has no total_connections_received")
+}
+
+// timeoutLoop is getLoop for the timeout scenario: a call that fails
+// counts as timed out (the stalls are the only fault); one that fails
+// otherwise than by a timeout counts as an error too, to be seen in the
+// report.
+func (j *workerJob) timeoutLoop(g int, sl *slot, h *recorder) {
+	n := len(j.keys)
+	k := g * n / j.s.goroutines
+	for {
+		ph := j.phase.Load()
+		if ph == phaseStop {
+			return
+		}
+		if k >= n {
+			k = 0
+		}
+		start := time.Since(epoch)
+		v, err := j.r.get(j.ctx, j.keys[k])
+		d := time.Since(epoch) - start
+		if err != nil {
+			j.timeouts.failed(ph)
+			if !isTimeoutError(err) {
+				sl.errors++
+				j.fail.err(err)
+			}
+		} else {
+			if v != j.values[k] {
+				sl.wrong++
+				j.fail.wrong(j.keys[k], v, j.values[k])
+			}
+			sl.ops.Add(1)
+			if ph == phaseMeasure {
+				h.record(d)
+			}
+		}
+		k++
+	}
+}
+
+// isTimeoutError reports an error caused by a deadline.
+func isTimeoutError(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// timeoutFigures are the medians of one client in the timeout scenario.
+type timeoutFigures struct {
+	ok                 bool
+	opsPerSec          float64
+	timeouts, newConns float64 // per window
+	perMille           float64 // timeouts per 1,000 calls
+	perThousand        float64 // new connections per 1,000 timeouts
+	stalls             float64
+	drains, failures   float64 // respool's drains started and failed
+}
+
+// timeoutCell returns the medians of client in the timeout scenario s.
+func (r results) timeoutCell(s scenario, client string) timeoutFigures {
+	ss := r[runKey{s.name, client}]
+	if len(ss) == 0 {
+		return timeoutFigures{}
+	}
+	return timeoutFigures{
+		ok:        true,
+		opsPerSec: median(ss, opsPerSec),
+		timeouts:  median(ss, func(x sample) float64 { return float64(x.timeouts) }),
+		newConns:  median(ss, func(x sample) float64 { return float64(x.newConns) }),
+		stalls:    median(ss, func(x sample) float64 { return float64(x.stalls) }),
+		drains:    median(ss, func(x sample) float64 { return float64(x.drains) }),
+		failures:  median(ss, func(x sample) float64 { return float64(x.drainFailures) }),
+		perMille: median(ss, func(x sample) float64 {
+			return 1000 * float64(x.timeouts) / float64(x.timeouts+x.windowOps)
+		}),
+		perThousand: median(ss, func(x sample) float64 {
+			if x.timeouts == 0 {
+				return 0
+			}
+			return 1000 * float64(x.newConns) / float64(x.timeouts)
+		}),
+	}
+}
+
+// timeoutTargetMax is the most new connections per 1,000 timeouts the
+// issue allows respool.
+const timeoutTargetMax = 10
+
+// timeoutTargets judges respool's new connections per 1,000 timeouts, in
+// both modes.
+func timeoutTargets(cfg *config, res results) []targetResult {
+	var s scenario
+	found := false
+	for _, x := range cfg.scenarios {
+		if isTimeoutScenario(x) {
+			s, found = x, true
+		}
+	}
+	var out []targetResult
+	for _, c := range []string{"respool", "respool-exclusive"} {
+		t := targetResult{target: fmt.Sprintf("timeout1pct: %s opens at most %d new connections per 1,000 timeouts", clientTitle(c), timeoutTargetMax)}
+		x := res.timeoutCell(s, c)
+		if !found || !x.ok {
+			out = append(out, notMeasured(t))
+			continue
+		}
+		t.measured = fmt.Sprintf("%.1f (%.0f new connections, %.0f timeouts)", x.perThousand, x.newConns, x.timeouts)
+		t.state = verdict(x.timeouts > 0 && x.perThousand <= timeoutTargetMax)
+		t.sentence = fmt.Sprintf("%s opened %.1f new connections per 1,000 timed-out calls (%.0f for %.0f timeouts in the window); the target is at most %d.",
+			clientTitle(c), x.perThousand, x.newConns, x.timeouts, timeoutTargetMax)
+		out = append(out, t)
+	}
+	return out
+}
+
+// renderTimeouts writes the timeout scenario's section of the report.
+func (r *report) renderTimeouts(b *strings.Builder) {
+	var s scenario
+	found := false
+	for _, x := range r.cfg.scenarios {
+		if isTimeoutScenario(x) {
+			s, found = x, true
+		}
+	}
+	if !found {
+		return
+	}
+	b.WriteString("## When commands time out\n\n")
+	fmt.Fprintf(b, "Scenario `%s`: %d goroutines GET 16-byte values on a client whose read timeout is %s and whose retries are off: ", s.name, s.goroutines, timeoutRead)
+	fmt.Fprintf(b, "respool `ReadTimeout`, go-redis `ReadTimeout`, redigo `DialReadTimeout`; rueidis has no read timeout for pipelined replies (its `ConnWriteTimeout` bounds writes and a background PING, and lets such a stall pass), so each of its calls gets a context deadline of %s instead. ", timeoutRead)
+	fmt.Fprintf(b, "A staller in the worker process, on a connection of its own, stalls the server with `DEBUG SLEEP` for %s whenever %d calls per timeout of its last stall have completed since, so that about %d in 1,000 calls time out. ",
+		timeoutStall, 1000/timeoutPerMille-1, timeoutPerMille)
+	b.WriteString("New connections are counted by the server (`INFO stats` `total_connections_received` at the window's edges), the same way for every client. Medians over the repetitions.\n\n")
+	b.WriteString("| client | ops/s | timed-out calls | per 1,000 calls | stalls | new connections | new connections per 1,000 timeouts | drains (failed) |\n")
+	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: |\n")
+	for _, c := range r.cfg.clients {
+		x := r.res.timeoutCell(s, c.name)
+		if !x.ok {
+			continue
+		}
+		name := c.title
+		if !c.peer {
+			name = "**" + name + "**"
+		}
+		drains := "-"
+		if !c.peer {
+			drains = fmt.Sprintf("%.0f (%.0f)", x.drains, x.failures)
+		}
+		fmt.Fprintf(b, "| %s | %s | %.0f | %.1f | %.0f | %.0f | %.1f | %s |\n", name, formatRate(x.opsPerSec),
+			x.timeouts, x.perMille, x.stalls, x.newConns, x.perThousand, drains)
+	}
+	b.WriteString("\nrespool drains instead of reconnecting: a pooled connection whose read timed out between two replies is read to the end of the replies it owes in the background, within `DrainTimeout` (default: the read timeout, but at least 1 s), and goes back to the pool; a shared connection hands the replies its callers were owed to a stand-in and keeps going. The last column counts respool's drains in the window (`PoolStats.Drains`: pooled connections drained, and stand-ins of shared ones) and those that did not end in time and closed their connection (`DrainFailures`). go-redis and redigo close the connection and dial a new one; go-redis's AutoPipeline loses the one connection a stall catches; rueidis, whose callers leave on their context and whose connection reads the late replies, keeps its connections too.\n\n")
+}
