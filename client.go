@@ -22,8 +22,11 @@ import (
 // and Err give the reply; Do runs any command. A command's context bounds
 // the whole call: waiting for a connection, retries, writing and reading
 // (together with Options.ReadTimeout and WriteTimeout, whichever ends
-// first). Cancelling it interrupts a blocked read at once; the connection
-// is then closed, never reused.
+// first). Cancelling it interrupts a blocked read at once. The late reply
+// is never given to anyone: a connection whose caller stopped waiting
+// between two replies is drained (its owed replies read and dropped within
+// Options.DrainTimeout) before it is used again, and closed when that
+// cannot be done safely or in time.
 //
 // Retries (Options.MaxRetries, default 3, with exponential backoff and
 // jitter, inside the context's deadline, one budget per call) happen only

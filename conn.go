@@ -22,7 +22,11 @@ import (
 // first byte of a command was written, and any malformed reply, breaks the
 // connection for good: Err reports it and every later call fails with
 // OutcomeNotSent. A Pool closes such a connection, and a dirty one, instead
-// of handing it to the next caller.
+// of handing it to the next caller, with one exception: a connection of a
+// Pool whose read timed out (or whose context ended) between two replies,
+// with nothing blocking and its session clean, keeps its socket open, and
+// Pool.Put drains it (see Options.DrainTimeout). A Conn from Dial always
+// closes its socket.
 type Conn struct {
 	opt   *Options
 	nc    net.Conn

@@ -23,10 +23,13 @@ import (
 // in-flight queue.
 //
 // A caller whose context ends returns at once; the reply, when it comes,
-// is read and dropped, never given to anyone else. A connection that fails
-// fails the commands written to it with OutcomeUnknown and those still
-// queued with OutcomeNotSent (which the Client retries on a new
-// connection).
+// is read and dropped, never given to anyone else. A batch not answered
+// within ReadTimeout fails its callers with the timeout, and a stand-in
+// waits for their replies within DrainTimeout (mux_drain.go) before the
+// connection carries on; it fails only when they do not come. A
+// connection that fails fails the commands written to it with
+// OutcomeUnknown and those still queued with OutcomeNotSent (which the
+// Client retries on a new connection).
 
 // muxRequest is one caller's command, or batch of commands (a pipeline),
 // waiting for its replies. It is recycled through muxRequestPool.

@@ -19,7 +19,9 @@ import (
 // with ErrPoolExhausted instead. Put gives the connection back: a broken
 // or dirty one (an error after a write, unread replies, MULTI, WATCH or a
 // subscription left open, a session changed by SELECT or CLIENT SETNAME)
-// is closed rather than handed to the next caller.
+// is closed rather than handed to the next caller, except one that only
+// owes replies to a caller that stopped waiting: that one is drained in the
+// background and reused (see Put and Options.DrainTimeout).
 //
 // Connections free longer than ConnMaxIdleTime or older than
 // ConnMaxLifetime are closed, both when Get takes them and by a
@@ -31,7 +33,7 @@ import (
 //
 // Go has no fork: unlike redis-py's pool, Pool needs no process-id check.
 // Close closes the idle connections at once and the others as they come
-// back. Every Pool must be closed: it runs one background goroutine
+// back; it ends the drains in flight. Every Pool must be closed: it runs one background goroutine
 // (unless ConnMaxIdleTime and ConnMaxLifetime are off and MinIdleConns is
 // 0), which Close stops.
 type Pool struct {
@@ -279,7 +281,15 @@ func (p *Pool) dialNew(ctx context.Context) (*Conn, error) {
 // next Get (handing it to the longest waiter first) when it is reusable,
 // the pool is open and fewer than MaxIdleConns are idle; otherwise Put
 // closes it, freeing its slot. A broken or dirty connection (see Conn) is
-// always closed. The caller must not use cn after Put.
+// closed, unless all it lacks is the replies owed to a caller whose read
+// timed out or whose context ended between two replies, with no blocking
+// command, MULTI, WATCH, subscription or session change: Put then hands
+// it to a goroutine that reads and drops those replies within
+// Options.DrainTimeout and places it as Put would have (to a waiting Get,
+// or idle), or closes it when they do not all come in time, an error
+// comes, or anything more arrives after them. The connection stays in use
+// meanwhile (PoolStats.InUse and Draining) and keeps its slot of PoolSize.
+// The caller must not use cn after Put.
 //
 // Put is nil-safe, and harmless on a connection that is not out of this
 // pool: a Conn of another Pool or from Dial is left alone (not closed),
@@ -359,8 +369,9 @@ func (p *Pool) putLocked(cn *Conn, reusable bool, now time.Time) closeReason {
 // Close closes the pool: idle connections at once, connections in use
 // when they are given back with Put. Gets waiting for a connection return
 // ErrClosed, and so does every later Get. Close stops the background
-// goroutine and waits for it (and for the dials it started) to end before
-// it returns. Dials of Gets in flight are not interrupted; their
+// goroutine and waits for it (and for the dials it started) to end, and
+// closes the connections being drained, waiting for their drains to end,
+// before it returns. Dials of Gets in flight are not interrupted; their
 // connections are closed and those Gets return ErrClosed. Close is
 // idempotent and returns nil.
 func (p *Pool) Close() error {

@@ -67,7 +67,7 @@ type PoolStats struct {
 type ClosedStats struct {
 	IdleTimeout uint64 // free for longer than ConnMaxIdleTime
 	Lifetime    uint64 // older than ConnMaxLifetime (less its jitter)
-	Unusable    uint64 // given back broken (an error after a write, a timeout, a cancellation) or dirty (MULTI, WATCH, a subscription, unread replies, a changed session)
+	Unusable    uint64 // given back broken (an error after a write, a timeout or cancellation that could not be drained) or dirty (MULTI, WATCH, a subscription, unread replies, a changed session), or whose drain failed
 	HealthCheck uint64 // found dead (closed by the server, or holding unexpected bytes) when Get took it
 	MaxIdle     uint64 // given back while MaxIdleConns were already idle
 	PoolClosed  uint64 // closed by Pool.Close, or given back after it
