@@ -27,8 +27,8 @@ func (discardRequest) setErr(error)                 {}
 func (discardRequest) borrowsElems() bool           { return false }
 
 // stall handles the reader's read failure err. When the read timed out
-// between two replies, the batch is not a stand-in already and draining
-// is on, it fails the batch's callers with the timeout, puts a stand-in
+// between two replies, the batch is neither a stand-in already nor the
+// connection's own AUTH, and draining is on, it fails the batch's callers with the timeout, puts a stand-in
 // owing their replies in their place, gives the reader DrainTimeout to
 // read them, and reports true: the reader carries on. Otherwise it
 // reports false and the caller fails the connection.
@@ -46,6 +46,12 @@ func (mc *muxConn) stall(err error) bool {
 	timedOut := mc.inflight[mc.head:]
 	owed := 0
 	for _, m := range timedOut {
+		if m.auth {
+			// The connection's own AUTH must be answered, not dropped: a
+			// refusal closes the connection (reauthReply).
+			mc.fmu.Unlock()
+			return false
+		}
 		owed += len(m.reqs) - m.read
 	}
 	stand := &muxRequest{drain: true, reqs: make([]request, owed), vals: make([]resp.Value, owed)}
