@@ -194,9 +194,13 @@ func (cn *Conn) discardOwed(timeout time.Duration, stop <-chan struct{}) error {
 			return errDrainStopped
 		}
 		t.Stop()
+		// The AfterFunc moved both socket deadlines without recording
+		// them: record what the socket now has, so the next operation
+		// sets its own.
+		cn.expireDeadlines()
 	}
 	if cn.pending > 0 {
-		_ = cn.nc.SetReadDeadline(dl)
+		cn.setReadDeadline(noCaller, exactly(dl))
 		for cn.pending > 0 {
 			_, elems, err := cn.readReply(true, cn.elems)
 			cn.elems = elems

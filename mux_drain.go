@@ -62,7 +62,7 @@ func (mc *muxConn) stall(err error) bool {
 	mc.inflight = []*muxRequest{stand}
 	mc.head = 0
 	mc.outstanding.Add(1 - int64(len(timedOut)))
-	cn.setReadDeadline(noCaller, cn.opt.now().Add(limit))
+	cn.setReadDeadline(noCaller, exactly(cn.opt.now().Add(limit)))
 	mc.fmu.Unlock()
 	if mc.pool != nil {
 		mc.pool.stats.drains.Add(1)

@@ -160,7 +160,8 @@ func callerEnded(ctx context.Context, now time.Time) error {
 // watchContext makes a cancellation of ctx cut a blocked read or write
 // short by moving the deadline into the past. The returned stop reports
 // false when the cancellation already fired; the connection's deadlines
-// are then garbage and it must not be used again.
+// are then garbage and it must not be used again, unless a drain first
+// waits for the AfterFunc to end (conn_drain.go).
 func (cn *Conn) watchContext(ctx context.Context) func() bool {
 	if ctx.Done() == nil {
 		return nil
@@ -203,8 +204,9 @@ func (cn *Conn) expireDeadlines() {
 // socketDeadline is the deadline last set on a connection's socket, for
 // reads or for writes, by its owner (the zero time: none). A deadline
 // moved by a context's AfterFunc is not recorded: such a connection is
-// never used again, or, for a PubSub's wait (awaitReply), recorded
-// afterwards.
+// never used again, or recorded afterwards: by a PubSub's wait
+// (awaitReply), and by a drain once the AfterFunc has ended
+// (discardOwed).
 type socketDeadline time.Time
 
 // within reports whether the deadline set serves d.
