@@ -39,7 +39,9 @@ const opTimeoutGet opKind = 100
 
 const (
 	timeoutRead  = 10 * time.Millisecond // every client's read timeout
-	timeoutStall = 15 * time.Millisecond // each DEBUG SLEEP: longer than timeoutRead
+	// timeoutStall is each DEBUG SLEEP: well over timeoutRead, since a
+	// client may let a read timeout fire late (respool up to half of it).
+	timeoutStall = 25 * time.Millisecond
 	// timeoutPerMille is the share of calls that should time out: the
 	// staller waits for 1000/timeoutPerMille - 1 completed calls per
 	// timeout of its last stall before it stalls again.
@@ -91,7 +93,7 @@ func newScenarioRunner(name string, s scenario, opt runnerOptions) (runner, erro
 	case "rueidis":
 		// rueidis has no read timeout for pipelined replies (its
 		// ConnWriteTimeout bounds writes and a background PING, and lets
-		// a 15ms stall pass): a context deadline is its way to bound a
+		// a 25ms stall pass): a context deadline is its way to bound a
 		// call.
 		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{opt.addr}, DisableRetry: true})
 		if err != nil {
@@ -164,16 +166,21 @@ func startTimeoutRun(s scenario, addr string, phase *atomic.Int32, slots []slot,
 	if rr, ok := r.(*respoolRunner); ok && rr.single != nil {
 		t.stats = rr.single.Pool().Stats
 	}
-	go func() { t.done <- t.staller(ops) }()
+	go func() { t.done <- t.staller(ops, s.goroutines) }()
 	return t, nil
 }
 
 // staller stalls the server whenever enough calls completed since its
-// last stall, until stop is closed.
-func (t *timeoutRun) staller(ops func() int64) error {
+// last stall (99 per timeout of that stall, at least 99 per two of the
+// scenario's goroutines), until stop is closed.
+func (t *timeoutRun) staller(ops func() int64, goroutines int) error {
 	sleep := strconv.FormatFloat(timeoutStall.Seconds(), 'f', -1, 64)
 	perTimeout := int64(1000/timeoutPerMille - 1)
-	gap := perTimeout * 8 // before the first stall: one timeout per goroutine
+	// At least as many calls as half the goroutines' timeouts call for,
+	// so that a client whose calls ride a stall out is not stalled all
+	// the time; before the first stall, one timeout per goroutine.
+	floor := perTimeout * int64(goroutines) / 2
+	gap := perTimeout * int64(goroutines)
 	for {
 		from := ops()
 		for ops()-from < gap {
@@ -190,7 +197,7 @@ func (t *timeoutRun) staller(ops func() int64) error {
 		if t.phase.Load() == phaseMeasure {
 			t.stalls.Add(1)
 		}
-		gap = max(perTimeout, perTimeout*(t.all.Load()-before))
+		gap = max(floor, perTimeout*(t.all.Load()-before))
 	}
 }
 
