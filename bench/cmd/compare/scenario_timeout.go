@@ -23,13 +23,11 @@ import (
 // to timeoutRead (respool ReadTimeout, go-redis ReadTimeout, redigo
 // DialReadTimeout; rueidis, which has none for pipelined replies, gets a
 // context deadline on every call) and its retries off, so every read that
-// times out is a call that fails. A staller in the worker process, on a connection of
-// its own, stalls the server with DEBUG SLEEP for timeoutStall, longer
-// than the read timeout, whenever 99 commands per timeout of the last
-// stall have completed since: the timeouts stay near 1% of the calls
-// whatever the client's throughput. New connections are counted by the
-// server (INFO stats total_connections_received at the window's edges),
-// so every client is counted the same way.
+// times out is a call that fails. A staller in the worker process, on a
+// connection of its own, stalls the server with DEBUG SLEEP for
+// timeoutStall every timeoutEvery completed calls. New connections are
+// counted by the server (INFO stats total_connections_received at the
+// window's edges), so every client is counted the same way.
 
 // opTimeoutGet is the operation of the timeout scenario: one GET on a
 // client whose read timeout is short, while the server stalls now and
@@ -38,13 +36,12 @@ import (
 const opTimeoutGet opKind = 100
 
 const (
-	timeoutRead  = 10 * time.Millisecond // every client's read timeout
+	timeoutRead = 10 * time.Millisecond // every client's read timeout
 	// timeoutStall is each DEBUG SLEEP: well over timeoutRead, since a
 	// client may let a read timeout fire late (respool up to half of it).
 	timeoutStall = 25 * time.Millisecond
-	// timeoutPerMille is the share of calls that should time out: the
-	// staller waits for 1000/timeoutPerMille - 1 completed calls per
-	// timeout of its last stall before it stalls again.
+	// timeoutPerMille is the share of calls, per 1,000, that should time
+	// out (see timeoutEvery).
 	timeoutPerMille = 10
 )
 
@@ -125,9 +122,9 @@ type timeoutRun struct {
 	stall *rawConn // the staller's connection
 	info  *rawConn // reads INFO at the window's edges
 
-	all    atomic.Int64 // calls that timed out, whole run (for the staller)
 	window atomic.Int64 // calls that timed out in the window
 	stalls atomic.Int64 // DEBUG SLEEPs in the window
+	warm   atomic.Int64 // DEBUG SLEEPs before the window
 	phase  *atomic.Int32
 
 	conns0 int64
@@ -170,17 +167,11 @@ func startTimeoutRun(s scenario, addr string, phase *atomic.Int32, slots []slot,
 	return t, nil
 }
 
-// staller stalls the server whenever enough calls completed since its
-// last stall (99 per timeout of that stall, at least 99 per two of the
-// scenario's goroutines), until stop is closed.
+// staller stalls the server every timeoutEvery(goroutines) completed
+// calls, until stop is closed.
 func (t *timeoutRun) staller(ops func() int64, goroutines int) error {
 	sleep := strconv.FormatFloat(timeoutStall.Seconds(), 'f', -1, 64)
-	perTimeout := int64(1000/timeoutPerMille - 1)
-	// At least as many calls as half the goroutines' timeouts call for,
-	// so that a client whose calls ride a stall out is not stalled all
-	// the time; before the first stall, one timeout per goroutine.
-	floor := perTimeout * int64(goroutines) / 2
-	gap := perTimeout * int64(goroutines)
+	gap := timeoutEvery(goroutines)
 	for {
 		from := ops()
 		for ops()-from < gap {
@@ -190,29 +181,48 @@ func (t *timeoutRun) staller(ops func() int64, goroutines int) error {
 			case <-time.After(time.Millisecond):
 			}
 		}
-		before := t.all.Load()
 		if _, err := t.stall.do("DEBUG", "SLEEP", sleep); err != nil {
 			return err
 		}
 		if t.phase.Load() == phaseMeasure {
 			t.stalls.Add(1)
+		} else {
+			t.warm.Add(1)
 		}
-		gap = max(floor, perTimeout*(t.all.Load()-before))
 	}
+}
+
+// timeoutEvery is how many completed calls the staller lets pass between
+// two stalls: the same for every client, so that each spends the same
+// share of its calls stalled. A client whose reads time out exactly at
+// timeoutRead loses two calls per goroutine to a stall (at 10 and 20 ms of
+// the 25), so 99 calls per lost one make about 1% of calls time out; a
+// client that lets a read timeout fire late loses fewer.
+func timeoutEvery(goroutines int) int64 {
+	return int64(1000/timeoutPerMille-1) * 2 * int64(goroutines)
 }
 
 // failed counts a call that failed.
 func (t *timeoutRun) failed(ph int32) {
-	t.all.Add(1)
 	if ph == phaseMeasure {
 		t.window.Add(1)
 	}
 }
 
-// windowStart notes the server's connection count as the window opens.
+// timeoutWarmStalls is how many stalls the client goes through before its
+// window opens, whatever the warm-up: a client that keeps connections
+// aside while they drain grows its pool during the first stalls, once,
+// and the window measures what each timeout costs afterwards.
+const timeoutWarmStalls = 20
+
+// windowStart waits for timeoutWarmStalls stalls (at most 30s), then
+// notes the server's connection count as the window opens.
 func (t *timeoutRun) windowStart() error {
 	if t == nil {
 		return nil
+	}
+	for give := time.Now().Add(30 * time.Second); t.warm.Load() < timeoutWarmStalls && time.Now().Before(give); {
+		time.Sleep(time.Millisecond)
 	}
 	n, err := connectionsReceived(t.info)
 	t.conns0 = n
@@ -393,8 +403,9 @@ func (r *report) renderTimeouts(b *strings.Builder) {
 	b.WriteString("## When commands time out\n\n")
 	fmt.Fprintf(b, "Scenario `%s`: %d goroutines GET 16-byte values on a client whose read timeout is %s and whose retries are off: ", s.name, s.goroutines, timeoutRead)
 	fmt.Fprintf(b, "respool `ReadTimeout`, go-redis `ReadTimeout`, redigo `DialReadTimeout`; rueidis has no read timeout for pipelined replies (its `ConnWriteTimeout` bounds writes and a background PING, and lets such a stall pass), so each of its calls gets a context deadline of %s instead. ", timeoutRead)
-	fmt.Fprintf(b, "A staller in the worker process, on a connection of its own, stalls the server with `DEBUG SLEEP` for %s whenever %d calls per timeout of its last stall have completed since, so that about %d in 1,000 calls time out. ",
-		timeoutStall, 1000/timeoutPerMille-1, timeoutPerMille)
+	fmt.Fprintf(b, "A staller in the worker process, on a connection of its own, stalls the server with `DEBUG SLEEP` for %s every %s completed calls, the same for every client: a client whose reads time out exactly at %s loses two calls per goroutine to each stall, about %d in 1,000 calls; one that lets a read timeout fire late (respool's may fire up to half of it late) loses fewer. ",
+		timeoutStall, groupThousands(int(timeoutEvery(s.goroutines))), timeoutRead, timeoutPerMille)
+	fmt.Fprintf(b, "The window opens after the warm-up and at least %d stalls, so that a pool that grows during the first stalls (respool Exclusive keeps a draining connection's slot, and the calls meanwhile use others) has grown. ", timeoutWarmStalls)
 	b.WriteString("New connections are counted by the server (`INFO stats` `total_connections_received` at the window's edges), the same way for every client. Medians over the repetitions.\n\n")
 	b.WriteString("| client | ops/s | timed-out calls | per 1,000 calls | stalls | new connections | new connections per 1,000 timeouts | drains (failed) |\n")
 	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: |\n")
@@ -414,5 +425,5 @@ func (r *report) renderTimeouts(b *strings.Builder) {
 		fmt.Fprintf(b, "| %s | %s | %.0f | %.1f | %.0f | %.0f | %.1f | %s |\n", name, formatRate(x.opsPerSec),
 			x.timeouts, x.perMille, x.stalls, x.newConns, x.perThousand, drains)
 	}
-	b.WriteString("\nrespool drains instead of reconnecting: a pooled connection whose read timed out between two replies is read to the end of the replies it owes in the background, within `DrainTimeout` (default: the read timeout, but at least 1 s), and goes back to the pool; a shared connection hands the replies its callers were owed to a stand-in and keeps going. The last column counts respool's drains in the window (`PoolStats.Drains`: pooled connections drained, and stand-ins of shared ones) and those that did not end in time and closed their connection (`DrainFailures`). go-redis and redigo close the connection and dial a new one; go-redis's AutoPipeline loses the one connection a stall catches; rueidis, whose callers leave on their context and whose connection reads the late replies, keeps its connections too.\n\n")
+	b.WriteString("\nrespool drains instead of reconnecting: a pooled connection whose read timed out between two replies is read to the end of the replies it owes in the background, within `DrainTimeout` (default: the read timeout, but at least 1 s), and goes back to the pool; a shared connection hands the replies its callers were owed to a stand-in and keeps going. respool Exclusive's new connections, when it has any, are its pool growing: a draining connection keeps its slot, so the calls made meanwhile need others, and the pool grows up to `PoolSize` (20 here) over the first hundred or so stalls, once; after that a timeout costs it none. The last column counts respool's drains in the window (`PoolStats.Drains`: pooled connections drained, and stand-ins of shared ones) and those that did not end in time and closed their connection (`DrainFailures`). go-redis and redigo close the connection and dial a new one; go-redis's AutoPipeline loses the one connection a stall catches; rueidis, whose callers leave on their context and whose connection reads the late replies, keeps its connections too.\n\n")
 }
