@@ -273,42 +273,19 @@ func connectionsReceived(c *rawConn) (int64, error) {
 	return 0, errors.New("compare: INFO stats has no total_connections_received")
 }
 
-// timeoutLoop is getLoop for the timeout scenario: a call that fails
-// counts as timed out (the stalls are the only fault); one that fails
-// otherwise than by a timeout counts as an error too, to be seen in the
-// report.
-func (j *workerJob) timeoutLoop(g int, sl *slot, h *recorder) {
-	n := len(j.keys)
-	k := g * n / j.s.goroutines
-	for {
-		ph := j.phase.Load()
-		if ph == phaseStop {
+// getFailed counts a GET that failed. In the timeout scenario it counts
+// as timed out (the stalls are the only fault), and as an error too only
+// when it failed otherwise than by a timeout, to be seen in the report;
+// elsewhere it is an error.
+func (j *workerJob) getFailed(sl *slot, ph int32, err error) {
+	if j.timeouts != nil {
+		j.timeouts.failed(ph)
+		if isTimeoutError(err) {
 			return
 		}
-		if k >= n {
-			k = 0
-		}
-		start := time.Since(epoch)
-		v, err := j.r.get(j.ctx, j.keys[k])
-		d := time.Since(epoch) - start
-		if err != nil {
-			j.timeouts.failed(ph)
-			if !isTimeoutError(err) {
-				sl.errors++
-				j.fail.err(err)
-			}
-		} else {
-			if v != j.values[k] {
-				sl.wrong++
-				j.fail.wrong(j.keys[k], v, j.values[k])
-			}
-			sl.ops.Add(1)
-			if ph == phaseMeasure {
-				h.record(d)
-			}
-		}
-		k++
 	}
+	sl.errors++
+	j.fail.err(err)
 }
 
 // isTimeoutError reports an error caused by a deadline.

@@ -254,7 +254,7 @@ func (j *workerJob) loop(g int, sl *slot, h *recorder) {
 	case opPipe, opMGet:
 		j.batchLoop(g, sl, h)
 	case opTimeoutGet:
-		j.timeoutLoop(g, sl, h)
+		j.getLoop(g, sl, h)
 	}
 }
 
@@ -273,8 +273,7 @@ func (j *workerJob) getLoop(g int, sl *slot, h *recorder) {
 		v, err := j.r.get(j.ctx, j.keys[k])
 		d := time.Since(epoch) - start
 		if err != nil {
-			sl.errors++
-			j.fail.err(err)
+			j.getFailed(sl, ph, err)
 		} else {
 			if v != j.values[k] {
 				sl.wrong++
