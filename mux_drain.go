@@ -28,10 +28,11 @@ func (discardRequest) borrowsElems() bool           { return false }
 
 // stall handles the reader's read failure err. When the read timed out
 // between two replies, the batch is neither a stand-in already nor the
-// connection's own AUTH, and draining is on, it fails the batch's callers with the timeout, puts a stand-in
-// owing their replies in their place, gives the reader DrainTimeout to
-// read them, and reports true: the reader carries on. Otherwise it
-// reports false and the caller fails the connection.
+// connection's own AUTH, and draining is on, it fails the batch's callers
+// with the timeout, puts a stand-in owing their replies in their place,
+// gives the reader DrainTimeout to read them, and reports true: the
+// reader carries on. Otherwise it reports false and the caller fails the
+// connection.
 func (mc *muxConn) stall(err error) bool {
 	cn := mc.cn
 	limit := drainLimit(cn.opt)

@@ -47,12 +47,15 @@ type PoolStats struct {
 	// Drains counts the connections given back while replies were still
 	// owed to a caller that stopped waiting (a read timeout, a context
 	// that ended after the write) and handed to a background drain
-	// instead of being closed (see Options.DrainTimeout). Drained counts
-	// those that delivered every owed reply in time and went back to the
-	// pool; DrainFailures those closed instead (no reply within
-	// DrainTimeout, an error, unexpected bytes, the pool closed), each
-	// also counted in Closed (Unusable, or PoolClosed). Once no drain
-	// runs, Drains == Drained + DrainFailures.
+	// instead of being closed (see Options.DrainTimeout), and the shared
+	// connections of a multiplexing Client whose batch timed out and
+	// which read the late replies instead of reconnecting. Drained counts
+	// the drains that read every owed reply in time (the connection then
+	// goes back as with Put); DrainFailures those whose connection was
+	// closed instead (no reply within DrainTimeout, an error, unexpected
+	// bytes, the pool closed), also counted in Closed (Unusable, or
+	// PoolClosed) for a pooled one. Once no drain runs, Drains == Drained
+	// + DrainFailures.
 	Drains        uint64
 	Drained       uint64
 	DrainFailures uint64
