@@ -129,7 +129,9 @@ func TestDrainPipelineTimedOutMidBatch(t *testing.T) {
 }
 
 // A connection whose server never answers is closed when DrainTimeout
-// ends, and the next command dials a new one.
+// ends. With PoolSize 1 the next command waits for the draining
+// connection's slot, gets it when the drain fails, and dials a new
+// connection with it.
 func TestDrainServerNeverAnswers(t *testing.T) {
 	leakCheck(t) // first: the stalled handlers end when the server closes
 	fake := respooltest.StartFakeServer(t, respooltest.FakeDefaults(func(c *respooltest.FakeConn, cmd []string) {
@@ -139,20 +141,56 @@ func TestDrainServerNeverAnswers(t *testing.T) {
 		}
 		c.Write("+OK\r\n")
 	}))
-	c := drainClient(t, fake.Addr(), Options{DrainTimeout: 100 * time.Millisecond})
+	c := drainClient(t, fake.Addr(), Options{DrainTimeout: 100 * time.Millisecond, PoolSize: 1, PoolTimeout: time.Minute})
 	ctx := context.Background()
 	_, err := c.Do(ctx, "GET", "hang")
 	wantReadTimeout(t, "GET hang", err)
+	if _, err := c.Do(ctx, "SET", "k", "v"); err != nil {
+		t.Fatalf("SET after the timeout: %v", err)
+	}
 	c.Pool().waitDrains()
 	st := checkAccounting(t, c.Pool())
-	if st.Drains != 1 || st.Drained != 0 || st.DrainFailures != 1 || st.Closed.Unusable != 1 || st.Open != 0 {
-		t.Fatalf("want the drain failed and its connection closed: stats %+v", st)
-	}
-	if _, err := c.Do(ctx, "SET", "k", "v"); err != nil {
-		t.Fatal(err)
+	if st.Drains != 1 || st.Drained != 0 || st.DrainFailures != 1 || st.Closed.Unusable != 1 || st.Open != 1 || st.Waits != 1 {
+		t.Fatalf("want the drain failed, its connection closed, and the SET waiting for its slot: stats %+v", st)
 	}
 	if got := fake.Accepted(); got != 2 {
 		t.Fatalf("%d connections accepted, want 2 (the stalled one replaced)", got)
+	}
+}
+
+// A second Put of a connection being drained is a double Put: ignored and
+// counted, the pool's books intact. A drain that ends after the pool was
+// retired (a FailoverClient moved) closes its connection as Retired.
+func TestDrainDoublePutAndRetire(t *testing.T) {
+	leakCheck(t) // first: the stalled handler ends when the server closes
+	release := make(chan struct{})
+	fake := respooltest.StartFakeServer(t, respooltest.FakeDefaults(func(c *respooltest.FakeConn, cmd []string) {
+		select {
+		case <-release:
+		case <-c.Done():
+			return
+		}
+		c.Write("+late\r\n")
+	}))
+	c := drainClient(t, fake.Addr(), Options{})
+	p := c.Pool()
+	cn, err := c.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cn.Do(context.Background(), "GET", "late")
+	wantReadTimeout(t, "GET late", err)
+	p.Put(cn)
+	p.Put(cn)
+	if st := checkAccounting(t, p); st.DoublePuts != 1 || st.Draining != 1 || st.InUse != 1 {
+		t.Fatalf("want the second Put ignored and the connection still draining: stats %+v", st)
+	}
+	p.retire()
+	close(release)
+	p.waitDrains()
+	st := checkAccounting(t, p)
+	if st.Drained != 1 || st.Closed.Retired != 1 || st.Open != 0 {
+		t.Fatalf("want the drained connection closed as retired: stats %+v", st)
 	}
 }
 
