@@ -29,6 +29,7 @@ const (
 	keyOutcome     = attribute.Key("respool.outcome")
 	keyDialReason  = attribute.Key("respool.dial.reason")
 	keyCloseReason = attribute.Key("respool.close.reason")
+	keyDrainResult = attribute.Key("respool.drain.result")
 )
 
 var systemRedis = keySystem.String("redis")

@@ -61,6 +61,10 @@
 //	                                                     lifetime, unusable, health_check, max_idle,
 //	                                                     pool_closed
 //	respool.pool.reauths                   {connection}  re-authentications after RotateCredentials
+//	respool.pool.draining                  {connection}  connections being drained of the replies owed
+//	                                                     to a caller that timed out (counted as used)
+//	respool.pool.drains                    {drain}       drains ended, by respool.drain.result: drained
+//	                                                     (the connection reused), failed (closed)
 //
 // each with db.system.name, db.client.connection.pool.name ("host:port/db")
 // and server.address and server.port. A ClusterClient reports the pool of

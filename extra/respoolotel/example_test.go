@@ -88,6 +88,8 @@ func Example() {
 	// metric respool.pool.dial_errors
 	// metric respool.pool.dialing
 	// metric respool.pool.dials
+	// metric respool.pool.draining
+	// metric respool.pool.drains
 	// metric respool.pool.reauths
 	// metric respool.pool.wait_time
 	// metric respool.pool.waits

@@ -140,6 +140,7 @@ type poolAttrs struct {
 	pool, idle, used metric.ObserveOption
 	dials            [3]metric.ObserveOption // get, min_idle, shared
 	closed           [6]metric.ObserveOption // in the order of closeReasons
+	drains           [2]metric.ObserveOption // drained, failed
 }
 
 // closeReasons are the values of respool.close.reason.
@@ -161,6 +162,9 @@ func newPoolAttrs(addr string, db int) *poolAttrs {
 	for i, r := range closeReasons {
 		a.closed[i] = with(keyCloseReason.String(r))
 	}
+	for i, r := range [2]string{"drained", "failed"} {
+		a.drains[i] = with(keyDrainResult.String(r))
+	}
 	return a
 }
 
@@ -169,8 +173,9 @@ type poolMetrics struct {
 	pools func(context.Context) ([]poolFigures, error)
 
 	count, max, pending, dialing       metric.Int64ObservableUpDownCounter
+	draining                           metric.Int64ObservableUpDownCounter
 	timeouts, waits, dials, dialErrors metric.Int64ObservableCounter
-	closed, reauths                    metric.Int64ObservableCounter
+	closed, reauths, drains            metric.Int64ObservableCounter
 	waitTime                           metric.Float64ObservableCounter
 
 	mu    sync.Mutex // guards attrs
@@ -199,6 +204,8 @@ func (pm *poolMetrics) register(meter metric.Meter) (metric.Registration, error)
 	pm.dialErrors = counter("respool.pool.dial_errors", "{dial}", "Dial attempts that failed.")
 	pm.closed = counter("respool.pool.closed", "{connection}", "Connections the pool closed, by reason.")
 	pm.reauths = counter("respool.pool.reauths", "{connection}", "Connections that authenticated again after RotateCredentials.")
+	pm.draining = updown("respool.pool.draining", "{connection}", "Connections being drained of the replies owed to a caller that timed out (counted as used).")
+	pm.drains = counter("respool.pool.drains", "{drain}", "Drains ended, by result: drained (the connection reused) or failed (closed).")
 	wt, e := meter.Float64ObservableCounter("respool.pool.wait_time", metric.WithUnit("s"),
 		metric.WithDescription("Time Gets spent waiting for a connection, in total."))
 	pm.waitTime, err = wt, errors.Join(err, e)
@@ -206,7 +213,7 @@ func (pm *poolMetrics) register(meter metric.Meter) (metric.Registration, error)
 		return nil, err
 	}
 	return meter.RegisterCallback(pm.observe, pm.count, pm.max, pm.pending, pm.dialing, pm.timeouts, pm.waits,
-		pm.dials, pm.dialErrors, pm.closed, pm.reauths, pm.waitTime)
+		pm.dials, pm.dialErrors, pm.closed, pm.reauths, pm.waitTime, pm.draining, pm.drains)
 }
 
 // attrsOf returns the attribute sets of the pool of addr and db.
@@ -240,6 +247,9 @@ func (pm *poolMetrics) observe(ctx context.Context, o metric.Observer) error {
 		o.ObserveInt64(pm.dials, int64(s.SharedDials), a.dials[2])
 		o.ObserveInt64(pm.dialErrors, int64(s.DialErrors), a.pool)
 		o.ObserveInt64(pm.reauths, int64(s.Reauths), a.pool)
+		o.ObserveInt64(pm.draining, int64(s.Draining), a.pool)
+		o.ObserveInt64(pm.drains, int64(s.Drained), a.drains[0])
+		o.ObserveInt64(pm.drains, int64(s.DrainFailures), a.drains[1])
 		for i, n := range closedByReason(s.Closed) {
 			o.ObserveInt64(pm.closed, int64(n), a.closed[i])
 		}

@@ -279,6 +279,27 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("%d connections closed as unusable, want 1", n)
 	}
 
+	// A read that timed out while the server sleeps: the connection is
+	// drained of the late reply, not closed, and counted as draining.
+	d, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err = d.Do(short, "DEBUG", "SLEEP", "0.1")
+	cancel()
+	if err == nil {
+		t.Fatal("DEBUG SLEEP 0.1 within 20ms succeeded")
+	}
+	c.Pool().Put(d)
+	m = collect(t, reader)
+	if n := intPoint(t, m["respool.pool.draining"], pool); n != 1 {
+		t.Fatalf("%d connections draining, want 1", n)
+	}
+	if n := intPoint(t, m["respool.pool.drains"], pool, attribute.String("respool.drain.result", "failed")); n != 0 {
+		t.Fatalf("%d drains failed, want 0", n)
+	}
+
 	// Durations: one GET, one failed LPUSH.
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -305,12 +326,13 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("durations recorded: %v, want one SET and one LPUSH failed with WRONGTYPE", counts)
 	}
 
-	// Closing the client closes the idle connection; after Unregister the
-	// pool is no longer observed.
+	// Closing the client closes the idle connections (the drained one
+	// too, or its drain if still running); after Unregister the pool is
+	// no longer observed.
 	_ = c.Close()
 	m = collect(t, reader)
-	if n := intPoint(t, m["respool.pool.closed"], pool, attribute.String("respool.close.reason", "pool_closed")); n != 1 {
-		t.Fatalf("%d connections closed with the pool, want 1", n)
+	if n := intPoint(t, m["respool.pool.closed"], pool, attribute.String("respool.close.reason", "pool_closed")); n != 2 {
+		t.Fatalf("%d connections closed with the pool, want 2", n)
 	}
 	if i := intPoint(t, m["db.client.connection.count"], idle...); i != 0 {
 		t.Fatalf("%d idle connections after Close", i)

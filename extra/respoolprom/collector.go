@@ -27,6 +27,10 @@
 //	respool_pool_closed_total              counter  connections closed, by reason: idle_timeout,
 //	                                                lifetime, unusable, health_check, max_idle, pool_closed
 //	respool_pool_reauths_total             counter  re-authentications after RotateCredentials
+//	respool_pool_draining_connections      gauge    connections being drained of the replies owed to
+//	                                                a caller that timed out (counted in use)
+//	respool_pool_drains_total              counter  drains ended, by result: drained (reused), failed
+//	                                                (closed)
 //	respool_command_duration_seconds       histogram (with Hook) by command ("GET"; "BATCH GET" or
 //	                                                "BATCH" for a pipeline, "MULTI" for a transaction)
 //	                                                and outcome: ok, not_sent, rejected, unknown
@@ -88,6 +92,7 @@ type Collector struct {
 	open, idle, inUse, dialing, waiting, max          *prometheus.Desc
 	hits, misses, waits, waitSeconds, timeouts, dials *prometheus.Desc
 	dialErrors, closed, reauths                       *prometheus.Desc
+	draining, drains                                  *prometheus.Desc
 
 	duration *prometheus.HistogramVec
 
@@ -150,6 +155,8 @@ func NewCollector(src any, opts ...Option) *Collector {
 	col.dialErrors = desc("dial_errors_total", "Dial attempts that failed.")
 	col.closed = desc("closed_total", "Connections the pool closed, by reason.", "reason")
 	col.reauths = desc("reauths_total", "Connections that authenticated again after RotateCredentials.")
+	col.draining = desc("draining_connections", "Connections being drained of the replies owed to a caller that timed out (counted in use).")
+	col.drains = desc("drains_total", "Drains ended, by result: drained (the connection reused) or failed (closed).", "result")
 	col.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:        "respool_command_duration_seconds",
 		Help:        "Duration of commands, pipelines and transactions, by command and outcome.",
@@ -167,7 +174,8 @@ func poolOf(p *respool.Pool) pool {
 // Describe sends the descriptions of every metric.
 func (col *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{col.open, col.idle, col.inUse, col.dialing, col.waiting, col.max,
-		col.hits, col.misses, col.waits, col.waitSeconds, col.timeouts, col.dials, col.dialErrors, col.closed, col.reauths} {
+		col.hits, col.misses, col.waits, col.waitSeconds, col.timeouts, col.dials, col.dialErrors, col.closed, col.reauths,
+		col.draining, col.drains} {
 		ch <- d
 	}
 	col.duration.Describe(ch)
@@ -206,6 +214,9 @@ func (col *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(col.closed, s.Closed.MaxIdle, "max_idle")
 		counter(col.closed, s.Closed.PoolClosed, "pool_closed")
 		counter(col.reauths, s.Reauths)
+		gauge(col.draining, s.Draining)
+		counter(col.drains, s.Drained, "drained")
+		counter(col.drains, s.DrainFailures, "failed")
 	}
 	col.duration.Collect(ch)
 }

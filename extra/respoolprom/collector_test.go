@@ -93,7 +93,7 @@ func TestCollectorClient(t *testing.T) {
 	for _, name := range []string{"respool_pool_open_connections", "respool_pool_idle_connections", "respool_pool_in_use_connections",
 		"respool_pool_dialing_connections", "respool_pool_waiting_gets", "respool_pool_hits_total", "respool_pool_misses_total",
 		"respool_pool_waits_total", "respool_pool_wait_seconds_total", "respool_pool_timeouts_total", "respool_pool_dial_errors_total",
-		"respool_pool_reauths_total"} {
+		"respool_pool_reauths_total", "respool_pool_draining_connections"} {
 		if v := value(t, mfs, name, addr); v != 0 {
 			t.Errorf("%s = %v before any command, want 0", name, v)
 		}
@@ -163,6 +163,29 @@ func TestCollectorClient(t *testing.T) {
 		t.Errorf("%d duration series, want 4", n)
 	}
 
+	// A read that timed out while the server sleeps: the connection is
+	// drained of the late reply, not closed, and counted as draining.
+	d, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err = d.Do(short, "DEBUG", "SLEEP", "0.1")
+	cancel()
+	if err == nil {
+		t.Fatal("DEBUG SLEEP 0.1 within 20ms succeeded")
+	}
+	c.Pool().Put(d)
+	mfs = gather(t, reg)
+	if v := value(t, mfs, "respool_pool_draining_connections", addr); v != 1 {
+		t.Fatalf("respool_pool_draining_connections = %v, want 1", v)
+	}
+	if v := value(t, mfs, "respool_pool_drains_total", map[string]string{"addr": srv.Addr, "result": "failed"}); v != 0 {
+		t.Fatalf("respool_pool_drains_total{result=failed} = %v, want 0", v)
+	}
+
+	// Close closes the one connection, idle once drained (or stops its
+	// drain).
 	_ = c.Close()
 	mfs = gather(t, reg)
 	if v := value(t, mfs, "respool_pool_closed_total", map[string]string{"addr": srv.Addr, "reason": "pool_closed"}); v != 1 {
