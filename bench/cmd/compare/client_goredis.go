@@ -31,6 +31,12 @@ func newGoRedisRunner(opt runnerOptions, auto bool) (*goRedisRunner, error) {
 	} else {
 		c = redis.NewClient(&redis.Options{Addr: opt.addr, PoolSize: opt.poolSize})
 	}
+	return goRedisRunnerOf(c, auto)
+}
+
+// goRedisRunnerOf drives c, through its AutoPipeline when auto is set.
+// On failure it closes c.
+func goRedisRunnerOf(c redis.UniversalClient, auto bool) (*goRedisRunner, error) {
 	r := &goRedisRunner{client: c, cmds: c}
 	if auto {
 		ap, err := c.AutoPipeline()

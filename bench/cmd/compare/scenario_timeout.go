@@ -69,16 +69,7 @@ func newScenarioRunner(name string, s scenario, opt runnerOptions) (runner, erro
 		return &respoolRunner{client: c, single: c}, nil
 	case "goredis", "goredis-auto":
 		c := goredis.NewClient(&goredis.Options{Addr: opt.addr, ReadTimeout: timeoutRead, MaxRetries: -1})
-		r := &goRedisRunner{client: c, cmds: c}
-		if name == "goredis-auto" {
-			ap, err := c.AutoPipeline()
-			if err != nil {
-				c.Close()
-				return nil, err
-			}
-			r.ap, r.cmds = ap, ap
-		}
-		return r, nil
+		return goRedisRunnerOf(c, name == "goredis-auto")
 	case "redigo":
 		p := &redigo.Pool{
 			MaxIdle: opt.goroutines,
