@@ -124,7 +124,7 @@ func runWorker(args []string, stdout io.Writer) error {
 	var phase atomic.Int32
 	job := &workerJob{ctx: context.Background(), r: r, s: s, keys: keys, values: values, phase: &phase, fail: &failures{}}
 	// One call proves the client can reach the server before timing starts.
-	if err := job.probe(); err != nil {
+	if err := job.probeScenario(); err != nil {
 		return fmt.Errorf("compare: %s: first call: %w", *clientName, err)
 	}
 
