@@ -50,6 +50,7 @@ import (
 //	dial_timeout           DialTimeout           duration >= 0
 //	read_timeout           ReadTimeout           duration, negative = none
 //	write_timeout          WriteTimeout          duration, negative = none
+//	drain_timeout          DrainTimeout          duration, negative = off
 //	tcp_user_timeout       TCPUserTimeout        duration, negative = system default
 //	pool_size              PoolSize              integer >= 0
 //	pool_timeout           PoolTimeout           duration >= 0
@@ -243,6 +244,8 @@ func setURLQueryKey(opt *Options, scheme, key, value string) error {
 		opt.ReadTimeout, err = urlDuration(key, value, allowNegative)
 	case "write_timeout":
 		opt.WriteTimeout, err = urlDuration(key, value, allowNegative)
+	case "drain_timeout":
+		opt.DrainTimeout, err = urlDuration(key, value, allowNegative)
 	case "tcp_user_timeout":
 		opt.TCPUserTimeout, err = urlDuration(key, value, allowNegative)
 	case "pool_size":

@@ -104,6 +104,8 @@ func TestParseURLEveryKey(t *testing.T) {
 		{"read_timeout", "-1ms", Options{ReadTimeout: -time.Millisecond}},
 		{"write_timeout", "500ms", Options{WriteTimeout: 500 * time.Millisecond}},
 		{"write_timeout", "-1", Options{WriteTimeout: -time.Second}},
+		{"drain_timeout", "5s", Options{DrainTimeout: 5 * time.Second}},
+		{"drain_timeout", "-1", Options{DrainTimeout: -time.Second}},
 		{"tcp_user_timeout", "20s", Options{TCPUserTimeout: 20 * time.Second}},
 		{"tcp_user_timeout", "-1", Options{TCPUserTimeout: -time.Second}},
 		{"pool_size", "50", Options{PoolSize: 50}},
