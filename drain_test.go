@@ -21,9 +21,10 @@ import (
 // cannot be proved safe.
 
 // drainClient returns an exclusive Client on addr whose reads time out
-// after 50ms, whose drains may last long (DrainTimeout 10s, far more than
-// any stall these tests make), and which never retries; closed by the
-// test's cleanup.
+// after 50ms (up to 75ms: a timeout may fire up to half of it late), well
+// before the 150ms DEBUG SLEEPs of these tests end, whose drains may last
+// long (DrainTimeout 10s, far more than any stall these tests make), and
+// which never retries; closed by the test's cleanup.
 func drainClient(t *testing.T, addr string, opt Options) *Client {
 	t.Helper()
 	opt.Addr = addr
