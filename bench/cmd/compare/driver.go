@@ -447,24 +447,20 @@ func (d *driver) runWorker(ctx context.Context, client string, s scenario) (samp
 		return sample{}, fmt.Errorf("compare: worker %s/%s completed nothing in its window (%d errors; first: %s)", client, s.name, res.Errors, res.FirstError)
 	}
 	ops := float64(res.Ops)
-	return sample{
-		opsPerSec:     ops / res.Seconds,
-		p50:           time.Duration(res.P50),
-		p99:           time.Duration(res.P99),
-		cpuPerMOps:    res.CPUSeconds / ops * 1e6,
-		bytesPerOp:    float64(res.AllocBytes) / ops,
-		allocsPerOp:   float64(res.Mallocs) / ops,
-		errors:        res.Errors,
-		wrong:         res.Wrong,
-		firstError:    res.FirstError,
-		firstWrong:    res.FirstWrong,
-		timeouts:      res.Timeouts,
-		newConns:      res.NewConns,
-		stalls:        res.Stalls,
-		windowOps:     res.Ops,
-		drains:        res.Drains,
-		drainFailures: res.DrainFailures,
-	}, nil
+	smp := sample{
+		opsPerSec:   ops / res.Seconds,
+		p50:         time.Duration(res.P50),
+		p99:         time.Duration(res.P99),
+		cpuPerMOps:  res.CPUSeconds / ops * 1e6,
+		bytesPerOp:  float64(res.AllocBytes) / ops,
+		allocsPerOp: float64(res.Mallocs) / ops,
+		errors:      res.Errors,
+		wrong:       res.Wrong,
+		firstError:  res.FirstError,
+		firstWrong:  res.FirstWrong,
+	}
+	smp.addTimeoutFigures(res)
+	return smp, nil
 }
 
 // runReference runs redis-benchmark for a scenario, sized to last about

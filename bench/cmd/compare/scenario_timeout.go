@@ -223,19 +223,32 @@ func (t *timeoutRun) windowStart() error {
 	return err
 }
 
-// windowEnd fills the scenario's figures in res as the window closes.
-func (t *timeoutRun) windowEnd(res *workerResult) error {
+// timeoutWindow is the timeout scenario's figures over the window.
+type timeoutWindow struct {
+	timeouts, newConns, stalls int64
+	drains, drainFailures      int64 // respool's
+}
+
+// fill copies the figures into the worker's report.
+func (w timeoutWindow) fill(res *workerResult) {
+	res.Timeouts, res.NewConns, res.Stalls = w.timeouts, w.newConns, w.stalls
+	res.Drains, res.DrainFailures = w.drains, w.drainFailures
+}
+
+// windowEnd returns the scenario's figures as the window closes; zero
+// for any other scenario.
+func (t *timeoutRun) windowEnd() (timeoutWindow, error) {
 	if t == nil {
-		return nil
+		return timeoutWindow{}, nil
 	}
 	n, err := connectionsReceived(t.info)
-	res.Timeouts, res.NewConns, res.Stalls = t.window.Load(), n-t.conns0, t.stalls.Load()
+	w := timeoutWindow{timeouts: t.window.Load(), newConns: n - t.conns0, stalls: t.stalls.Load()}
 	if t.stats != nil {
 		st := t.stats()
-		res.Drains = int64(st.Drains - t.stats0.Drains)
-		res.DrainFailures = int64(st.DrainFailures - t.stats0.DrainFailures)
+		w.drains = int64(st.Drains - t.stats0.Drains)
+		w.drainFailures = int64(st.DrainFailures - t.stats0.DrainFailures)
 	}
-	return err
+	return w, err
 }
 
 // close stops the staller and closes its connections.
@@ -297,6 +310,13 @@ func isTimeoutError(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// addTimeoutFigures copies the timeout scenario's figures of a worker's
+// report into the sample.
+func (s *sample) addTimeoutFigures(res workerResult) {
+	s.timeouts, s.newConns, s.stalls, s.windowOps = res.Timeouts, res.NewConns, res.Stalls, res.Ops
+	s.drains, s.drainFailures = res.Drains, res.DrainFailures
 }
 
 // timeoutFigures are the medians of one client in the timeout scenario.

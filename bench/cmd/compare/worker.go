@@ -178,8 +178,8 @@ func runWorker(args []string, stdout io.Writer) error {
 	ops1, t1 := sum(), time.Now()
 	cpu1 := processCPU()
 	runtime.ReadMemStats(&after)
-	var timeoutFigures workerResult
-	if err := job.timeouts.windowEnd(&timeoutFigures); err != nil {
+	win, err := job.timeouts.windowEnd()
+	if err != nil {
 		return err
 	}
 	phase.Store(phaseStop)
@@ -199,13 +199,8 @@ func runWorker(args []string, stdout io.Writer) error {
 		Mallocs:    after.Mallocs - before.Mallocs,
 		FirstError: job.fail.firstErr,
 		FirstWrong: job.fail.firstWrong,
-		Timeouts:   timeoutFigures.Timeouts,
-		NewConns:   timeoutFigures.NewConns,
-		Stalls:     timeoutFigures.Stalls,
-
-		Drains:        timeoutFigures.Drains,
-		DrainFailures: timeoutFigures.DrainFailures,
 	}
+	win.fill(&res)
 	for g := range slots {
 		res.Errors += slots[g].errors
 		res.Wrong += slots[g].wrong
