@@ -18,7 +18,7 @@ breaks=(
 'replay|retry.go|s/case OutcomeUnknown:\n(\t+)return safeToRepeat\(argv\)/case OutcomeUnknown:\n$1return true/|a command whose outcome is unknown is retried even when it writes'
 'lost-cancel|wire.go|s/return context\.AfterFunc\(ctx, cn\.cutShort\)/return func() bool { return true }/|a cancelled context no longer cuts a blocked read or write short'
 'dirty-reuse|conn.go|s/return !cn\.closed\.Load\(\) && cn\.broken == nil && cn\.pending == 0 &&\n\t+!cn\.inMulti && !cn\.watching && !cn\.subscribed && !cn\.sessionChanged/return !cn.closed.Load() && cn.broken == nil/|a connection with unread replies, an open MULTI, WATCH, subscription or session change goes back to the pool'
-'drain-skip|conn_drain.go|s/\tif cn\.pending > 0 \{\n\t\t_ = cn\.nc\.SetReadDeadline\(dl\)/\tcn.pending = 0\n\tif cn.pending > 0 {\n\t\t_ = cn.nc.SetReadDeadline(dl)/|a drained connection goes back to the pool without reading the late replies it owes'
+'drain-skip|conn_drain.go|s/\tif cn\.pending > 0 \{\n\t\tcn\.setReadDeadline\(noCaller, exactly\(dl\)\)/\tcn.pending = 0\n\tif cn.pending > 0 {\n\t\tcn.setReadDeadline(noCaller, exactly(dl))/|a drained connection goes back to the pool without reading the late replies it owes'
 'unsolicited|wire.go|s/return cn\.r\.Buffered\(\) == 0 && cn\.peek\.check\(\)/return true/|bytes a server sent unasked, a close or a reset on an idle connection go unnoticed'
 )
 
