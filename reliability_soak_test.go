@@ -86,8 +86,10 @@ func TestReliabilityDesyncSoak(t *testing.T) {
 					t.Fatalf("regression: %d calls without a deadline failed at once with the dial error of a call whose deadline passed (pool_dial.go: dial backoff trusts ctx.Err(), which lags the deadline)", n)
 				}
 			}()
-			// The pool is back to idle: nothing in use, nothing dialling,
-			// every open connection idle.
+			// The pool is back to idle once the drains of the calls that
+			// ended at their deadline are over: nothing in use, nothing
+			// dialling, every open connection idle.
+			eventually(t, "the drains end", func() bool { return c.Pool().Stats().Draining == 0 })
 			st := c.Pool().Stats()
 			if st.InUse != 0 || st.Dialing != 0 || st.Open != st.Idle || st.Open > workers+4 {
 				t.Fatalf("pool not idle after the soak: %+v", st)
