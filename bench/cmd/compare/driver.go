@@ -65,7 +65,7 @@ type results map[runKey][]sample
 
 func parseConfig(args []string) (*config, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	clients := fs.String("clients", "respool,respool-exclusive,respool-otel,goredis,goredis-auto,goredis-otel,redigo,rueidis", "comma-separated clients: respool (alias respool-mux), respool-exclusive, respool-otel and goredis-otel (only in their own row), goredis, goredis-auto, redigo, rueidis")
+	clients := fs.String("clients", "respool,respool-exclusive,respool-otel,respool-cache,goredis,goredis-auto,goredis-otel,redigo,rueidis,rueidis-cache", "comma-separated clients: respool (alias respool-mux), respool-exclusive, respool-otel, respool-cache, goredis-otel and rueidis-cache (only in their own rows), goredis, goredis-auto, redigo, rueidis")
 	scens := fs.String("scenarios", "", "comma-separated scenarios (default: all, or the quick set with -quick): "+scenarioNames())
 	cfg := &config{args: args}
 	fs.BoolVar(&cfg.quick, "quick", false, "a short run for development: a few scenarios, 1 repetition, 1s windows (under 2 minutes)")

@@ -78,6 +78,7 @@ func evaluateTargets(cfg *config, res results) []targetResult {
 	ratioTarget("get16", 1.1, "")
 	ratioTarget("get1", 1.0, "GET, 1 goroutine: respool no worse than the best peer")
 	out = append(out, timeoutTargets(cfg, res)...)
+	out = append(out, cacheTargets(cfg, res)...)
 
 	// GET at 1 goroutine: p50 within 10% of redis-benchmark -c 1.
 	{
