@@ -33,17 +33,21 @@ type targetResult struct {
 	sentence string // the verdict in a plain sentence
 }
 
+// scenario returns the run's scenario of that name; false when the run
+// left it out.
+func (cfg *config) scenario(name string) (scenario, bool) {
+	for _, s := range cfg.scenarios {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return scenario{}, false
+}
+
 // evaluateTargets judges every target on the run's medians.
 func evaluateTargets(cfg *config, res results) []targetResult {
 	var out []targetResult
-	find := func(name string) (scenario, bool) {
-		for _, s := range cfg.scenarios {
-			if s.name == name {
-				return s, true
-			}
-		}
-		return scenario{}, false
-	}
+	find := cfg.scenario
 	// ratioTarget: respool's default mode against the best peer.
 	// label, when set, replaces the target's default wording.
 	ratioTarget := func(name string, want float64, label string) {

@@ -8,12 +8,11 @@ import "fmt"
 // miss path within 10% of respool's uncached GET of the same keys.
 func cacheTargets(cfg *config, res results) []targetResult {
 	find := func(name string) (scenario, bool) {
-		for _, s := range cfg.scenarios {
-			if s.name == name {
-				return s, true
-			}
+		s, ok := cfg.scenario(name)
+		if !ok {
+			s.title = name
 		}
-		return scenario{title: name}, false
+		return s, ok
 	}
 	var out []targetResult
 	for _, name := range []string{"cache-get256-h90", "cache-get256-h99", "cache-hit256"} {
