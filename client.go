@@ -167,12 +167,18 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 		return ErrClosed
 	}
 	shared := c.mux != nil && j.shareable()
-	alone := false
-	if shared && !c.alwaysShare && !c.mux.crowded.Load() {
-		if c.active.Add(1) == 1 {
-			alone = true
+	alone, large := false, false
+	if shared && !c.alwaysShare {
+		if c.mux.large.on.Load() {
+			// Replies are large: every job takes a connection of its own
+			// while the Pool has one free (mux_large.go).
+			alone, large = true, true
+		} else if !c.mux.crowded.Load() {
+			if c.active.Add(1) == 1 {
+				alone = true
+			}
+			defer c.active.Add(-1)
 		}
-		defer c.active.Add(-1)
 	}
 	var r retrier
 	for {
@@ -184,7 +190,11 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 			case err != nil:
 				j.fail(err)
 			default:
+				start := cn.r.Offset()
 				j.runOn(ctx, cn)
+				if large {
+					c.mux.large.noteOwn(cn.r.Offset() - start)
+				}
 				c.pool.Put(cn)
 			}
 		}

@@ -108,6 +108,10 @@ func releaseElems(rq request, v resp.Value) {
 type muxConn struct {
 	cn      *Conn
 	crowded *atomic.Bool // the muxer's
+	large   *largeReplies // the muxer's
+	// replyAvg is the reader's running mean of reply sizes in bytes
+	// (mux_large.go); only the reader touches it.
+	replyAvg int64
 	// tracked, set for a connection with client-side caching's tracking
 	// on (muxer.track), receives the pushes its reader reads between
 	// replies and hears of its end. Its reader reads all the time, not
@@ -147,12 +151,12 @@ type muxConn struct {
 	readerDone chan struct{}
 }
 
-func newMuxConn(cn *Conn, crowded *atomic.Bool, tracked trackedConn, pool *Pool) *muxConn {
+func newMuxConn(cn *Conn, crowded *atomic.Bool, large *largeReplies, tracked trackedConn, pool *Pool) *muxConn {
 	// Only the flusher writes, and it flushes before the callers whose
 	// commands it wrote can return with a reply: large []byte arguments
 	// need no copy (see Client on a caller that leaves early).
 	cn.lendArgs(true)
-	mc := &muxConn{cn: cn, crowded: crowded, tracked: tracked, pool: pool, readerDone: make(chan struct{})}
+	mc := &muxConn{cn: cn, crowded: crowded, large: large, tracked: tracked, pool: pool, readerDone: make(chan struct{})}
 	if tracked != nil {
 		// Its reader starts reading at once, waiting for pushes: no
 		// deadline of the setup may cut that wait short.
@@ -516,7 +520,9 @@ func (mc *muxConn) readLoop() {
 			v, err = mc.readTracked()
 			auth = err == nil && mc.headIsAuth()
 		} else {
+			start := cn.r.Offset()
 			v, buf, err = cn.readReply(borrow, buf)
+			mc.noteReply(cn.r.Offset() - start)
 		}
 		if e, _ := v.Elems(); borrow && (err != nil || len(e) == 0) {
 			replyElems.put(buf)
@@ -657,7 +663,10 @@ type muxer struct {
 	// The first write of a lone caller's command clears it again. Only
 	// flushers write it, and only when it changes.
 	crowded atomic.Bool
-	_       [56]byte // keeps crowded's cache line to itself and pool
+	// large says that recent replies were large: Client.runJob then runs
+	// shareable commands on connections of their own (mux_large.go).
+	large largeReplies
+	_     [48]byte // keeps crowded's and large's cache line to themselves
 
 	// slotDial holds one token per slot while a caller replaces that
 	// slot's connection; waiting for it honours the caller's context.
@@ -729,7 +738,7 @@ func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
 			return nil, err
 		}
 	}
-	fresh := newMuxConn(cn, &mx.crowded, tracked, mx.pool)
+	fresh := newMuxConn(cn, &mx.crowded, &mx.large, tracked, mx.pool)
 	mx.mu.Lock()
 	if mx.closed {
 		mx.mu.Unlock()

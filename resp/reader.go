@@ -108,6 +108,10 @@ func (r *Reader) Reset(src io.Reader) {
 	r.resetParser()
 }
 
+// Offset returns the stream offset of the next byte to consume: the
+// number of bytes consumed since NewReader or Reset.
+func (r *Reader) Offset() int64 { return r.off }
+
 // Buffered returns the number of bytes read from the source and not yet
 // consumed.
 func (r *Reader) Buffered() int { return r.w - r.r }

@@ -1,0 +1,61 @@
+package respool
+
+import "sync/atomic"
+
+// Large replies go to connections of their own.
+//
+// A shared connection carries the replies of many callers one after the
+// other, and redis-server writes at most 64 KiB to one connection per turn
+// of its event loop while others wait. Replies of 100 KiB queued on two
+// shared connections then take several turns each, where the same replies
+// spread over a connection per caller go out together. So when the
+// replies read on the shared connections have been large for a while, a
+// Client runs its shareable commands as it runs a lone command, on a
+// connection of the Pool (falling back to a shared one when the Pool has
+// none free), and it comes back to the shared connections once the
+// replies it reads there have been small for a while.
+
+const (
+	// largeReplyOn is the running mean of reply sizes on a shared
+	// connection above which commands go to connections of their own.
+	largeReplyOn = 32 << 10
+	// largeReplyOff is the running mean of reply sizes on connections of
+	// their own below which commands share again.
+	largeReplyOff = 8 << 10
+)
+
+// largeReplies is a muxer's switch between the two.
+type largeReplies struct {
+	on atomic.Bool
+	// avg is the running mean of reply sizes while on, kept by the
+	// callers that run on connections of their own. Updates may be lost
+	// to a concurrent one: it is an estimate.
+	avg atomic.Int64
+}
+
+// meanStep moves a running mean an eighth of the way towards n.
+func meanStep(avg, n int64) int64 { return avg + (n-avg)/8 }
+
+// noteReply takes the size of a reply read on the shared connection:
+// once the reader's running mean reaches largeReplyOn, commands go to
+// connections of their own. Only a large reply turns it on: after the
+// switch went off, the mean of a reader that read nothing meanwhile is
+// still the old one.
+func (mc *muxConn) noteReply(n int64) {
+	mc.replyAvg = meanStep(mc.replyAvg, n)
+	if n >= largeReplyOn && mc.replyAvg >= largeReplyOn && mc.large != nil && !mc.large.on.Load() {
+		mc.large.avg.Store(mc.replyAvg)
+		mc.large.on.Store(true)
+	}
+}
+
+// noteOwn takes the size of the replies of a command that ran on a
+// connection of its own while on: once their running mean falls below
+// largeReplyOff, commands share again.
+func (l *largeReplies) noteOwn(n int64) {
+	avg := meanStep(l.avg.Load(), n)
+	l.avg.Store(avg)
+	if avg < largeReplyOff {
+		l.on.Store(false)
+	}
+}
