@@ -107,7 +107,7 @@ func releaseElems(rq request, v resp.Value) {
 // muxConn is one shared connection.
 type muxConn struct {
 	cn      *Conn
-	crowded *atomic.Bool // the muxer's
+	crowded *atomic.Bool  // the muxer's
 	large   *largeReplies // the muxer's
 	// replyAvg is the reader's running mean of reply sizes in bytes
 	// (mux_large.go); only the reader touches it.
