@@ -230,8 +230,8 @@ func (cv *CachedClient) readOp(ctx context.Context, op cacheOp, key, arg string)
 // static ones (stringExt, intExt) do not cover, shared in the same way:
 // never written.
 var (
-	cachedBoolExt  = &cmdExt[bool]{decode: DecodeBool}
-	cachedFloatExt = &cmdExt[float64]{decode: DecodeFloat}
+	cachedBoolExt  = staticExt(&cmdExt[bool]{decode: DecodeBool}, false)
+	cachedFloatExt = staticExt(&cmdExt[float64]{decode: DecodeFloat}, true)
 )
 
 // Get returns the value of key; Nil when the key does not exist.
@@ -289,7 +289,7 @@ func (cv *CachedClient) Exists(ctx context.Context, keys ...string) *Cmd[int64] 
 func cachedString(cv *CachedClient, ctx context.Context, cmd *Cmd[string], op cacheOp, key, arg string) {
 	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return
 	}
 	cmd.setReply(v)
@@ -299,7 +299,7 @@ func cachedString(cv *CachedClient, ctx context.Context, cmd *Cmd[string], op ca
 func cachedInt(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], op cacheOp, key, arg string) {
 	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return
 	}
 	cmd.setReply(v)
@@ -309,7 +309,7 @@ func cachedInt(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], op cacheO
 func cachedBool(cv *CachedClient, ctx context.Context, cmd *Cmd[bool], op cacheOp, key, arg string) {
 	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return
 	}
 	cmd.setReply(v)
@@ -319,7 +319,7 @@ func cachedBool(cv *CachedClient, ctx context.Context, cmd *Cmd[bool], op cacheO
 func cachedFloat(cv *CachedClient, ctx context.Context, cmd *Cmd[float64], op cacheOp, key, arg string) {
 	v, err := cv.readOp(ctx, op, key, arg)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return
 	}
 	cmd.setReply(v)
@@ -333,7 +333,7 @@ func cachedExists(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], keys [
 	}
 	vals, err := cv.readMany(ctx, keys, sigExists)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return
 	}
 	for _, v := range vals {
@@ -342,7 +342,7 @@ func cachedExists(cv *CachedClient, ctx context.Context, cmd *Cmd[int64], keys [
 			err = NewError(v.Text())
 		}
 		if err != nil {
-			cmd.err = err
+			cmd.setErr(err)
 			return
 		}
 		cmd.val += n
@@ -355,7 +355,7 @@ func cachedCmd[T any](cv *CachedClient, ctx context.Context, decode func(resp.Va
 	cmd := &Cmd[T]{ext: &cmdExt[T]{decode: decode}}
 	v, err := cv.read(ctx, key, sig)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return cmd
 	}
 	cmd.setReply(v)
@@ -403,14 +403,14 @@ func (cv *CachedClient) MGet(ctx context.Context, keys ...string) *Cmd[[]Optiona
 	cmd := &Cmd[[]Optional[string]]{}
 	vals, err := cv.readMany(ctx, keys, sigGet)
 	if err != nil {
-		cmd.err = err
+		cmd.setErr(err)
 		return cmd
 	}
 	out := make([]Optional[string], len(vals))
 	for i, v := range vals {
 		if v.IsError() {
 			if err := NewError(v.Text()); err.Prefix() != "WRONGTYPE" {
-				cmd.err = err
+				cmd.setErr(err)
 				return cmd
 			}
 			continue // MGET gives a key of another type as missing
@@ -418,7 +418,7 @@ func (cv *CachedClient) MGet(ctx context.Context, keys ...string) *Cmd[[]Optiona
 		if !v.IsNull() {
 			s, err := DecodeString(v)
 			if err != nil {
-				cmd.err = err
+				cmd.setErr(err)
 				return cmd
 			}
 			out[i] = Optional[string]{Val: s, OK: true}

@@ -76,15 +76,15 @@ func mergeReplies(policy replyPolicy, subs []*Cmd[resp.Value]) (resp.Value, erro
 	}
 	if policy == replyOneSucceeded {
 		for _, s := range subs {
-			if s.err == nil {
+			if s.Err() == nil {
 				return s.val, nil
 			}
 		}
-		return resp.Value{}, subs[0].err
+		return resp.Value{}, subs[0].Err()
 	}
 	for _, s := range subs {
-		if s.err != nil {
-			return resp.Value{}, s.err
+		if s.Err() != nil {
+			return resp.Value{}, s.Err()
 		}
 	}
 	switch policy {
@@ -222,10 +222,10 @@ func mergeSplit(name string, nkeys int, groups []cluster.Group, subs []*Cmd[resp
 	failed := 0
 	var firstErr error
 	for _, s := range subs {
-		if s.err != nil {
+		if s.Err() != nil {
 			failed++
 			if firstErr == nil {
-				firstErr = s.err
+				firstErr = s.Err()
 			}
 		}
 	}

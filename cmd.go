@@ -33,13 +33,13 @@ type Cmder interface {
 // Outcome tells whether the command may have run (see OutcomeOf).
 type Cmd[T any] struct {
 	val T
-	err error
 	fastArgs
-	// ext holds the decoder and, for a command of the usual form, its
-	// arguments. Commands of the fast form share one static cmdExt per
-	// decoder (stringExt, intExt), which is never written, so that a
-	// pipelined GET is no larger than its result, its key and this
-	// pointer.
+	// ext holds the decoder, the error and, for a command of the usual
+	// form, its arguments. Commands of the fast form share static
+	// cmdExts (stringExt, intExt...), which are never written: such a
+	// command that fails points to a copy of its own, or for Nil to the
+	// static one that holds Nil (setErr). So a pipelined GET is no larger
+	// than its result, its key and this pointer: 64 bytes.
 	ext *cmdExt[T]
 }
 
@@ -47,11 +47,14 @@ type Cmd[T any] struct {
 // every other command decoded the same way.
 type cmdExt[T any] struct {
 	decode func(resp.Value) (T, error)
+	err    error
 	argv   []any // nil for a command of the fast form (cmd_fast.go)
-	// borrow says decode keeps nothing of the reply's top-level element
-	// slice (set for the decoders of the commands that return many
-	// values); see request.borrowsElems.
-	borrow bool
+	// shared marks a static cmdExt, which is never written; base is the
+	// one of them whose err is nil, and nilExt the one whose err is Nil
+	// (nil when its commands never answer null).
+	shared bool
+	base   *cmdExt[T]
+	nilExt *cmdExt[T]
 	// direct says decode is the standard decoder of T (DecodeString for
 	// a string, DecodeInt for an int64), so that the reply may be read
 	// straight into the result (readDirect) instead of through a Value.
@@ -61,9 +64,22 @@ type cmdExt[T any] struct {
 // The static cmdExts of the fast form's commands, and of the other
 // commands whose decoder they name. They must never be written.
 var (
-	stringExt = &cmdExt[string]{decode: DecodeString, direct: true}
-	intExt    = &cmdExt[int64]{decode: DecodeInt, direct: true}
+	stringExt = staticExt(&cmdExt[string]{decode: DecodeString, direct: true}, true)
+	intExt    = staticExt(&cmdExt[int64]{decode: DecodeInt, direct: true}, false)
 )
+
+// staticExt marks e as a static cmdExt, shared by its commands and never
+// written, with, when withNil, a twin whose err is Nil.
+func staticExt[T any](e *cmdExt[T], withNil bool) *cmdExt[T] {
+	e.shared, e.base, e.err = true, e, nil
+	if withNil {
+		n := *e
+		n.err = Nil
+		e.nilExt = &n
+		n.nilExt = &n
+	}
+	return e
+}
 
 // NewCmd returns a command for args whose reply is converted by decode.
 // It lets callers add typed commands of their own (modules, newer server
@@ -156,13 +172,18 @@ func (c *Cmd[T]) argv() []any {
 }
 
 // Result returns the value and the error.
-func (c *Cmd[T]) Result() (T, error) { return c.val, c.err }
+func (c *Cmd[T]) Result() (T, error) { return c.val, c.Err() }
 
 // Val returns the value, the zero value when Err is not nil.
 func (c *Cmd[T]) Val() T { return c.val }
 
 // Err returns the command's error.
-func (c *Cmd[T]) Err() error { return c.err }
+func (c *Cmd[T]) Err() error {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.err
+}
 
 // Args returns the command and its arguments.
 func (c *Cmd[T]) Args() []any {
@@ -191,8 +212,8 @@ func (c *Cmd[T]) String() string {
 		fmt.Fprint(&b, a)
 	}
 	b.WriteString(": ")
-	if c.err != nil {
-		b.WriteString(c.err.Error())
+	if err := c.Err(); err != nil {
+		b.WriteString(err.Error())
 	} else {
 		fmt.Fprint(&b, c.val)
 	}
@@ -217,25 +238,52 @@ func (c *Cmd[T]) writeArgs(w *resp.Writer) error {
 
 func (c *Cmd[T]) setReply(v resp.Value) {
 	if v.IsError() {
-		c.err = NewError(v.Text())
+		c.setErr(NewError(v.Text()))
 		return
 	}
-	c.val, c.err = c.ext.decode(v)
+	var err error
+	c.val, err = c.ext.decode(v)
+	c.setErr(err)
 }
 
-func (c *Cmd[T]) setErr(err error) { c.err = err }
+// setErr sets the command's error. A command of its own cmdExt keeps it
+// there; one of a static cmdExt points to the static twin for nil and Nil,
+// and to a copy of its own for any other error.
+func (c *Cmd[T]) setErr(err error) {
+	e := c.ext
+	switch {
+	case e == nil:
+		if err != nil {
+			c.ext = &cmdExt[T]{err: err}
+		}
+	case err == nil && e.err == nil:
+	case !e.shared:
+		e.err = err
+	case err == nil:
+		c.ext = e.base
+	case err == Nil && e.nilExt != nil:
+		c.ext = e.nilExt
+	default:
+		own := *e.base
+		own.shared, own.base, own.nilExt, own.err = false, nil, nil, err
+		c.ext = &own
+	}
+}
 
 // takeDirect takes the reply f read straight from the wire (f.got is not
 // replyValue), as setReply would have decoded it.
 func (c *Cmd[T]) takeDirect(f *fastReq) {
 	switch p := any(&c.val).(type) {
 	case *string:
-		*p, c.err = f.str, nil
+		*p = f.str
 		if f.got == replyNull {
-			c.err = Nil
+			c.setErr(Nil)
+		} else {
+			c.setErr(nil)
 		}
 	case *int64:
-		*p, c.err = f.num, nil
+		*p = f.num
+		c.setErr(nil)
 	}
 }
 
@@ -252,14 +300,15 @@ func (c *Cmd[T]) readDirect(r *resp.Reader) (bool, error) {
 	case *string:
 		var null bool
 		if *p, null, err = r.ReadString(); err == nil {
-			c.err = nil
 			if null {
-				c.err = Nil
+				c.setErr(Nil)
+			} else {
+				c.setErr(nil)
 			}
 		}
 	case *int64:
 		if *p, err = r.ReadInteger(); err == nil {
-			c.err = nil
+			c.setErr(nil)
 		}
 	default:
 		return false, nil
@@ -270,7 +319,10 @@ func (c *Cmd[T]) readDirect(r *resp.Reader) (bool, error) {
 	return err == nil, err
 }
 
-func (c *Cmd[T]) borrowsElems() bool { return c.ext != nil && c.ext.borrow }
+// borrowsElems reads a flag of the Cmd itself, set when it was built:
+// a shared connection's reader asks it while the caller, gone, may be
+// setting the command's error, which may change ext.
+func (c *Cmd[T]) borrowsElems() bool { return c.borrow }
 
 // borrowing marks c as done with its reply's elements once decoded: its
 // decoder must copy out every element it keeps and never keep the slice
@@ -279,21 +331,25 @@ func (c *Cmd[T]) borrowsElems() bool { return c.ext != nil && c.ext.borrow }
 //
 // c must come from newCmd or newCmdArgv, whose cmdExt is its own.
 func borrowing[T any](c *Cmd[T]) *Cmd[T] {
-	c.ext.borrow = true
+	c.borrow = true
 	return c
 }
 
 func (c *Cmd[T]) reset() {
 	var zero T
-	c.val, c.err = zero, nil
+	c.val = zero
+	c.setErr(nil)
 }
 
 // SetVal sets the command's value and clears its error. It is meant for
 // tests and hooks that answer a command themselves.
-func (c *Cmd[T]) SetVal(v T) { c.val, c.err = v, nil }
+func (c *Cmd[T]) SetVal(v T) {
+	c.val = v
+	c.setErr(nil)
+}
 
 // SetErr sets the command's error. It is meant for tests and hooks.
-func (c *Cmd[T]) SetErr(err error) { c.err = err }
+func (c *Cmd[T]) SetErr(err error) { c.setErr(err) }
 
 // cmdName returns argv[0] in lower case.
 func cmdName(argv []any) string {

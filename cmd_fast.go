@@ -54,7 +54,13 @@ var fastOps = [...]fastOpInfo{
 // fastArgs are the arguments of a command of the fast form.
 type fastArgs struct {
 	op fastOp
-	a  [2]string
+	// borrow says the decoder keeps nothing of the reply's top-level
+	// element slice (set for the decoders of the commands that return
+	// many values); see request.borrowsElems. It is here, beside op,
+	// because it fits in op's padding and is never written once the
+	// command is built.
+	borrow bool
+	a      [2]string
 }
 
 // setFast makes f the command op of a0, and of a1 for an op of two
@@ -202,7 +208,7 @@ func runLocal[T any](c fastRunner, ctx context.Context, cmd *Cmd[T]) {
 		h := new(Cmd[T])
 		*h = *cmd
 		c.processCmd(ctx, h)
-		cmd.val, cmd.err = h.val, h.err
+		cmd.val, cmd.ext = h.val, h.ext
 		return
 	}
 	f := fastReqPool.Get().(*fastReq)
@@ -212,7 +218,7 @@ func runLocal[T any](c fastRunner, ctx context.Context, cmd *Cmd[T]) {
 	if f.err != nil {
 		// A failed request may still be referenced by a multiplexed
 		// connection's queue: it is left to the garbage collector.
-		cmd.err = f.err
+		cmd.setErr(f.err)
 		return
 	}
 	if f.got == replyValue {

@@ -101,7 +101,7 @@ func (f *front) processPipeline(ctx context.Context, cmds []Cmder) error {
 func (f *front) Do(ctx context.Context, args ...any) (resp.Value, error) {
 	cmd := newCmd(DecodeValue, args...)
 	f.processCmd(ctx, cmd)
-	return cmd.val, cmd.err
+	return cmd.val, cmd.Err()
 }
 
 // Process runs cmd (one made with NewCmd, or taken from a typed method of

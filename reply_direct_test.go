@@ -91,9 +91,9 @@ func TestDirectRepliesInABatch(t *testing.T) {
 	}
 	for i, dc := range directCases {
 		if ints[i] != nil {
-			checkDirect(t, dc.name, ints[i].val, ints[i].err, dc.num, dc.err)
+			checkDirect(t, dc.name, ints[i].val, ints[i].Err(), dc.num, dc.err)
 		} else {
-			checkDirect(t, dc.name, strs[i].val, strs[i].err, dc.str, dc.err)
+			checkDirect(t, dc.name, strs[i].val, strs[i].Err(), dc.str, dc.err)
 		}
 	}
 }
@@ -116,12 +116,12 @@ func TestDirectRepliesOneByOne(t *testing.T) {
 			cmd := &Cmd[int64]{ext: intExt}
 			cmd.setFast(dc.op, "k", "")
 			runLocal(r, ctx, cmd)
-			checkDirect(t, dc.name, cmd.val, cmd.err, dc.num, dc.err)
+			checkDirect(t, dc.name, cmd.val, cmd.Err(), dc.num, dc.err)
 		} else {
 			cmd := &Cmd[string]{ext: stringExt}
 			cmd.setFast(dc.op, "k", "v")
 			runLocal(r, ctx, cmd)
-			checkDirect(t, dc.name, cmd.val, cmd.err, dc.str, dc.err)
+			checkDirect(t, dc.name, cmd.val, cmd.Err(), dc.str, dc.err)
 		}
 	}
 }
@@ -137,7 +137,7 @@ func TestDirectReadBreaksOnBadReply(t *testing.T) {
 	if !errors.As(err, &ce) || OutcomeOf(err) != OutcomeUnknown || cn.reusable() {
 		t.Fatalf("run on a malformed reply: %v (outcome %v, reusable %v); want a broken connection", err, OutcomeOf(err), cn.reusable())
 	}
-	if !errors.Is(cmd.err, err) && cmd.err != err {
-		t.Fatalf("the command's error %v, want the connection's %v", cmd.err, err)
+	if !errors.Is(cmd.Err(), err) && cmd.Err() != err {
+		t.Fatalf("the command's error %v, want the connection's %v", cmd.Err(), err)
 	}
 }
