@@ -21,19 +21,23 @@ import (
 type workerResult struct {
 	Client     string  `json:"client"`
 	Scenario   string  `json:"scenario"`
-	Ops        int64   `json:"ops"`         // operations completed in the window
-	Seconds    float64 `json:"seconds"`     // length of the window
-	CPUSeconds float64 `json:"cpu"`         // user+system CPU of the process over the window
-	P50        int64   `json:"p50_ns"`      // per-call latency, median
-	P99        int64   `json:"p99_ns"`      // per-call latency, 99th percentile
-	Calls      uint64  `json:"calls"`       // calls behind P50 and P99
-	TotalOps   int64   `json:"total_ops"`   // operations over the whole run, warm-up included
-	AllocBytes uint64  `json:"alloc_bytes"` // runtime.MemStats TotalAlloc delta
-	Mallocs    uint64  `json:"mallocs"`     // runtime.MemStats Mallocs delta
-	Errors     int64   `json:"errors"`      // calls that failed, whole run
-	Wrong      int64   `json:"wrong"`       // replies that were not the value the key holds, whole run
-	FirstError string  `json:"first_error,omitempty"`
-	FirstWrong string  `json:"first_wrong,omitempty"`
+	Ops        int64   `json:"ops"`     // operations completed in the window
+	Seconds    float64 `json:"seconds"` // length of the window
+	CPUSeconds float64 `json:"cpu"`     // user+system CPU of the process over the window
+	// ServerCPUSeconds is the user+system CPU of the redis-server
+	// processes named by -server-pids over the window, summed; absent
+	// when none were named.
+	ServerCPUSeconds *float64 `json:"server_cpu,omitempty"`
+	P50              int64    `json:"p50_ns"`      // per-call latency, median
+	P99              int64    `json:"p99_ns"`      // per-call latency, 99th percentile
+	Calls            uint64   `json:"calls"`       // calls behind P50 and P99
+	TotalOps         int64    `json:"total_ops"`   // operations over the whole run, warm-up included
+	AllocBytes       uint64   `json:"alloc_bytes"` // runtime.MemStats TotalAlloc delta
+	Mallocs          uint64   `json:"mallocs"`     // runtime.MemStats Mallocs delta
+	Errors           int64    `json:"errors"`      // calls that failed, whole run
+	Wrong            int64    `json:"wrong"`       // replies that were not the value the key holds, whole run
+	FirstError       string   `json:"first_error,omitempty"`
+	FirstWrong       string   `json:"first_wrong,omitempty"`
 	// The timeout scenario's figures, over the window (scenario_timeout.go).
 	Timeouts int64 `json:"timeouts,omitempty"`  // calls that failed
 	NewConns int64 `json:"new_conns,omitempty"` // connections the server accepted
@@ -103,10 +107,19 @@ func runWorker(args []string, stdout io.Writer) error {
 	dur := fs.Duration("dur", 3*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
+	serverPIDs := fs.String("server-pids", "", "process ids of the redis-server processes, comma-separated, whose CPU time over the window is reported (Linux only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	s, err := lookupScenario(*scenarioName)
+	if err != nil {
+		return err
+	}
+	pids, err := parsePIDs(*serverPIDs)
+	if err != nil {
+		return err
+	}
+	servers, err := newServerProcs(pids)
 	if err != nil {
 		return err
 	}
@@ -155,6 +168,12 @@ func runWorker(args []string, stdout io.Writer) error {
 	if err := job.timeouts.windowStart(); err != nil {
 		return err
 	}
+	// The servers are read just outside the client's CPU and allocation
+	// window, so that reading them is not charged to the client.
+	srv0, err := servers.cpu()
+	if err != nil {
+		return err
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := processCPU()
@@ -178,6 +197,10 @@ func runWorker(args []string, stdout io.Writer) error {
 	ops1, t1 := sum(), time.Now()
 	cpu1 := processCPU()
 	runtime.ReadMemStats(&after)
+	srv1, err := servers.cpu()
+	if err != nil {
+		return err
+	}
 	win, err := job.timeouts.windowEnd()
 	if err != nil {
 		return err
@@ -199,6 +222,10 @@ func runWorker(args []string, stdout io.Writer) error {
 		Mallocs:    after.Mallocs - before.Mallocs,
 		FirstError: job.fail.firstErr,
 		FirstWrong: job.fail.firstWrong,
+	}
+	if servers != nil {
+		sec := (srv1 - srv0).Seconds()
+		res.ServerCPUSeconds = &sec
 	}
 	win.fill(&res)
 	for g := range slots {
