@@ -106,6 +106,19 @@ func TestClockTicks(t *testing.T) {
 	}
 }
 
+// startServerConn starts a private redis-server for the test and opens a
+// connection of the test's own to it; both end with the test.
+func startServerConn(t *testing.T) (*respooltest.Server, *rawConn) {
+	t.Helper()
+	srv := respooltest.StartServer(t)
+	c, err := dialRaw(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return srv, c
+}
+
 // usedCPU is the server's own account of its CPU time (INFO cpu:
 // used_cpu_user + used_cpu_sys, getrusage in the server).
 func usedCPU(t *testing.T, c *rawConn) time.Duration {
@@ -135,12 +148,7 @@ func usedCPU(t *testing.T, c *rawConn) time.Duration {
 // and stime to whole ticks.
 func TestServerCPUMatchesInfo(t *testing.T) {
 	linuxOnly(t)
-	srv := respooltest.StartServer(t)
-	c, err := dialRaw(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	srv, c := startServerConn(t)
 	p, err := newServerProcs([]int{srv.PID()})
 	if err != nil {
 		t.Fatal(err)
@@ -171,12 +179,7 @@ func TestServerCPUMatchesInfo(t *testing.T) {
 // its window, and no figure without it; the report prints "-" for none.
 func TestWorkerReportsServerCPU(t *testing.T) {
 	linuxOnly(t)
-	srv := respooltest.StartServer(t)
-	c, err := dialRaw(srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	srv, c := startServerConn(t)
 	s, err := lookupScenario("get16")
 	if err != nil {
 		t.Fatal(err)
