@@ -21,23 +21,23 @@ import (
 type workerResult struct {
 	Client     string  `json:"client"`
 	Scenario   string  `json:"scenario"`
-	Ops        int64   `json:"ops"`     // operations completed in the window
-	Seconds    float64 `json:"seconds"` // length of the window
-	CPUSeconds float64 `json:"cpu"`     // user+system CPU of the process over the window
+	Ops        int64   `json:"ops"`         // operations completed in the window
+	Seconds    float64 `json:"seconds"`     // length of the window
+	CPUSeconds float64 `json:"cpu"`         // user+system CPU of the process over the window
+	P50        int64   `json:"p50_ns"`      // per-call latency, median
+	P99        int64   `json:"p99_ns"`      // per-call latency, 99th percentile
+	Calls      uint64  `json:"calls"`       // calls behind P50 and P99
+	TotalOps   int64   `json:"total_ops"`   // operations over the whole run, warm-up included
+	AllocBytes uint64  `json:"alloc_bytes"` // runtime.MemStats TotalAlloc delta
+	Mallocs    uint64  `json:"mallocs"`     // runtime.MemStats Mallocs delta
+	Errors     int64   `json:"errors"`      // calls that failed, whole run
+	Wrong      int64   `json:"wrong"`       // replies that were not the value the key holds, whole run
+	FirstError string  `json:"first_error,omitempty"`
+	FirstWrong string  `json:"first_wrong,omitempty"`
 	// ServerCPUSeconds is the user+system CPU of the redis-server
 	// processes named by -server-pids over the window, summed; absent
 	// when none were named.
 	ServerCPUSeconds *float64 `json:"server_cpu,omitempty"`
-	P50              int64    `json:"p50_ns"`      // per-call latency, median
-	P99              int64    `json:"p99_ns"`      // per-call latency, 99th percentile
-	Calls            uint64   `json:"calls"`       // calls behind P50 and P99
-	TotalOps         int64    `json:"total_ops"`   // operations over the whole run, warm-up included
-	AllocBytes       uint64   `json:"alloc_bytes"` // runtime.MemStats TotalAlloc delta
-	Mallocs          uint64   `json:"mallocs"`     // runtime.MemStats Mallocs delta
-	Errors           int64    `json:"errors"`      // calls that failed, whole run
-	Wrong            int64    `json:"wrong"`       // replies that were not the value the key holds, whole run
-	FirstError       string   `json:"first_error,omitempty"`
-	FirstWrong       string   `json:"first_wrong,omitempty"`
 	// The timeout scenario's figures, over the window (scenario_timeout.go).
 	Timeouts int64 `json:"timeouts,omitempty"`  // calls that failed
 	NewConns int64 `json:"new_conns,omitempty"` // connections the server accepted
