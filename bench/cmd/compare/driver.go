@@ -51,7 +51,13 @@ type sample struct {
 	verified    int // SET keys read back holding their writer's value
 	firstError  string
 	firstWrong  string
-	reference   bool // redis-benchmark: no CPU, memory or check figures
+	reference   bool // redis-benchmark: no client CPU, memory or check figures
+
+	// serverCPUPerMOps is the server's (the cluster's: all its nodes')
+	// CPU seconds per million operations; NaN when its processes are
+	// unknown.
+	serverCPUPerMOps float64
+
 	// The timeout scenario's figures over the window (scenario_timeout.go).
 	timeouts, newConns, stalls, windowOps int64
 	drains, drainFailures                 int64 // respool's
@@ -309,6 +315,9 @@ type deployment struct {
 	addrs []string // the server, or every node of the cluster
 	store keyStore // the driver's own connections, to write and check keys
 	admin *rawConn // the single server's connection; nil for the cluster
+	// servers reads the CPU time of the server processes; nil when they
+	// are unknown (-addr) or cannot be read (no /proc).
+	servers *serverProcs
 }
 
 // startSingle starts the private redis-server (or, with -addr, connects
@@ -317,12 +326,13 @@ type deployment struct {
 // what it started.
 func startSingle(cfg *config) (dep *deployment, version string, stop func(), err error) {
 	addr, stopServer := cfg.addr, func() {}
+	var pids []int
 	if addr == "" {
 		srv, err := respooltest.NewServer()
 		if err != nil {
 			return nil, "", nil, err
 		}
-		addr, stopServer = srv.Addr, func() { srv.Close() }
+		addr, stopServer, pids = srv.Addr, func() { srv.Close() }, []int{srv.PID()}
 	}
 	admin, err := dialRaw(addr)
 	if err != nil {
@@ -342,7 +352,8 @@ func startSingle(cfg *config) (dep *deployment, version string, stop func(), err
 		stop()
 		return nil, "", nil, err
 	}
-	return &deployment{addrs: []string{addr}, store: admin, admin: admin}, version, stop, nil
+	dep = &deployment{addrs: []string{addr}, store: admin, admin: admin, servers: watchServers(pids, stderrf)}
+	return dep, version, stop, nil
 }
 
 // startCluster starts the private 6-node cluster (respooltest.NewCluster:
@@ -374,8 +385,26 @@ func startCluster(cfg *config, logf func(format string, args ...any)) (dep *depl
 		stop()
 		return nil, "", nil, err
 	}
-	return &deployment{addrs: cl.Addrs(), store: st}, version, stop, nil
+	pids := make([]int, len(cl.Nodes))
+	for i, n := range cl.Nodes {
+		pids[i] = n.PID()
+	}
+	return &deployment{addrs: cl.Addrs(), store: st, servers: watchServers(pids, logf)}, version, stop, nil
 }
+
+// watchServers returns a reader of the CPU time of the server processes
+// pids; nil, after saying why through logf, when they cannot be read.
+func watchServers(pids []int, logf func(format string, args ...any)) *serverProcs {
+	p, err := newServerProcs(pids)
+	if err != nil {
+		logf("compare: the servers' CPU time will not be reported: %v", err)
+		return nil
+	}
+	return p
+}
+
+// stderrf prints a line of the driver's own on stderr.
+func stderrf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 // driver runs tasks against the single server and the cluster.
 type driver struct {
@@ -431,9 +460,14 @@ func (d *driver) run(ctx context.Context, t task) (sample, error) {
 func (d *driver) runWorker(ctx context.Context, client string, s scenario) (sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.warmup+d.cfg.dur+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, d.self, "worker",
-		"-client", client, "-scenario", s.name, "-addr", strings.Join(d.on(s).addrs, ","),
-		"-dur", d.cfg.dur.String(), "-warmup", d.cfg.warmup.String())
+	dep := d.on(s)
+	args := []string{"worker",
+		"-client", client, "-scenario", s.name, "-addr", strings.Join(dep.addrs, ","),
+		"-dur", d.cfg.dur.String(), "-warmup", d.cfg.warmup.String()}
+	if dep.servers != nil {
+		args = append(args, "-server-pids", dep.servers.flag())
+	}
+	cmd := exec.CommandContext(ctx, d.self, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -448,16 +482,20 @@ func (d *driver) runWorker(ctx context.Context, client string, s scenario) (samp
 	}
 	ops := float64(res.Ops)
 	smp := sample{
-		opsPerSec:   ops / res.Seconds,
-		p50:         time.Duration(res.P50),
-		p99:         time.Duration(res.P99),
-		cpuPerMOps:  res.CPUSeconds / ops * 1e6,
-		bytesPerOp:  float64(res.AllocBytes) / ops,
-		allocsPerOp: float64(res.Mallocs) / ops,
-		errors:      res.Errors,
-		wrong:       res.Wrong,
-		firstError:  res.FirstError,
-		firstWrong:  res.FirstWrong,
+		opsPerSec:        ops / res.Seconds,
+		p50:              time.Duration(res.P50),
+		p99:              time.Duration(res.P99),
+		cpuPerMOps:       res.CPUSeconds / ops * 1e6,
+		serverCPUPerMOps: math.NaN(),
+		bytesPerOp:       float64(res.AllocBytes) / ops,
+		allocsPerOp:      float64(res.Mallocs) / ops,
+		errors:           res.Errors,
+		wrong:            res.Wrong,
+		firstError:       res.FirstError,
+		firstWrong:       res.FirstWrong,
+	}
+	if res.ServerCPUSeconds != nil {
+		smp.serverCPUPerMOps = *res.ServerCPUSeconds / ops * 1e6
 	}
 	smp.addTimeoutFigures(res)
 	return smp, nil
@@ -493,25 +531,40 @@ func (d *driver) runReference(ctx context.Context, s scenario) (sample, error) {
 		rate = guessRequestRate(s)
 	}
 	requests := max(int(rate*d.cfg.dur.Seconds()), 20*s.goroutines, 1000)
+	// The servers' CPU is read around the whole redis-benchmark run: it
+	// includes the run's connects, a small share of its requests.
+	srv0, err := dep.servers.cpu()
+	if err != nil {
+		return sample{}, err
+	}
 	r, err := runReference(ctx, d.cfg.refBin, s, host, port, requests)
+	if err != nil {
+		return sample{}, err
+	}
+	srv1, err := dep.servers.cpu()
 	if err != nil {
 		return sample{}, err
 	}
 	d.refRate[s.name] = r.rps
 	// redis-benchmark counts every command of a pipeline as a request;
 	// one MGET counts for its keys, as in the workers.
-	ops := r.rps
+	perRequest := 1.0
 	if s.kind == opMGet {
-		ops *= float64(s.batch)
+		perRequest = float64(s.batch)
 	}
 	nan := math.NaN()
-	return sample{
-		opsPerSec:   ops,
-		p50:         r.p50,
-		p99:         r.p99,
-		cpuPerMOps:  nan,
-		bytesPerOp:  nan,
-		allocsPerOp: nan,
-		reference:   true,
-	}, nil
+	smp := sample{
+		opsPerSec:        r.rps * perRequest,
+		p50:              r.p50,
+		p99:              r.p99,
+		cpuPerMOps:       nan,
+		serverCPUPerMOps: nan,
+		bytesPerOp:       nan,
+		allocsPerOp:      nan,
+		reference:        true,
+	}
+	if dep.servers != nil {
+		smp.serverCPUPerMOps = (srv1 - srv0).Seconds() / (float64(requests) * perRequest) * 1e6
+	}
+	return smp, nil
 }

@@ -153,10 +153,12 @@ func (p *progress) leftLocked() time.Duration {
 // sampleText is one run's figures in a line.
 func sampleText(s sample) string {
 	if s.reference {
-		return fmt.Sprintf("%s  p50 %s  p99 %s", formatRate(s.opsPerSec), formatLatency(s.p50), formatLatency(s.p99))
+		return fmt.Sprintf("%s  p50 %s  p99 %s  server %s CPU s/M", formatRate(s.opsPerSec), formatLatency(s.p50), formatLatency(s.p99),
+			fixed(s.serverCPUPerMOps, 1))
 	}
-	text := fmt.Sprintf("%s  p50 %s  p99 %s  %.1f CPU s/M  %.0f B/op  %.2f allocs/op",
-		formatRate(s.opsPerSec), formatLatency(s.p50), formatLatency(s.p99), s.cpuPerMOps, s.bytesPerOp, s.allocsPerOp)
+	text := fmt.Sprintf("%s  p50 %s  p99 %s  %.1f CPU s/M  server %s CPU s/M  %.0f B/op  %.2f allocs/op",
+		formatRate(s.opsPerSec), formatLatency(s.p50), formatLatency(s.p99), s.cpuPerMOps, fixed(s.serverCPUPerMOps, 1),
+		s.bytesPerOp, s.allocsPerOp)
 	if s.errors > 0 || s.wrong > 0 {
 		text += fmt.Sprintf("  %d errors  %d WRONG", s.errors, s.wrong)
 	}

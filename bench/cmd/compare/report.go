@@ -233,9 +233,10 @@ func (r *report) renderCells(b *strings.Builder) {
 	cfg := r.cfg
 	b.WriteString("## Every cell\n\n")
 	b.WriteString("Per scenario and client: throughput, per-call latency (p50 and p99; a call is one command, one pipeline or one MGET), ")
-	b.WriteString("client CPU seconds per million operations, bytes and allocations per operation, failed calls and wrong replies (summed over the repetitions), and the ratio to the best peer of the scenario.\n\n")
-	b.WriteString("| scenario | client | ops/s | p50 | p99 | CPU s / M ops | B / op | allocs / op | errors | wrong replies | / best peer |\n")
-	b.WriteString("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
+	b.WriteString("client CPU seconds per million operations, the server's CPU seconds per million operations over the same window (on the cluster, all 6 nodes'; \"-\" for a server the benchmark did not start), ")
+	b.WriteString("bytes and allocations per operation, failed calls and wrong replies (summed over the repetitions), and the ratio to the best peer of the scenario.\n\n")
+	b.WriteString("| scenario | client | ops/s | p50 | p99 | CPU s / M ops | server CPU s / M ops | B / op | allocs / op | errors | wrong replies | / best peer |\n")
+	b.WriteString("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
 	for _, s := range cfg.scenarios {
 		for _, c := range r.columns() {
 			x := r.res.cell(s.name, c)
@@ -244,17 +245,17 @@ func (r *report) renderCells(b *strings.Builder) {
 			}
 			ratio := r.res.ratioToBest(s, c, cfg.clients)
 			if x.reference {
-				fmt.Fprintf(b, "| %s | %s | %s | %s | %s | - | - | - | - | - | %s |\n", s.name, clientTitle(c),
-					formatRate(x.opsPerSec), formatLatency(x.p50), formatLatency(x.p99), ratioText(ratio))
+				fmt.Fprintf(b, "| %s | %s | %s | %s | %s | - | %s | - | - | - | - | %s |\n", s.name, clientTitle(c),
+					formatRate(x.opsPerSec), formatLatency(x.p50), formatLatency(x.p99), fixed(x.serverCPUPerMOps, 1), ratioText(ratio))
 				continue
 			}
 			name := clientTitle(c)
 			if c == s.oursClient() {
 				name = "**" + name + "**"
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", s.name, name,
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", s.name, name,
 				formatRate(x.opsPerSec), formatLatency(x.p50), formatLatency(x.p99),
-				fixed(x.cpuPerMOps, 1), fixed(x.bytesPerOp, 0), fixed(x.allocs, 2), x.errors, wrongText(x.wrong), ratioText(ratio))
+				fixed(x.cpuPerMOps, 1), fixed(x.serverCPUPerMOps, 1), fixed(x.bytesPerOp, 0), fixed(x.allocs, 2), x.errors, wrongText(x.wrong), ratioText(ratio))
 		}
 	}
 	b.WriteString("\n")
@@ -317,7 +318,16 @@ func (r *report) renderMethod(b *strings.Builder) {
 		b.WriteString("- For the cluster rows the driver starts a 6-node cluster (`respooltest.NewCluster`: 3 primaries, 3 replicas, created with `redis-cli --cluster create`) and writes the 1,000 keys of 16 bytes on it, each with a SET sent straight to the primary that serves its slot (the server's own `CLUSTER SLOTS` and `CLUSTER KEYSLOT` say which), on connections that no client under test shares.\n")
 	}
 	b.WriteString("- Then, scenario by scenario and repetition by repetition, it runs every client in a fresh process of its own, in an order rotated by one place per repetition, with redis-benchmark taking its turn in the rotation.\n")
-	b.WriteString("- A worker builds its client with the library's defaults (see bench/README.md for the few options set), checks one call, starts the scenario's goroutines, waits out the warm-up, then measures a window: operations completed, process CPU time (getrusage), `runtime.MemStats` allocation deltas, and the latency of every call started in the window, logged by each goroutine in a small buffer and added in batches of 128 to one histogram with 32 linear buckets per power of two (about 3% resolution; recording allocates nothing and costs the client under test no cache misses).\n")
+	b.WriteString("- A worker builds its client with the library's defaults (see bench/README.md for the few options set), checks one call, starts the scenario's goroutines, waits out the warm-up, then measures a window: operations completed, its own process CPU time (getrusage), the CPU time of the redis-server processes the driver started (see below), `runtime.MemStats` allocation deltas, and the latency of every call started in the window, logged by each goroutine in a small buffer and added in batches of 128 to one histogram with 32 linear buckets per power of two (about 3% resolution; recording allocates nothing and costs the client under test no cache misses).\n")
 	b.WriteString("- CPU, bytes and allocations per operation divide the window's figures by the window's operations; they count the whole worker process, including the benchmark loop (which allocates nothing of its own) and the Go runtime.\n")
+	b.WriteString("- Server CPU per operation is the user plus system CPU time of the redis-server processes (utime + stime of `/proc/<pid>/stat`, every thread of the process, in clock ticks, 10 ms on Linux), read by the worker just before and just after it reads its own at the window's edges, divided by the window's operations. ")
+	if r.cfg.needs(true) {
+		b.WriteString("On the cluster it is the sum over all 6 nodes, replicas included. ")
+	}
+	b.WriteString("It counts everything the server did in the window (the client's commands, and its own periodic tasks, a small share); the tick resolution makes it exact to about 20 ms of CPU per process and window. ")
+	if r.cfg.reference {
+		b.WriteString("For redis-benchmark the driver reads it around the whole run and divides by the requests, so it also counts the run's connects. ")
+	}
+	b.WriteString("A server the benchmark did not start (`-addr`), or a machine without `/proc`, has no figure (\"-\").\n")
 	fmt.Fprintf(b, "- Time to run: about %s for this plan.\n\n", roundDuration(r.env.elapsed))
 }

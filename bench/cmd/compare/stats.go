@@ -16,15 +16,20 @@ func cpuPerMOps(s sample) float64  { return s.cpuPerMOps }
 func bytesPerOp(s sample) float64  { return s.bytesPerOp }
 func allocsPerOp(s sample) float64 { return s.allocsPerOp }
 
+func serverCPUPerMOps(s sample) float64 { return s.serverCPUPerMOps }
+
 // median is the median of m over samples (the mean of the middle two for
-// an even count); NaN when there are none.
+// an even count), leaving out samples where m is NaN (not measured); NaN
+// when none is left.
 func median(samples []sample, m metric) float64 {
-	if len(samples) == 0 {
-		return math.NaN()
+	v := make([]float64, 0, len(samples))
+	for _, s := range samples {
+		if x := m(s); !math.IsNaN(x) {
+			v = append(v, x)
+		}
 	}
-	v := make([]float64, len(samples))
-	for i, s := range samples {
-		v[i] = m(s)
+	if len(v) == 0 {
+		return math.NaN()
 	}
 	slices.Sort(v)
 	n := len(v)
@@ -41,6 +46,7 @@ type cell struct {
 	opsPerSec           float64
 	p50, p99            time.Duration
 	cpuPerMOps          float64
+	serverCPUPerMOps    float64 // NaN when not measured
 	bytesPerOp, allocs  float64
 	errors, wrong       int64
 	verified            int
@@ -61,6 +67,8 @@ func (r results) cell(scenario, client string) cell {
 		cpuPerMOps: median(ss, cpuPerMOps),
 		bytesPerOp: median(ss, bytesPerOp),
 		allocs:     median(ss, allocsPerOp),
+
+		serverCPUPerMOps: median(ss, serverCPUPerMOps),
 	}
 	for _, s := range ss {
 		c.errors += s.errors

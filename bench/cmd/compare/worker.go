@@ -34,6 +34,10 @@ type workerResult struct {
 	Wrong      int64   `json:"wrong"`       // replies that were not the value the key holds, whole run
 	FirstError string  `json:"first_error,omitempty"`
 	FirstWrong string  `json:"first_wrong,omitempty"`
+	// ServerCPUSeconds is the user+system CPU of the redis-server
+	// processes named by -server-pids over the window, summed; absent
+	// when none were named.
+	ServerCPUSeconds *float64 `json:"server_cpu,omitempty"`
 	// The timeout scenario's figures, over the window (scenario_timeout.go).
 	Timeouts int64 `json:"timeouts,omitempty"`  // calls that failed
 	NewConns int64 `json:"new_conns,omitempty"` // connections the server accepted
@@ -103,10 +107,19 @@ func runWorker(args []string, stdout io.Writer) error {
 	dur := fs.Duration("dur", 3*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
+	serverPIDs := fs.String("server-pids", "", "process ids of the redis-server processes, comma-separated, whose CPU time over the window is reported (Linux only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	s, err := lookupScenario(*scenarioName)
+	if err != nil {
+		return err
+	}
+	pids, err := parsePIDs(*serverPIDs)
+	if err != nil {
+		return err
+	}
+	servers, err := newServerProcs(pids)
 	if err != nil {
 		return err
 	}
@@ -155,6 +168,12 @@ func runWorker(args []string, stdout io.Writer) error {
 	if err := job.timeouts.windowStart(); err != nil {
 		return err
 	}
+	// The servers are read just outside the client's CPU and allocation
+	// window, so that reading them is not charged to the client.
+	srv0, err := servers.cpu()
+	if err != nil {
+		return err
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := processCPU()
@@ -178,6 +197,10 @@ func runWorker(args []string, stdout io.Writer) error {
 	ops1, t1 := sum(), time.Now()
 	cpu1 := processCPU()
 	runtime.ReadMemStats(&after)
+	srv1, err := servers.cpu()
+	if err != nil {
+		return err
+	}
 	win, err := job.timeouts.windowEnd()
 	if err != nil {
 		return err
@@ -199,6 +222,10 @@ func runWorker(args []string, stdout io.Writer) error {
 		Mallocs:    after.Mallocs - before.Mallocs,
 		FirstError: job.fail.firstErr,
 		FirstWrong: job.fail.firstWrong,
+	}
+	if servers != nil {
+		sec := (srv1 - srv0).Seconds()
+		res.ServerCPUSeconds = &sec
 	}
 	win.fill(&res)
 	for g := range slots {
