@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/respool/respool"
@@ -74,9 +75,24 @@ func (r *respoolRunner) set(ctx context.Context, key, value string) (string, err
 	return r.client.Set(ctx, key, value, 0).Result()
 }
 
+// pipeResults holds the result slices of pipeGets between calls.
+var pipeResults sync.Pool
+
 func (r *respoolRunner) pipeGets(ctx context.Context, keys, out []string) error {
 	p := r.client.Pipeline()
-	cmds := make([]*respool.Cmd[string], len(keys))
+	// The slice that keeps the pipeline's results is reused from call to
+	// call, as a program pipelining in a loop would keep it; redigo's
+	// runner needs none (its replies come back in order from Receive).
+	held, _ := pipeResults.Get().(*[]*respool.Cmd[string])
+	if held == nil {
+		held = new([]*respool.Cmd[string])
+	}
+	defer pipeResults.Put(held)
+	if cap(*held) < len(keys) {
+		*held = make([]*respool.Cmd[string], len(keys))
+	}
+	cmds := (*held)[:len(keys)]
+	defer clear(cmds)
 	for i, k := range keys {
 		cmds[i] = p.Get(ctx, k)
 	}
