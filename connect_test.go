@@ -31,11 +31,12 @@ func mustConnect(t *testing.T, opt *Options) *Client {
 func connectFails(t *testing.T, ctx context.Context, opt *Options) error {
 	t.Helper()
 	c, err := Connect(ctx, opt)
-	if err == nil || c != nil {
-		if c != nil {
-			_ = c.Close()
-		}
-		t.Fatalf("Connect: %v, %v; want an error and no Client", c, err)
+	if c != nil {
+		_ = c.Close()
+		t.Fatalf("Connect returned a Client (error %v); want an error and no Client", err)
+	}
+	if err == nil {
+		t.Fatal("Connect returned no Client and no error")
 	}
 	t.Logf("the error: %v", err)
 	return err
