@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -260,12 +259,7 @@ func TestConnectContext(t *testing.T) {
 // Connect with the dial's error, at once.
 func TestConnectNothingListening(t *testing.T) {
 	leakCheck(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := deadAddr(t)
 	for _, cache := range []*CacheOptions{nil, {}} {
 		err := connectFails(t, guardContext(t), &Options{Addr: addr, ClientCache: cache})
 		var ce *ConnError
@@ -308,10 +302,10 @@ func TestConnectFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err = ConnectFailover(ctx, &FailoverOptions{MasterName: "no-such-master", SentinelAddrs: set.Addrs(),
+	unknown, err := ConnectFailover(ctx, &FailoverOptions{MasterName: "no-such-master", SentinelAddrs: set.Addrs(),
 		SentinelPassword: set.SentinelPassword, Options: Options{Password: sharedDataPassword}})
 	var se *SentinelError
-	if !errors.As(err, &se) || !errors.Is(err, ErrMasterUnknown) {
+	if unknown != nil || !errors.As(err, &se) || !errors.Is(err, ErrMasterUnknown) {
 		t.Fatalf("ConnectFailover with an unknown master: %v; want a *SentinelError, ErrMasterUnknown", err)
 	}
 }
@@ -342,20 +336,14 @@ func (env *clusterEnv) testConnect(t *testing.T) {
 		t.Fatalf("cached GET: %q, %v", v, err)
 	}
 
-	_, err = ConnectCluster(ctx, &ClusterOptions{Addrs: env.cl.Addrs()[:1],
+	resp2, err := ConnectCluster(ctx, &ClusterOptions{Addrs: env.cl.Addrs()[:1],
 		Options: Options{Protocol: 2, ClientCache: &CacheOptions{}}})
-	if !errors.Is(err, ErrCacheNeedsRESP3) {
+	if resp2 != nil || !errors.Is(err, ErrCacheNeedsRESP3) {
 		t.Fatalf("ConnectCluster on RESP2 with a cache: %v; want ErrCacheNeedsRESP3", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	_, err = ConnectCluster(ctx, &ClusterOptions{Addrs: []string{addr}})
-	if !errors.Is(err, syscall.ECONNREFUSED) {
+	dead, err := ConnectCluster(ctx, &ClusterOptions{Addrs: []string{deadAddr(t)}})
+	if dead != nil || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("ConnectCluster with nothing listening: %v; want connection refused", err)
 	}
 }
