@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"errors"
+	"io"
 )
 
 // Eager constructors. NewClient, NewClusterClient and NewFailoverClient
@@ -44,11 +45,7 @@ import (
 // as it is, lazy: the first command finds what Connect would have found.
 func Connect(ctx context.Context, opt *Options) (*Client, error) {
 	c := NewClient(opt)
-	if err := c.check(ctx); err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return c, nil
+	return checked(c, c.check(ctx))
 }
 
 // ConnectCluster returns a ClusterClient built from opt, as
@@ -68,11 +65,7 @@ func Connect(ctx context.Context, opt *Options) (*Client, error) {
 // the ClusterClient. NewClusterClient stays lazy.
 func ConnectCluster(ctx context.Context, opt *ClusterOptions) (*ClusterClient, error) {
 	c := NewClusterClient(opt)
-	if err := c.check(ctx); err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return c, nil
+	return checked(c, c.check(ctx))
 }
 
 // ConnectFailover returns a FailoverClient built from opt, as
@@ -90,11 +83,18 @@ func ConnectCluster(ctx context.Context, opt *ClusterOptions) (*ClusterClient, e
 // FailoverClient. NewFailoverClient stays lazy.
 func ConnectFailover(ctx context.Context, opt *FailoverOptions) (*FailoverClient, error) {
 	fc := NewFailoverClient(opt)
-	if err := fc.Client.check(ctx); err != nil {
-		_ = fc.Close()
-		return nil, err
+	return checked(fc, fc.Client.check(ctx))
+}
+
+// checked returns c when its check passed (err is nil); otherwise it
+// closes c and returns no client and err.
+func checked[C io.Closer](c C, err error) (C, error) {
+	if err != nil {
+		_ = c.Close()
+		var none C
+		return none, err
 	}
-	return fc, nil
+	return c, nil
 }
 
 // check is Connect's proof that c can work: a cache that can never work
