@@ -38,11 +38,13 @@ import (
 // nothing.
 //
 // On failure Connect closes the Client, and every connection it opened,
-// before it returns nil and the error: a *ConnError (Op "dial" or
-// "handshake"; errors.Is(err, ctx.Err()) when ctx ended), an *AuthError,
-// an error that is ErrCacheNeedsRESP3, or the server's refusal of CLIENT
-// TRACKING. On success the caller must Close the Client. NewClient stays
-// as it is, lazy: the first command finds what Connect would have found.
+// before it returns nil and the error, which names the server: a
+// *ConnError (a dial, a handshake or the PING that failed;
+// errors.Is(err, ctx.Err()) when ctx ended), an *AuthError, an error that
+// is ErrCacheNeedsRESP3, or the server's refusal of CLIENT TRACKING (an
+// *Error, wrapped). On success the caller must Close the Client.
+// NewClient stays as it is, lazy: the first command finds what Connect
+// would have found.
 func Connect(ctx context.Context, opt *Options) (*Client, error) {
 	c := NewClient(opt)
 	return checked(c, c.check(ctx))

@@ -160,6 +160,19 @@ func TestConnectAuth(t *testing.T) {
 	mustConnect(t, &Options{Addr: srv.Addr, Password: "secret", Protocol: 2})
 }
 
+// TestConnectBadDB: a database the server does not have fails Connect
+// with SELECT's refusal in a handshake *ConnError.
+func TestConnectBadDB(t *testing.T) {
+	srv := sharedServer(t)
+	leakCheck(t)
+	err := connectFails(t, guardContext(t), &Options{Addr: srv.Addr, DB: 1000})
+	var ce *ConnError
+	var se *Error
+	if !errors.As(err, &ce) || ce.Op != "handshake" || !errors.As(err, &se) || !strings.Contains(se.Error(), "DB index") {
+		t.Fatalf("Connect: %v; want a handshake *ConnError with SELECT's refusal", err)
+	}
+}
+
 // TestConnectCacheNeedsRESP3: with a ClientCache, Options.Protocol 2
 // fails Connect before anything is dialled, and a server that speaks
 // RESP2 only fails it after the handshake; both errors are
