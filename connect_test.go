@@ -282,6 +282,26 @@ func TestConnectNothingListening(t *testing.T) {
 	}
 }
 
+// TestConnectTopologiesNothingListening: ConnectCluster with a seed and
+// ConnectFailover with a sentinel where nothing listens fail, and close
+// what they started (the slot map's reloader, the sentinel watchers).
+func TestConnectTopologiesNothingListening(t *testing.T) {
+	leakCheck(t)
+	ctx := guardContext(t)
+	addr := deadAddr(t)
+	cc, err := ConnectCluster(ctx, &ClusterOptions{Addrs: []string{addr}})
+	if cc != nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("ConnectCluster: %v; want connection refused and no client", err)
+	}
+	t.Logf("ConnectCluster: %v", err)
+	fc, err := ConnectFailover(ctx, &FailoverOptions{MasterName: "m", SentinelAddrs: []string{addr}})
+	var se *SentinelError
+	if fc != nil || !errors.As(err, &se) || !errors.Is(err, ErrNoSentinel) {
+		t.Fatalf("ConnectFailover: %v; want a *SentinelError, ErrNoSentinel, and no client", err)
+	}
+	t.Logf("ConnectFailover: %v", err)
+}
+
 // TestConnectFailover: ConnectFailover finds the primary through the
 // sentinels and checks it; a master name no sentinel knows fails it with
 // a *SentinelError.
