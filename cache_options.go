@@ -23,6 +23,9 @@ const (
 // messages on the connection that read the key. With a RESP2 server (or
 // Options.Protocol 2) every cached read fails with an error that is
 // ErrCacheNeedsRESP3; the Client's other commands are not affected.
+// NewClient opens no connection, so it cannot tell: use Connect
+// (ConnectCluster, ConnectFailover) to have that error when the client
+// is made, before the first cached read.
 type CacheOptions struct {
 	// MaxBytes bounds the memory the cached entries take, counted from
 	// their keys, commands and replies plus a fixed overhead per entry
@@ -51,6 +54,8 @@ type CacheOptions struct {
 
 // ErrCacheNeedsRESP3 is the error of a cached read when the server, or
 // Options.Protocol, speaks RESP2: invalidations are RESP3 push messages.
+// Connect, ConnectCluster and ConnectFailover return it (wrapped, with
+// the reason) instead of a client whose cache cannot work.
 var ErrCacheNeedsRESP3 = errors.New("respool: client-side caching needs RESP3 (a Redis 6 or later server, and Options.Protocol 3, the default)")
 
 // withDefaults returns a copy of o with every zero field replaced by

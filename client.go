@@ -81,7 +81,8 @@ type jobGate interface {
 
 // NewClient returns a Client with a Pool of its own built from opt (nil
 // means all defaults; see Options for each default). No connection is
-// opened until the first command. Close closes the Pool.
+// opened until the first command (Connect checks the server answers
+// first). Close closes the Pool.
 func NewClient(opt *Options) *Client {
 	p := NewPool(opt)
 	c := newClient(p)

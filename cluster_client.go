@@ -111,8 +111,9 @@ type clusterCounters struct {
 // NewClusterClient returns a ClusterClient for the cluster that the seed
 // addresses of opt lead to (nil means all defaults: a cluster with a node
 // at 127.0.0.1:6379). It returns at once: the slot map is loaded in the
-// background, and the first commands wait for it (within their context).
-// The caller must Close the ClusterClient.
+// background, and the first commands wait for it (within their context);
+// ConnectCluster waits for it and checks the primaries. The caller must
+// Close the ClusterClient.
 func NewClusterClient(opt *ClusterOptions) *ClusterClient {
 	c := &ClusterClient{
 		cfg:        opt.config(),

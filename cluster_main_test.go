@@ -41,6 +41,7 @@ func TestCluster(t *testing.T) {
 			{"Logging", env.testLogging},
 			{"RotateCredentials", env.testRotateCredentials},
 			{"CacheReads", env.testCacheReads},
+			{"Connect", env.testConnect},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

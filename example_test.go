@@ -116,6 +116,34 @@ func ExampleNewScript() {
 	fmt.Println(v, err)
 }
 
+func ExampleConnect() {
+	// A bounded wait at start-up: a wrong address or password, or a
+	// server that cannot carry the cache, fails here, not at the first
+	// command.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := respool.Connect(ctx, &respool.Options{
+		Addr:        "127.0.0.1:6379",
+		Password:    "secret",
+		ClientCache: &respool.CacheOptions{},
+	})
+	var ae *respool.AuthError
+	switch {
+	case errors.As(err, &ae):
+		fmt.Println("wrong credentials:", ae.Err)
+		return
+	case errors.Is(err, respool.ErrCacheNeedsRESP3):
+		fmt.Println("no client-side caching here:", err)
+		return
+	case err != nil:
+		fmt.Println(err)
+		return
+	}
+	defer c.Close() // Connect closed it itself on failure
+	s, err := c.Cached(time.Minute).Get(context.Background(), "greeting").Result()
+	fmt.Println(s, err)
+}
+
 func ExampleNewClientFromPool() {
 	p := respool.NewPool(&respool.Options{Addr: "127.0.0.1:6379", PoolSize: 32})
 	defer p.Close() // after the clients: they do not close a pool they share

@@ -159,8 +159,8 @@ type failoverCounters struct {
 // a sentinel at 127.0.0.1:26379 and an empty name, which no sentinel
 // knows). It returns at once: it subscribes to the sentinels' events and
 // asks them for the primary in the background, and the first commands
-// ask them too if they come first. The caller must Close the
-// FailoverClient.
+// ask them too if they come first (ConnectFailover waits for the primary
+// and checks it). The caller must Close the FailoverClient.
 func NewFailoverClient(opt *FailoverOptions) *FailoverClient {
 	fc := &FailoverClient{
 		cfg:        opt.config(),

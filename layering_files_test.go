@@ -32,7 +32,7 @@ var fileLayers = []struct {
 	{"muxer", []string{"mux.go", "mux_drain.go", "mux_large.go"}},
 	{"client", []string{"cmd.go", "cmd_fast.go", "decode.go", "retry.go", "hooks.go", "job.go", "client.go", "cache.go", "cache_store.go"}},
 	{"commands", []string{"client_fast.go", "commands_*", "pipeline.go", "tx.go", "scan.go", "pubsub*", "cached_*"}},
-	{"topologies", []string{"cluster_*", "failover_*", "universal.go", "cmdable_iface.go"}},
+	{"topologies", []string{"cluster_*", "failover_*", "universal.go", "cmdable_iface.go", "connect.go"}},
 }
 
 // fileLayer returns the index of name's layer in fileLayers, or -1.

@@ -183,6 +183,9 @@ type Options struct {
 
 	// ClientCache, when set, turns on client-side caching for the reads
 	// made through Client.Cached (see CacheOptions). Nil: no cache.
+	// Caching needs RESP3: NewClient opens no connection, so a RESP2
+	// server is found by the first cached read; Connect finds it when
+	// the Client is made.
 	ClientCache *CacheOptions
 
 	// PubSubPingInterval is how long a PubSub's connection may stay silent
