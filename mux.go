@@ -217,20 +217,22 @@ func (mc *muxConn) run(ctx context.Context, m *muxRequest) error {
 	mc.qmu.Unlock()
 	if lead {
 		if ctx.Done() != nil {
-			// A caller whose context can end does not write the batch
-			// itself: a server that stops reading would hold it for up to
-			// WriteTimeout, past its context. It waits for its reply
-			// below, like every other caller. (Being a new goroutine, the
-			// flusher also lets the callers that are runnable now queue
-			// their commands first.)
-			go mc.flushLoop()
+			// A caller whose context can end writes the batch itself only
+			// while it is small (flushLoop's inline mode): a server that
+			// stops reading would hold a larger write for up to
+			// WriteTimeout, past its context. Otherwise a new goroutine
+			// flushes, and the caller waits for its reply below, like
+			// every other caller. (Being a new goroutine, the flusher also
+			// lets the callers that are runnable now queue their commands
+			// first.)
+			mc.flushLoop(true)
 		} else {
 			// Let callers that are already runnable (woken by the last
 			// replies) queue their commands first, so that they go out in
 			// this flush rather than each in a write of its own. Alone,
 			// nothing else is runnable and the yield returns at once.
 			runtime.Gosched()
-			mc.flushLoop()
+			mc.flushLoop(false)
 		}
 	}
 	if done := ctx.Done(); done == nil {
@@ -280,7 +282,14 @@ func (mc *muxConn) deliverPartial(m *muxRequest, err error) {
 // flushLoop writes everything queued, in one flush per round, until the
 // queue is empty or written requests await their replies (the reader
 // then starts the next round).
-func (mc *muxConn) flushLoop() {
+//
+// inline says that the caller is one whose context can end: it writes a
+// round only while the round is small (smallBatch), and hands the rest
+// to a new goroutine. A round starts only when every command written
+// before was answered, so the server has read all the connection sent
+// and the socket's send buffer is empty: a small write then returns at
+// once, whether or not the server goes on reading.
+func (mc *muxConn) flushLoop(inline bool) {
 	cn := mc.cn
 	for {
 		mc.qmu.Lock()
@@ -288,6 +297,11 @@ func (mc *muxConn) flushLoop() {
 		if len(batch) == 0 || mc.outstanding.Load() > 0 {
 			mc.flushing = false
 			mc.qmu.Unlock()
+			return
+		}
+		if inline && !smallBatch(batch) {
+			mc.qmu.Unlock()
+			go mc.flushLoop(false) // still the flusher: flushing stays set
 			return
 		}
 		if auth := mc.staleAuth(); auth != nil {
@@ -431,7 +445,7 @@ func (mc *muxConn) flushQueued() {
 	}
 	mc.qmu.Unlock()
 	if lead {
-		mc.flushLoop()
+		mc.flushLoop(false)
 	}
 }
 
@@ -820,4 +834,37 @@ func (mx *muxer) retire() {
 			<-mc.readerDone
 		}
 	}
+}
+
+// smallBatchBytes bounds what flushLoop's inline mode writes in a round:
+// less than the smallest send buffer a socket has (Linux's tcp_wmem
+// minimum is 4 KiB), so that a write into an empty one never waits.
+const smallBatchBytes = 4 << 10
+
+// smallBatch reports whether the commands of batch take less than
+// smallBatchBytes on the wire, by their arguments' lengths and a
+// generous 16 bytes of framing for each. Only the requests whose
+// arguments are known here count as small: cached reads and commands of
+// the fast form.
+func smallBatch(batch []*muxRequest) bool {
+	n := 0
+	for _, m := range batch {
+		for _, rq := range m.reqs {
+			switch r := rq.(type) {
+			case *cacheRead:
+				n += 32 + len(r.key)
+				for _, a := range r.sig {
+					n += 16 + len(a)
+				}
+			case *fastReq:
+				n += 48 + len(r.a[0]) + len(r.a[1])
+			default:
+				return false
+			}
+			if n >= smallBatchBytes {
+				return false
+			}
+		}
+	}
+	return true
 }

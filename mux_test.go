@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -311,7 +313,7 @@ func TestMuxCrowdedSkipsTheLoneCheck(t *testing.T) {
 	mc.queue = append(mc.queue, ma, mb)
 	mc.flushing = true
 	mc.qmu.Unlock()
-	mc.flushLoop()
+	mc.flushLoop(false)
 	<-ma.done
 	<-mb.done
 	for _, m := range []*muxRequest{ma, mb} {
@@ -401,5 +403,33 @@ func TestMuxFailKeepsOutstandingCount(t *testing.T) {
 	}
 	if waiting.err == nil {
 		t.Fatal("the waiting request did not get the failure")
+	}
+}
+
+// TestSmallBatch: a caller whose context can end writes a round itself
+// only when its commands are known to be small; anything else, or too
+// much, goes to a flusher goroutine (TestMuxFlusherHonoursItsContext
+// shows why).
+func TestSmallBatch(t *testing.T) {
+	get := &fastReq{}
+	get.setFast(opGet, "k", "")
+	read := &cacheRead{key: "k", sig: []string{"GET"}}
+	big := &cacheRead{key: strings.Repeat("k", smallBatchBytes), sig: []string{"GET"}}
+	other := newCmd(DecodeValue, "ECHO", "x")
+	batch := func(rqs ...request) []*muxRequest { return []*muxRequest{getMuxRequest(rqs)} }
+	for _, c := range []struct {
+		name  string
+		batch []*muxRequest
+		want  bool
+	}{
+		{"a fast GET", batch(get), true},
+		{"a cached read and its PTTL", batch(read, &cacheRead{key: "k", sig: pttlSig}), true},
+		{"a key of 4 KiB", batch(big), false},
+		{"a command of the usual form", batch(get, other), false},
+		{"many small ones adding up", batch(slices.Repeat([]request{get}, smallBatchBytes/32)...), false},
+	} {
+		if got := smallBatch(c.batch); got != c.want {
+			t.Errorf("%s: smallBatch = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

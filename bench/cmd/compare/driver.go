@@ -433,6 +433,11 @@ func (d *driver) run(ctx context.Context, t task) (sample, error) {
 		return d.runReference(ctx, t.s)
 	}
 	dep := d.on(t.s)
+	if t.s.cache {
+		if err := d.resetTracking(dep); err != nil {
+			return sample{}, err
+		}
+	}
 	if t.s.kind == opSet {
 		if err := resetSetKeys(dep.store, t.s); err != nil {
 			return sample{}, err
@@ -454,6 +459,24 @@ func (d *driver) run(ctx context.Context, t task) (sample, error) {
 		}
 	}
 	return s, nil
+}
+
+// resetTracking gives a run of a cache scenario the server's tracking
+// table empty, as the first run had it. The server keeps the keys a
+// client read while tracking after that client is gone, until they change;
+// a cache scenario's cold keys never do, so each run would find those of
+// the runs before it, up to tracking-table-max-keys, past which the server
+// evicts keys from the table, sending invalidations, at every command.
+// FLUSHALL empties the table; the GET keyspace is loaded again.
+func (d *driver) resetTracking(dep *deployment) error {
+	rc, ok := dep.store.(*rawConn)
+	if !ok {
+		return fmt.Errorf("compare: the cache scenarios run on the single server")
+	}
+	if _, err := rc.do("FLUSHALL"); err != nil {
+		return fmt.Errorf("compare: FLUSHALL before a cache run: %w", err)
+	}
+	return preloadGetKeys(rc, d.cfg.getSizes(false))
 }
 
 // runWorker runs one worker process and turns its report into a sample.
