@@ -3,6 +3,7 @@ package respool
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/respool/respool/resp"
@@ -49,6 +50,13 @@ type cmdExt[T any] struct {
 	decode func(resp.Value) (T, error)
 	err    error
 	argv   []any // nil for a command of the fast form (cmd_fast.go)
+	// name and keys, set together, give a command of many string
+	// arguments (MGET, DEL of several keys...) without boxing each: it is
+	// name[0] followed by keys, and name alone is what the command table
+	// classifies it by. argv is filled from them only when Args is
+	// called.
+	name []any
+	keys []string
 	// shared marks a static cmdExt, which is never written; base is the
 	// one of them whose err is nil, and nilExt the one whose err is Nil
 	// (nil when its commands never answer null).
@@ -163,12 +171,31 @@ func directly[T any](c *Cmd[T]) *Cmd[T] {
 	return c
 }
 
-// argv returns the arguments of a command of the usual form.
+// argv returns the arguments of a command of the usual form. Those of a
+// command of string arguments are boxed on the first call and kept.
 func (c *Cmd[T]) argv() []any {
-	if c.ext == nil {
+	e := c.ext
+	if e == nil {
 		return nil
 	}
-	return c.ext.argv
+	if e.argv == nil && e.name != nil {
+		e.argv = appendStrings(argvOf(len(e.keys), e.name...), e.keys)
+	}
+	return e.argv
+}
+
+// newKeysCmd returns a command of decode whose arguments are the strings
+// keys after the command name[0] (see cmdExt.name): a list of keys costs
+// one allocation, not one per key. keys is copied: a pipelined command is
+// written at Exec, after its caller may have reused the slice.
+func newKeysCmd[T any](decode func(resp.Value) (T, error), name []any, keys []string) *Cmd[T] {
+	b := &struct {
+		cmd Cmd[T]
+		ext cmdExt[T]
+	}{}
+	b.ext = cmdExt[T]{decode: decode, name: name, keys: slices.Clone(keys)}
+	b.cmd.ext = &b.ext
+	return &b.cmd
 }
 
 // Result returns the value and the error.
@@ -198,6 +225,9 @@ func (c *Cmd[T]) Name() string {
 	if c.op != opNone {
 		return fastOps[c.op].lower
 	}
+	if c.ext != nil && c.ext.name != nil {
+		return cmdName(c.ext.name)
+	}
 	return cmdName(c.argv())
 }
 
@@ -226,12 +256,23 @@ func (c *Cmd[T]) classArgs() []any {
 	if c.op != opNone {
 		return fastOps[c.op].argv
 	}
+	if c.ext != nil && c.ext.name != nil {
+		return c.ext.name
+	}
 	return c.argv()
 }
 
 func (c *Cmd[T]) writeArgs(w *resp.Writer) error {
 	if c.op != opNone {
 		return c.write(w)
+	}
+	if e := c.ext; e != nil && e.name != nil {
+		_ = w.WriteArrayHeader(1 + len(e.keys))
+		err := w.WriteBulkString(e.name[0].(string))
+		for _, k := range e.keys {
+			err = w.WriteBulkString(k)
+		}
+		return err
 	}
 	return w.WriteArgs(c.argv())
 }

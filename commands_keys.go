@@ -2,6 +2,7 @@ package respool
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func initKeysCmd(cmd *Cmd[int64], op fastOp, keys []string) {
 		cmd.setFast(op, keys[0], "")
 		return
 	}
-	cmd.ext = &cmdExt[int64]{decode: DecodeInt, argv: appendStrings(argvOf(len(keys), fastOps[op].argv...), keys)} // the name comes boxed
+	cmd.ext = &cmdExt[int64]{decode: DecodeInt, name: fastOps[op].argv, keys: slices.Clone(keys), direct: true}
 }
 
 // Unlink deletes keys, reclaiming their memory in the background, and

@@ -201,10 +201,12 @@ func (c cmdable) GetEx(ctx context.Context, key string, expiration time.Duration
 // MGet returns the values of keys in order; a missing key (or one that
 // does not hold a string) gives an element with OK false.
 func (c cmdable) MGet(ctx context.Context, keys ...string) *Cmd[[]Optional[string]] {
-	cmd := borrowing(newCmdArgv(DecodeOptionalStrings, appendStrings(argvOf(len(keys), "MGET"), keys)))
+	cmd := borrowing(newKeysCmd(DecodeOptionalStrings, mgetName, keys))
 	c(ctx, cmd)
 	return cmd
 }
+
+var mgetName = []any{"MGET"}
 
 // MSet sets several keys at once and returns "OK". values are key/value
 // pairs as a flat list ("k1", "v1", "k2", "v2"), or one map[string]any,
