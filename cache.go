@@ -168,6 +168,16 @@ func (r *cacheRead) writeArgs(w *resp.Writer) error {
 	return err
 }
 
+// wireSize is sizedRequest's: the arguments' lengths and a generous 16
+// bytes of framing for each.
+func (r *cacheRead) wireSize() int {
+	n := 32 + len(r.key)
+	for _, a := range r.sig {
+		n += 16 + len(a)
+	}
+	return n
+}
+
 var pttlSig = []string{"PTTL"}
 
 // cacheFetch is one attempt of the misses of one or more entries: each

@@ -179,7 +179,12 @@ func (c *Cmd[T]) argv() []any {
 		return nil
 	}
 	if e.argv == nil && e.name != nil {
-		e.argv = appendStrings(argvOf(len(e.keys), e.name...), e.keys)
+		argv := make([]any, 0, len(e.name)+len(e.keys))
+		argv = append(argv, e.name...)
+		for _, k := range e.keys {
+			argv = append(argv, k)
+		}
+		e.argv = argv
 	}
 	return e.argv
 }

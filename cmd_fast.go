@@ -175,9 +175,13 @@ func (f *fastReq) readDirect(r *resp.Reader) (bool, error) {
 
 var fastReqPool = sync.Pool{New: func() any { return new(fastReq) }}
 
-func (f *fastReq) Name() string                   { return fastOps[f.op].lower }
-func (f *fastReq) Args() []any                    { return f.boxed() }
-func (f *fastReq) classArgs() []any               { return fastOps[f.op].argv }
+func (f *fastReq) Name() string     { return fastOps[f.op].lower }
+func (f *fastReq) Args() []any      { return f.boxed() }
+func (f *fastReq) classArgs() []any { return fastOps[f.op].argv }
+
+// wireSize is sizedRequest's: the name and both arguments, with a generous
+// 16 bytes of framing for each.
+func (f *fastReq) wireSize() int                  { return 48 + len(f.a[0]) + len(f.a[1]) }
 func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
 func (f *fastReq) setReply(v resp.Value)          { f.val = v }
 func (f *fastReq) setErr(err error)               { f.err = err }

@@ -841,27 +841,24 @@ func (mx *muxer) retire() {
 // minimum is 4 KiB), so that a write into an empty one never waits.
 const smallBatchBytes = 4 << 10
 
+// sizedRequest is a request that knows about how many bytes it takes on
+// the wire: an upper bound, framing included.
+type sizedRequest interface {
+	wireSize() int
+}
+
 // smallBatch reports whether the commands of batch take less than
-// smallBatchBytes on the wire, by their arguments' lengths and a
-// generous 16 bytes of framing for each. Only the requests whose
-// arguments are known here count as small: cached reads and commands of
-// the fast form.
+// smallBatchBytes on the wire. Only requests that know their size
+// (sizedRequest: cached reads, commands of the fast form) count as small.
 func smallBatch(batch []*muxRequest) bool {
 	n := 0
 	for _, m := range batch {
 		for _, rq := range m.reqs {
-			switch r := rq.(type) {
-			case *cacheRead:
-				n += 32 + len(r.key)
-				for _, a := range r.sig {
-					n += 16 + len(a)
-				}
-			case *fastReq:
-				n += 48 + len(r.a[0]) + len(r.a[1])
-			default:
+			sr, ok := rq.(sizedRequest)
+			if !ok {
 				return false
 			}
-			if n >= smallBatchBytes {
+			if n += sr.wireSize(); n >= smallBatchBytes {
 				return false
 			}
 		}
