@@ -109,9 +109,6 @@ type muxConn struct {
 	cn      *Conn
 	crowded *atomic.Bool  // the muxer's
 	large   *largeReplies // the muxer's
-	// replyAvg is the reader's running mean of reply sizes in bytes
-	// (mux_large.go); only the reader touches it.
-	replyAvg int64
 	// tracked, set for a connection with client-side caching's tracking
 	// on (muxer.track), receives the pushes its reader reads between
 	// replies and hears of its end. Its reader reads all the time, not
@@ -501,6 +498,10 @@ func (mc *muxConn) fail(err *ConnError) {
 func (mc *muxConn) readLoop() {
 	defer close(mc.readerDone)
 	cn := mc.cn
+	// replyAvg is the running mean of the sizes of the replies read here
+	// (mux_large.go), kept on the reader's stack: a field of mc written at
+	// every reply would share a cache line with what every caller reads.
+	var replyAvg int64
 	for {
 		mc.fmu.Lock()
 		for mc.head == len(mc.inflight) && mc.broken == nil && mc.tracked == nil {
@@ -536,7 +537,7 @@ func (mc *muxConn) readLoop() {
 		} else {
 			start := cn.r.Offset()
 			v, buf, err = cn.readReply(borrow, buf)
-			mc.noteReply(cn.r.Offset() - start)
+			replyAvg = mc.noteReply(replyAvg, cn.r.Offset()-start)
 		}
 		if e, _ := v.Elems(); borrow && (err != nil || len(e) == 0) {
 			replyElems.put(buf)

@@ -36,17 +36,18 @@ type largeReplies struct {
 // meanStep moves a running mean an eighth of the way towards n.
 func meanStep(avg, n int64) int64 { return avg + (n-avg)/8 }
 
-// noteReply takes the size of a reply read on the shared connection:
-// once the reader's running mean reaches largeReplyOn, commands go to
-// connections of their own. Only a large reply turns it on: after the
-// switch went off, the mean of a reader that read nothing meanwhile is
-// still the old one.
-func (mc *muxConn) noteReply(n int64) {
-	mc.replyAvg = meanStep(mc.replyAvg, n)
-	if n >= largeReplyOn && mc.replyAvg >= largeReplyOn && mc.large != nil && !mc.large.on.Load() {
-		mc.large.avg.Store(mc.replyAvg)
+// noteReply takes the size n of a reply read on the shared connection
+// and the reader's running mean avg, and returns the new mean: once it
+// reaches largeReplyOn, commands go to connections of their own. Only a
+// large reply turns it on: after the switch went off, the mean of a reader
+// that read nothing meanwhile is still the old one.
+func (mc *muxConn) noteReply(avg, n int64) int64 {
+	avg = meanStep(avg, n)
+	if n >= largeReplyOn && avg >= largeReplyOn && mc.large != nil && !mc.large.on.Load() {
+		mc.large.avg.Store(avg)
 		mc.large.on.Store(true)
 	}
+	return avg
 }
 
 // noteOwn takes the size of the replies of a command that ran on a
