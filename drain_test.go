@@ -448,7 +448,7 @@ func TestDrainRandomDeadlines(t *testing.T) {
 			for err := range errs {
 				t.Fatal(err)
 			}
-			c.Pool().waitDrains()
+			c.waitDrains()
 			st := checkAccounting(t, c.Pool())
 			t.Logf("%d calls answered, %d timed out; pool %+v", ok.Load(), timeouts.Load(), st)
 			if ok.Load() == 0 || timeouts.Load() == 0 || st.Drains == 0 {

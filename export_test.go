@@ -1,6 +1,7 @@
 package respool
 
 import (
+	"context"
 	"time"
 
 	"github.com/respool/respool/internal/cmdinfo"
@@ -42,3 +43,20 @@ func blockFor(argv []any) time.Duration {
 // waitDrains waits for the drains p started to end. Call it when no Put
 // can start another.
 func (p *Pool) waitDrains() { p.drainWG.Wait() }
+
+// waitDrains waits for the drains of c's pool and for the stand-ins of its
+// shared connections (mux_drain.go) to end. A PING on a shared connection
+// goes out only after the stand-in ahead of it ended, drained or failed,
+// so its answer (or the connection's failure) is that end. Call it when
+// no command of c is in flight.
+func (c *Client) waitDrains() {
+	c.pool.waitDrains()
+	if c.mux == nil {
+		return
+	}
+	for i := range c.mux.conns {
+		if mc := c.mux.conns[i].Load(); mc != nil {
+			_ = mc.doOne(context.Background(), &valueRequest{argv: []any{"PING"}})
+		}
+	}
+}

@@ -352,7 +352,12 @@ func (c *Cluster) checkHealthy() error {
 		}
 		info := parseInfo(text)
 		if st := info["cluster_state"]; st != "ok" {
-			return fmt.Errorf("node %s: cluster_state:%s", n.Addr, st)
+			// What the node thinks of the others says why: a peer it still
+			// flags fail, a slot it sees no owner for.
+			nodes, _ := n.commandString("CLUSTER", "NODES")
+			return fmt.Errorf("node %s: cluster_state:%s (slots ok %s, pfail %s, fail %s, epoch %s); CLUSTER NODES:\n%s",
+				n.Addr, st, info["cluster_slots_ok"], info["cluster_slots_pfail"], info["cluster_slots_fail"],
+				info["cluster_current_epoch"], strings.TrimSpace(nodes))
 		}
 		for _, k := range []string{"cluster_slots_assigned", "cluster_slots_ok"} {
 			if info[k] != strconv.Itoa(clusterSlots) {
