@@ -194,7 +194,7 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 				start := cn.r.Offset()
 				j.runOn(ctx, cn)
 				if large {
-					c.mux.large.noteOwn(cn.r.Offset() - start)
+					c.mux.large.noteOwn(cn.r.Offset()-start, j.replies())
 				}
 				c.pool.Put(cn)
 			}

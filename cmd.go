@@ -53,8 +53,7 @@ type cmdExt[T any] struct {
 	// name and keys, set together, give a command of many string
 	// arguments (MGET, DEL of several keys...) without boxing each: it is
 	// name[0] followed by keys, and name alone is what the command table
-	// classifies it by. argv is filled from them only when Args is
-	// called.
+	// classifies it by. Args boxes them when it is called.
 	name []any
 	keys []string
 	// shared marks a static cmdExt, which is never written; base is the
@@ -172,19 +171,20 @@ func directly[T any](c *Cmd[T]) *Cmd[T] {
 }
 
 // argv returns the arguments of a command of the usual form. Those of a
-// command of string arguments are boxed on the first call and kept.
+// command of string arguments are boxed anew at each call (into a new
+// slice: the Cmd is never written, so concurrent readers may call it).
 func (c *Cmd[T]) argv() []any {
 	e := c.ext
 	if e == nil {
 		return nil
 	}
-	if e.argv == nil && e.name != nil {
+	if e.name != nil {
 		argv := make([]any, 0, len(e.name)+len(e.keys))
 		argv = append(argv, e.name...)
 		for _, k := range e.keys {
 			argv = append(argv, k)
 		}
-		e.argv = argv
+		return argv
 	}
 	return e.argv
 }

@@ -40,6 +40,14 @@ func (j *job) shareable() bool {
 	return true
 }
 
+// replies returns how many replies the job reads.
+func (j *job) replies() int {
+	if j.cmd != nil {
+		return 1
+	}
+	return len(j.reqs)
+}
+
 // runOn runs the job on a connection of its own.
 func (j *job) runOn(ctx context.Context, cn *Conn) {
 	if j.cmd != nil {

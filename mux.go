@@ -2,8 +2,10 @@ package respool
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -109,6 +111,10 @@ type muxConn struct {
 	cn      *Conn
 	crowded *atomic.Bool  // the muxer's
 	large   *largeReplies // the muxer's
+	// buffered says the connection writes into a kernel socket's send
+	// buffer (kernelBuffered): only then does a small round go out at
+	// once, as flushLoop's inline mode needs.
+	buffered bool
 	// tracked, set for a connection with client-side caching's tracking
 	// on (muxer.track), receives the pushes its reader reads between
 	// replies and hears of its end. Its reader reads all the time, not
@@ -153,7 +159,7 @@ func newMuxConn(cn *Conn, crowded *atomic.Bool, large *largeReplies, tracked tra
 	// commands it wrote can return with a reply: large []byte arguments
 	// need no copy (see Client on a caller that leaves early).
 	cn.lendArgs(true)
-	mc := &muxConn{cn: cn, crowded: crowded, large: large, tracked: tracked, pool: pool, readerDone: make(chan struct{})}
+	mc := &muxConn{cn: cn, crowded: crowded, large: large, buffered: kernelBuffered(cn.nc), tracked: tracked, pool: pool, readerDone: make(chan struct{})}
 	if tracked != nil {
 		// Its reader starts reading at once, waiting for pushes: no
 		// deadline of the setup may cut that wait short.
@@ -296,7 +302,7 @@ func (mc *muxConn) flushLoop(inline bool) {
 			mc.qmu.Unlock()
 			return
 		}
-		if inline && !smallBatch(batch) {
+		if inline && (!mc.buffered || !smallBatch(batch)) {
 			mc.qmu.Unlock()
 			go mc.flushLoop(false) // still the flusher: flushing stays set
 			return
@@ -841,6 +847,20 @@ func (mx *muxer) retire() {
 // less than the smallest send buffer a socket has (Linux's tcp_wmem
 // minimum is 4 KiB), so that a write into an empty one never waits.
 const smallBatchBytes = 4 << 10
+
+// kernelBuffered reports whether writes on nc go into a kernel socket's
+// send buffer: TCP and Unix sockets, and TLS over them. A connection of
+// another kind (Options.Dialer may return any net.Conn, net.Pipe for
+// one) may hold even a small write until its peer reads.
+func kernelBuffered(nc net.Conn) bool {
+	switch c := nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	case *tls.Conn:
+		return kernelBuffered(c.NetConn())
+	}
+	return false
+}
 
 // sizedRequest is a request that knows about how many bytes it takes on
 // the wire: an upper bound, framing included.

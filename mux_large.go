@@ -13,7 +13,8 @@ import "sync/atomic"
 // Client runs its shareable commands as it runs a lone command, on a
 // connection of the Pool (falling back to a shared one when the Pool has
 // none free), and it comes back to the shared connections once the
-// replies it reads there have been small for a while.
+// replies it reads there, or on the shared connections it fell back to,
+// have been small for a while.
 
 const (
 	// largeReplyOn is the running mean of reply sizes on a shared
@@ -41,20 +42,33 @@ func meanStep(avg, n int64) int64 { return avg + (n-avg)/8 }
 // reaches largeReplyOn, commands go to connections of their own. Only a
 // large reply turns it on: after the switch went off, the mean of a reader
 // that read nothing meanwhile is still the old one.
+//
+// The readers turn it off too, once their mean falls below largeReplyOff:
+// while the Pool has no connection free, every command comes back to the
+// shared connections, and only their replies can say that the large ones
+// are over.
 func (mc *muxConn) noteReply(avg, n int64) int64 {
 	avg = meanStep(avg, n)
-	if n >= largeReplyOn && avg >= largeReplyOn && mc.large != nil && !mc.large.on.Load() {
+	if mc.large == nil {
+		return avg
+	}
+	on := mc.large.on.Load()
+	switch {
+	case !on && n >= largeReplyOn && avg >= largeReplyOn:
 		mc.large.avg.Store(avg)
 		mc.large.on.Store(true)
+	case on && avg < largeReplyOff:
+		mc.large.on.Store(false)
 	}
 	return avg
 }
 
-// noteOwn takes the size of the replies of a command that ran on a
-// connection of its own while on: once their running mean falls below
-// largeReplyOff, commands share again.
-func (l *largeReplies) noteOwn(n int64) {
-	avg := meanStep(l.avg.Load(), n)
+// noteOwn takes the size of the n replies of a job (a command, or a
+// batch's commands) that ran on a connection of its own while on: once
+// the running mean of the replies' sizes falls below largeReplyOff,
+// commands share again.
+func (l *largeReplies) noteOwn(bytes int64, n int) {
+	avg := meanStep(l.avg.Load(), bytes/int64(max(n, 1)))
 	l.avg.Store(avg)
 	if avg < largeReplyOff {
 		l.on.Store(false)

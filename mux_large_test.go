@@ -80,3 +80,44 @@ func TestLargeRepliesTakeConnectionsOfTheirOwn(t *testing.T) {
 		t.Fatal("small replies on the shared connections turned the switch on")
 	}
 }
+
+// TestLargeRepliesOffWhilePoolBusy: while the Pool has no connection
+// free, commands fall back to the shared connections even with the switch
+// on; the small replies read there turn it off, so that commands stop
+// asking the busy Pool first.
+func TestLargeRepliesOffWhilePoolBusy(t *testing.T) {
+	ctx := context.Background()
+	c := sharedOnly(newTestClient(t, &Options{PoolSize: 1}))
+	big, small := testKey(t, "big"), testKey(t, "small")
+	bigVal := strings.Repeat("v", 100<<10)
+	if err := c.Set(ctx, big, bigVal, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, small, "s", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 16; i++ {
+		if v, err := c.Get(ctx, big).Result(); err != nil || v != bigVal {
+			t.Fatalf("GET big: %d bytes, %v", len(v), err)
+		}
+	}
+	if !c.mux.large.on.Load() {
+		t.Fatal("16 replies of 100 KiB did not turn the switch on")
+	}
+	held, err := c.Conn(ctx) // the Pool's only connection, busy elsewhere
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Pool().Put(held)
+	c.alwaysShare = false
+	c.active.Add(1) // never alone: only the switch could send a command to the Pool
+	defer c.active.Add(-1)
+	for i := 0; i < 64 && c.mux.large.on.Load(); i++ {
+		if v, err := c.Get(ctx, small).Result(); err != nil || v != "s" {
+			t.Fatalf("GET small: %q, %v", v, err)
+		}
+	}
+	if c.mux.large.on.Load() {
+		t.Fatal("64 replies of 1 byte on the shared connections, the Pool busy, left the switch on")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -431,5 +432,69 @@ func TestSmallBatch(t *testing.T) {
 		if got := smallBatch(c.batch); got != c.want {
 			t.Errorf("%s: smallBatch = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestMuxInlineRoundNeedsKernelBuffer: a caller whose context can end
+// writes a small round itself only on a kernel socket, whose empty send
+// buffer takes it at once. Through a Dialer that returns a net.Pipe (no
+// buffer at all) to a relay that stops reading, the same write would wait
+// for the relay: the caller must still return at its context's end.
+func TestMuxInlineRoundNeedsKernelBuffer(t *testing.T) {
+	guard := guardContext(t)
+	srv := sharedServer(t)
+	pause, resume := make(chan struct{}, 1), make(chan struct{})
+	opt := Options{Addr: srv.Addr, MultiplexConns: 1, WriteTimeout: -1, ReadTimeout: -1, MaxRetries: -1}
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		tc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		a, b := net.Pipe()
+		go func() { _, _ = io.Copy(b, tc); _ = b.Close() }()
+		go func() {
+			defer tc.Close()
+			buf := make([]byte, 1) // one byte at a time: a write waits for each
+			for {
+				select {
+				case <-pause:
+					<-resume
+				default:
+				}
+				n, err := b.Read(buf)
+				if n > 0 {
+					if _, err := tc.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		return a, nil
+	}
+	c := sharedOnly(NewClient(&opt))
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Ping(guard).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if c.mux.conns[0].Load().buffered {
+		t.Fatal("a net.Pipe taken for a kernel socket")
+	}
+	pause <- struct{}{} // the relay stops reading after the next byte
+	defer close(resume)
+	ctx, cancel := context.WithTimeout(guard, 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Get(ctx, "k").Err() }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("GET through a relay that stopped reading: %v, want the context's deadline", err)
+		}
+	case <-guard.Done():
+		t.Fatal("the caller was held in its own write past its context")
 	}
 }
