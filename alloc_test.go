@@ -309,3 +309,34 @@ func checkAllocs(t *testing.T, name string, max float64, f func() error) {
 		t.Errorf("%s: %.2f allocations per call, want at most %v", name, n, max)
 	}
 }
+
+// TestConnSendAllocations: Conn.Send, the pipelining of a connection
+// held by the caller (respool --pipe writes through it), buffers a
+// command given as ready arguments without allocating.
+func TestConnSendAllocations(t *testing.T) {
+	if respool.RaceEnabled {
+		t.Skip("the race detector allocates; scripts/test.sh runs this test without it")
+	}
+	srv := respooltest.StartServer(t)
+	c := newAllocClient(t, srv.Addr, true, false)
+	ctx := context.Background()
+	cn, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []any{"SET", "alloc:send", "0123456789abcdef"}
+	sent := 0
+	checkAllocs(t, "Send", 0, func() error {
+		sent++
+		return cn.Send(ctx, args...)
+	})
+	if err := cn.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range sent {
+		if v, err := cn.Receive(ctx); err != nil || v.Text() != "OK" {
+			t.Fatalf("reply to a sent SET: %v %v", v, err)
+		}
+	}
+	c.Pool().Put(cn)
+}

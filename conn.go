@@ -336,7 +336,7 @@ func (cn *Conn) Send(ctx context.Context, args ...any) error {
 	stop := cn.watchContext(ctx)
 	cn.setWriteDeadline(ctx, deadlineFor(ctx, cn.opt.now(), cn.opt.WriteTimeout))
 	b := cn.startBatch()
-	err := cn.writeRequest(&b, &valueRequest{argv: args})
+	err := cn.writeArgv(&b, args)
 	if err == nil {
 		cn.pending++
 	}

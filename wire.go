@@ -264,15 +264,38 @@ func (cn *Conn) startBatch() batchWrite {
 // is a failed write: the caller fails the batch with writeError.
 func (cn *Conn) writeRequest(b *batchWrite, rq request) error {
 	if err := rq.writeArgs(cn.w); err != nil {
-		if isArgError(err) {
-			return fmt.Errorf("respool: %w", err)
-		}
-		return err
+		return writeArgsError(err)
 	}
-	if d := cn.afterWrite(rq.classArgs()); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
+	cn.noteWritten(b, rq.classArgs())
+	return nil
+}
+
+// writeArgv is writeRequest for a command given by its arguments alone
+// (Conn.Send), with no request to allocate for it.
+func (cn *Conn) writeArgv(b *batchWrite, argv []any) error {
+	if err := cn.w.WriteArgs(argv); err != nil {
+		return writeArgsError(err)
+	}
+	cn.noteWritten(b, argv)
+	return nil
+}
+
+// writeArgsError is writeRequest's error for err, a failure to write a
+// request's arguments: a refusal of the arguments is wrapped, anything
+// else is the connection's.
+func writeArgsError(err error) error {
+	if isArgError(err) {
+		return fmt.Errorf("respool: %w", err)
+	}
+	return err
+}
+
+// noteWritten notes what the command of classArgs, just written, does to
+// the session and how long it may block the batch b.
+func (cn *Conn) noteWritten(b *batchWrite, classArgs []any) {
+	if d := cn.afterWrite(classArgs); d != 0 && b.block >= 0 && (d < 0 || d > b.block) {
 		b.block = d
 	}
-	return nil
 }
 
 // isArgError reports an error of writeRequest that refused a request's
