@@ -106,16 +106,10 @@ func evaluateTargets(cfg *config, res results) []targetResult {
 		s, ok := find("pool10-get256")
 		t := targetResult{target: fmt.Sprintf("GET, 256 goroutines, pool of 10: respool Exclusive at least 1.3x %s", clientTitle(peer))}
 		ours, theirs := res.cell(s.name, "respool-exclusive"), res.cell(s.name, peer)
-		if !ok || !ours.ok || !theirs.ok {
-			out = append(out, notMeasured(t))
-			continue
-		}
-		ratio := ours.opsPerSec / theirs.opsPerSec
-		t.measured = fmt.Sprintf("%.2fx (%s against %s)", ratio, formatRate(ours.opsPerSec), formatRate(theirs.opsPerSec))
-		t.state = verdict(ratio >= 1.3)
-		t.sentence = fmt.Sprintf("With a pool of 10 connections and 256 goroutines, respool's exclusive mode did %s, %.2f times %s (%s); the target is 1.3 times.",
-			formatRate(ours.opsPerSec), ratio, clientTitle(peer), formatRate(theirs.opsPerSec))
-		out = append(out, t)
+		out = append(out, rateTarget(t, ok, ours, theirs, 1.3, func(ratio float64) string {
+			return fmt.Sprintf("With a pool of 10 connections and 256 goroutines, respool's exclusive mode did %s, %.2f times %s (%s); the target is 1.3 times.",
+				formatRate(ours.opsPerSec), ratio, clientTitle(peer), formatRate(theirs.opsPerSec))
+		}))
 	}
 
 	// The OpenTelemetry hooks (tracing and metrics, a no-op exporter) cost
@@ -196,6 +190,19 @@ func verdict(ok bool) targetState {
 		return targetMet
 	}
 	return targetMissed
+}
+
+// rateTarget judges t: ours' throughput at least min times theirs'. The
+// sentence says it in words, given the ratio; found says the scenario ran.
+func rateTarget(t targetResult, found bool, ours, theirs cell, min float64, sentence func(ratio float64) string) targetResult {
+	if !found || !ours.ok || !theirs.ok {
+		return notMeasured(t)
+	}
+	ratio := ours.opsPerSec / theirs.opsPerSec
+	t.measured = fmt.Sprintf("%.2fx (%s against %s)", ratio, formatRate(ours.opsPerSec), formatRate(theirs.opsPerSec))
+	t.state = verdict(ratio >= min)
+	t.sentence = sentence(ratio)
+	return t
 }
 
 func notMeasured(t targetResult) targetResult {

@@ -19,16 +19,10 @@ func cacheTargets(cfg *config, res results) []targetResult {
 		s, ok := find(name)
 		t := targetResult{target: s.title + ": respool Cached at least 1.5x rueidis DoCache"}
 		ours, theirs := res.cell(name, "respool-cache"), res.cell(name, "rueidis-cache")
-		if !ok || !ours.ok || !theirs.ok {
-			out = append(out, notMeasured(t))
-			continue
-		}
-		ratio := ours.opsPerSec / theirs.opsPerSec
-		t.measured = fmt.Sprintf("%.2fx (%s against %s)", ratio, formatRate(ours.opsPerSec), formatRate(theirs.opsPerSec))
-		t.state = verdict(ratio >= 1.5)
-		t.sentence = fmt.Sprintf("%s: respool's cached view did %s, %.2f times rueidis DoCache (%s); the target is 1.5 times.",
-			s.title, formatRate(ours.opsPerSec), ratio, formatRate(theirs.opsPerSec))
-		out = append(out, t)
+		out = append(out, rateTarget(t, ok, ours, theirs, 1.5, func(ratio float64) string {
+			return fmt.Sprintf("%s: respool's cached view did %s, %.2f times rueidis DoCache (%s); the target is 1.5 times.",
+				s.title, formatRate(ours.opsPerSec), ratio, formatRate(theirs.opsPerSec))
+		}))
 	}
 	{
 		s, ok := find("cache-hit256")
@@ -47,16 +41,10 @@ func cacheTargets(cfg *config, res results) []targetResult {
 		s, ok := find(name)
 		t := targetResult{target: s.title + ": respool Cached at least 0.9x respool's uncached GET"}
 		cached, plain := res.cell(name, "respool-cache"), res.cell(name, "respool")
-		if !ok || !cached.ok || !plain.ok {
-			out = append(out, notMeasured(t))
-			continue
-		}
-		ratio := cached.opsPerSec / plain.opsPerSec
-		t.measured = fmt.Sprintf("%.2fx (%s against %s)", ratio, formatRate(cached.opsPerSec), formatRate(plain.opsPerSec))
-		t.state = verdict(ratio >= 0.9)
-		t.sentence = fmt.Sprintf("%s: every cached GET a miss (a GET and a PTTL, and a new key in the server's tracking table), respool's cached view did %s, %.2f times its uncached GET (%s); the target is 0.9 times.",
-			s.title, formatRate(cached.opsPerSec), ratio, formatRate(plain.opsPerSec))
-		out = append(out, t)
+		out = append(out, rateTarget(t, ok, cached, plain, 0.9, func(ratio float64) string {
+			return fmt.Sprintf("%s: every cached GET a miss (a GET and a PTTL, and a new key in the server's tracking table), respool's cached view did %s, %.2f times its uncached GET (%s); the target is 0.9 times.",
+				s.title, formatRate(cached.opsPerSec), ratio, formatRate(plain.opsPerSec))
+		}))
 	}
 	return out
 }
