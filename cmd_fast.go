@@ -2,6 +2,8 @@ package respool
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/respool/respool/internal/cmdinfo"
@@ -40,15 +42,25 @@ type fastOpInfo struct {
 	// intReply says the command answers with an integer (its Cmd is a
 	// Cmd[int64]); the others answer with a string (a Cmd[string]).
 	intReply bool
+	// head is the command's array header and name, encoded once.
+	head string
 }
 
 var fastOps = [...]fastOpInfo{
-	opGet:    {"GET", "get", 1, []any{"GET"}, false},
-	opSet:    {"SET", "set", 2, []any{"SET"}, false},
-	opHGet:   {"HGET", "hget", 2, []any{"HGET"}, false},
-	opIncr:   {"INCR", "incr", 1, []any{"INCR"}, true},
-	opDel:    {"DEL", "del", 1, []any{"DEL"}, true},
-	opExists: {"EXISTS", "exists", 1, []any{"EXISTS"}, true},
+	opGet:    newFastOp("GET", 1, false),
+	opSet:    newFastOp("SET", 2, false),
+	opHGet:   newFastOp("HGET", 2, false),
+	opIncr:   newFastOp("INCR", 1, true),
+	opDel:    newFastOp("DEL", 1, true),
+	opExists: newFastOp("EXISTS", 1, true),
+}
+
+// newFastOp describes the command name of nargs arguments.
+func newFastOp(name string, nargs int, intReply bool) fastOpInfo {
+	return fastOpInfo{
+		name: name, lower: strings.ToLower(name), nargs: nargs, argv: []any{name}, intReply: intReply,
+		head: "*" + strconv.Itoa(1+nargs) + "\r\n$" + strconv.Itoa(len(name)) + "\r\n" + name + "\r\n",
+	}
 }
 
 // fastArgs are the arguments of a command of the fast form.
@@ -84,8 +96,7 @@ func (f *fastArgs) boxed() []any {
 func (f *fastArgs) write(w *resp.Writer) error {
 	info := &fastOps[f.op]
 	// The writer's error is sticky: the last call reports any failure.
-	_ = w.WriteArrayHeader(1 + info.nargs)
-	err := w.WriteBulkString(info.name)
+	err := w.WriteEncoded(info.head)
 	for i := range info.nargs {
 		err = w.WriteBulkString(f.a[i])
 	}
@@ -117,6 +128,18 @@ var fastReadOnly = func() (ro [len(fastOps)]bool) {
 	return ro
 }()
 
+// fastShared says which fast-form commands may share a connection:
+// muxable of their name, looked up once. Their arguments are strings,
+// which resp.CheckArgs always accepts, so the name decides.
+var fastShared = func() (sh [len(fastOps)]bool) {
+	for op := range fastOps {
+		if fastOps[op].name != "" {
+			sh[op] = muxable(fastOps[op].argv)
+		}
+	}
+	return sh
+}()
+
 // fastReq carries a command of the fast form through the Client's
 // machinery (retries, the pool, the multiplexer) on behalf of a *Cmd that
 // stays on its caller's stack: a Cmd handed to that machinery escapes to
@@ -135,6 +158,27 @@ type fastReq struct {
 	got    directReply
 	str    string
 	num    int64
+
+	// mux carries f on a shared connection (carrier), made once and
+	// recycled with f: a fastReq goes back to its pool only when it
+	// succeeded, and then no shared connection holds its carrier any more.
+	mux *muxRequest
+}
+
+// carrier returns f's own muxRequest, ready to carry f on a shared
+// connection, in place of a pooled one.
+func (f *fastReq) carrier() *muxRequest {
+	m := f.mux
+	if m == nil {
+		m = &muxRequest{own: true, done: make(chan struct{}, 1)}
+		f.mux = m
+	}
+	m.one[0] = f
+	m.reqs = m.one[:1]
+	m.vals = m.oneVal[:1]
+	m.read, m.auth = 0, false
+	m.state.Store(muxWaiting)
+	return m
 }
 
 // directReply is what a fastReq read straight from the wire.
@@ -183,9 +227,20 @@ func (f *fastReq) classArgs() []any { return fastOps[f.op].argv }
 // 16 bytes of framing for each.
 func (f *fastReq) wireSize() int                  { return 48 + len(f.a[0]) + len(f.a[1]) }
 func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
-func (f *fastReq) setReply(v resp.Value)          { f.val = v }
-func (f *fastReq) setErr(err error)               { f.err = err }
-func (f *fastReq) borrowsElems() bool             { return false }
+
+// setReply keeps the reply a shared connection's reader read. A bulk
+// string for a Cmd whose decoder is DecodeString is kept as readDirect
+// would have read it, so that the Cmd takes it without decoding.
+func (f *fastReq) setReply(v resp.Value) {
+	if f.direct && v.Kind() == resp.KindBulkString && !fastOps[f.op].intReply {
+		f.str, f.got = v.Text(), replyString
+		return
+	}
+	f.val = v
+}
+
+func (f *fastReq) setErr(err error)   { f.err = err }
+func (f *fastReq) borrowsElems() bool { return false }
 func (f *fastReq) reset() {
 	f.val, f.err, f.got, f.str, f.num = resp.Value{}, nil, replyValue, "", 0
 }

@@ -26,6 +26,9 @@ type job struct {
 // command of it blocks or touches session state, and it is not a
 // transaction.
 func (j *job) shareable() bool {
+	if f, ok := j.cmd.(*fastReq); ok {
+		return fastShared[f.op]
+	}
 	if j.cmd != nil {
 		return muxable(j.cmd.classArgs())
 	}
@@ -59,6 +62,10 @@ func (j *job) runOn(ctx context.Context, cn *Conn) {
 
 // runShared runs the job on one of mx's shared connections.
 func (j *job) runShared(ctx context.Context, mx *muxer) {
+	if f, ok := j.cmd.(*fastReq); ok {
+		_ = mx.run(ctx, f.carrier())
+		return
+	}
 	if j.cmd != nil {
 		_ = mx.doOne(ctx, j.cmd)
 		return

@@ -36,13 +36,18 @@ import (
 // muxRequest is one caller's command, or batch of commands (a pipeline),
 // waiting for its replies. It is recycled through muxRequestPool.
 type muxRequest struct {
-	one   [1]request   // storage of reqs for a single command
-	reqs  []request    // the commands, in order
-	vals  []resp.Value // their replies, filled by the reader
-	err   error        // the connection's failure, if any
-	read  int          // replies read so far (reader only)
-	auth  bool         // the connection's own AUTH (credentials rotated), no caller's
-	drain bool         // a stand-in for the replies owed to timed-out callers (mux_drain.go)
+	one    [1]request    // storage of reqs for a single command
+	oneVal [1]resp.Value // storage of vals for a fastReq's own request
+	reqs   []request     // the commands, in order
+	vals   []resp.Value  // their replies, filled by the reader
+	err    error         // the connection's failure, if any
+	read   int           // replies read so far (reader only)
+	auth   bool          // the connection's own AUTH (credentials rotated), no caller's
+	drain  bool          // a stand-in for the replies owed to timed-out callers (mux_drain.go)
+	// own says the request belongs to the request it carries (a
+	// fastReq's, see fastReq.carrier) and is recycled with it, not
+	// through muxRequestPool.
+	own   bool
 	state atomic.Uint32
 	done  chan struct{} // buffered(1): signalled once when complete
 }
@@ -75,7 +80,9 @@ func putMuxRequest(m *muxRequest) {
 	m.one[0] = nil
 	m.reqs = nil
 	m.err = nil
-	muxRequestPool.Put(m)
+	if !m.own {
+		muxRequestPool.Put(m)
+	}
 }
 
 // complete hands m to its caller, or recycles it if the caller left.
@@ -794,6 +801,18 @@ func (mx *muxer) doOne(ctx context.Context, rq request) error {
 		return err
 	}
 	return mc.doOne(ctx, rq)
+}
+
+// run is doOne for a request already wrapped in a muxRequest of its own
+// (one with own set), which it recycles as run does.
+func (mx *muxer) run(ctx context.Context, m *muxRequest) error {
+	mc, err := mx.conn(ctx)
+	if err != nil {
+		failAll(m.reqs, err)
+		putMuxRequest(m)
+		return err
+	}
+	return mc.run(ctx, m)
 }
 
 // close closes every connection and waits for their readers.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,10 +24,17 @@ import (
 const (
 	numKeys   = 1000
 	pipeDepth = 100
-	// parallelGoroutines is about how many goroutines the RunParallel
-	// benchmarks use (b.SetParallelism rounds it to a multiple of GOMAXPROCS).
-	parallelGoroutines = 16
 )
+
+// parallelGoroutines is about how many goroutines the RunParallel
+// benchmarks use (b.SetParallelism rounds it to a multiple of GOMAXPROCS):
+// 16, or RESPOOL_BENCH_GOROUTINES.
+var parallelGoroutines = func() int {
+	if n, err := strconv.Atoi(os.Getenv("RESPOOL_BENCH_GOROUTINES")); err == nil && n > 0 {
+		return n
+	}
+	return 16
+}()
 
 var benchValue = strings.Repeat("v", 16)
 

@@ -41,6 +41,10 @@ func (r *Reader) ReadValue() (Value, error) {
 	if err := r.begin(); err != nil {
 		return Value{}, err
 	}
+	if s, ok := r.bufferedShortBulk(); ok {
+		// The usual reply to GET, whole in the buffer: no parser state.
+		return Value{kind: KindBulkString, str: s}, nil
+	}
 	v, err := r.parse(false)
 	if err != nil {
 		return Value{}, r.fail(err)
@@ -60,6 +64,9 @@ func (r *Reader) ReadValue() (Value, error) {
 func (r *Reader) ReadValueBuf(buf []Value) (Value, []Value, error) {
 	if err := r.begin(); err != nil {
 		return Value{}, buf, err
+	}
+	if s, ok := r.bufferedShortBulk(); ok {
+		return Value{kind: KindBulkString, str: s}, buf, nil
 	}
 	r.top, r.useTop = buf, true
 	v, err := r.parse(false)

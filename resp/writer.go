@@ -292,6 +292,21 @@ func (w *Writer) WriteArrayHeader(n int) error {
 	return w.err
 }
 
+// WriteEncoded writes p as it is: RESP already encoded, such as the array
+// header and name that start every command of one kind, encoded once. w
+// may keep p until the next Flush (a string cannot change).
+func (w *Writer) WriteEncoded(p string) error {
+	if w.err != nil {
+		return w.err
+	}
+	if cap(w.buf)-len(w.buf) >= len(p) {
+		w.buf = append(w.buf, p...)
+		return nil
+	}
+	w.writeString(p)
+	return w.err
+}
+
 // WriteBulkString writes s as a bulk string.
 func (w *Writer) WriteBulkString(s string) error {
 	if w.err != nil {

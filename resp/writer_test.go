@@ -295,3 +295,41 @@ func TestAppendHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteEncoded: an encoded head goes out as it is, in one piece when it
+// fits and across flushes when the buffer is nearly full or too small, and
+// a writer's sticky error refuses it.
+func TestWriteEncoded(t *testing.T) {
+	const head = "*2\r\n$3\r\nGET\r\n"
+	for _, size := range []int{16, 20, 64} {
+		var buf bytes.Buffer
+		w := NewWriterSize(&buf, size)
+		for i := range 3 {
+			if err := w.WriteEncoded(head); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.WriteBulkString("key" + strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		r := NewReader(&buf)
+		for i := range 3 {
+			v, err := r.ReadValue()
+			if err != nil || v.Len() != 2 || v.elems[0].Text() != "GET" || v.elems[1].Text() != "key"+strconv.Itoa(i) {
+				t.Fatalf("buffer of %d, command %d: %v %v", size, i, v, err)
+			}
+		}
+	}
+	w := NewWriterSize(&failingWriter{}, 16)
+	w.WriteEncoded(head)
+	err := w.Flush()
+	if err == nil {
+		t.Fatal("Flush to a broken writer: no error")
+	}
+	if err2 := w.WriteEncoded(head); err2 != err {
+		t.Fatalf("after error: %v", err2)
+	}
+}
