@@ -228,11 +228,12 @@ func (f *fastReq) classArgs() []any { return fastOps[f.op].argv }
 func (f *fastReq) wireSize() int                  { return 48 + len(f.a[0]) + len(f.a[1]) }
 func (f *fastReq) writeArgs(w *resp.Writer) error { return f.write(w) }
 
-// setReply keeps the reply a shared connection's reader read. A bulk
-// string for a Cmd whose decoder is DecodeString is kept as readDirect
-// would have read it, so that the Cmd takes it without decoding.
+// setReply keeps the reply a shared connection's reader read. A bulk or
+// simple string for a Cmd whose decoder is DecodeString is kept as
+// readDirect would have read it, so that the Cmd takes it without
+// decoding.
 func (f *fastReq) setReply(v resp.Value) {
-	if f.direct && v.Kind() == resp.KindBulkString && !fastOps[f.op].intReply {
+	if k := v.Kind(); f.direct && (k == resp.KindBulkString || k == resp.KindSimpleString) && !fastOps[f.op].intReply {
 		f.str, f.got = v.Text(), replyString
 		return
 	}

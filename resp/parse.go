@@ -41,9 +41,8 @@ func (r *Reader) ReadValue() (Value, error) {
 	if err := r.begin(); err != nil {
 		return Value{}, err
 	}
-	if s, ok := r.bufferedShortBulk(); ok {
-		// The usual reply to GET, whole in the buffer: no parser state.
-		return Value{kind: KindBulkString, str: s}, nil
+	if v, ok := r.bufferedCommon(); ok {
+		return v, nil
 	}
 	v, err := r.parse(false)
 	if err != nil {
@@ -65,8 +64,8 @@ func (r *Reader) ReadValueBuf(buf []Value) (Value, []Value, error) {
 	if err := r.begin(); err != nil {
 		return Value{}, buf, err
 	}
-	if s, ok := r.bufferedShortBulk(); ok {
-		return Value{kind: KindBulkString, str: s}, buf, nil
+	if v, ok := r.bufferedCommon(); ok {
+		return v, buf, nil
 	}
 	r.top, r.useTop = buf, true
 	v, err := r.parse(false)
@@ -76,6 +75,21 @@ func (r *Reader) ReadValueBuf(buf []Value) (Value, []Value, error) {
 		return Value{}, buf, r.fail(err)
 	}
 	return v, buf, nil
+}
+
+// bufferedCommon reads the next reply when it is one of the most common,
+// whole in the buffer: a short bulk string (GET's) or +OK (SET's). They
+// need none of the parser's state. Anything else is left to the parser
+// (ok false, nothing consumed).
+func (r *Reader) bufferedCommon() (Value, bool) {
+	if s, ok := r.bufferedShortBulk(); ok {
+		return Value{kind: KindBulkString, str: s}, true
+	}
+	if b := r.buf[r.r:r.w]; len(b) >= 5 && string(b[:5]) == "+OK\r\n" {
+		r.advance(5)
+		return Value{kind: KindSimpleString, str: "OK"}, true
+	}
+	return Value{}, false
 }
 
 // Skip consumes one whole reply of any kind, attributes included, checking

@@ -456,3 +456,29 @@ func TestReadStringBuffered(t *testing.T) {
 		}
 	}
 }
+
+// TestReadValueCommonReplies: the replies ReadValue reads without its
+// parser (a short bulk string, +OK, whole in the buffer) come out as the
+// parser makes them, beside their look-alikes and when split across reads.
+func TestReadValueCommonReplies(t *testing.T) {
+	const stream = "+OK\r\n+OKAY\r\n$3\r\nabc\r\n$0\r\n\r\n$-1\r\n+OK\r\n$12\r\nhello\r\nworld\r\n"
+	want := []Value{SimpleString("OK"), SimpleString("OKAY"), BulkString("abc"), BulkString(""), NullBulk(), SimpleString("OK"), BulkString("hello\r\nworld")}
+	// Chunks of 0 bytes: the whole stream at once, so every reply is whole
+	// in the buffer.
+	for _, chunk := range []int{0, 1, 2, 3} {
+		var src io.Reader = strings.NewReader(stream)
+		if chunk > 0 {
+			src = chunkReader(src, chunk)
+		}
+		r := NewReader(src)
+		for i, w := range want {
+			v, err := r.ReadValue()
+			if err != nil || !v.Equal(w) {
+				t.Fatalf("chunks of up to %d bytes, reply %d: %v %v, want %v", chunk, i, v, err, w)
+			}
+		}
+		if _, err := r.ReadValue(); err != io.EOF {
+			t.Fatalf("chunks of up to %d bytes: after the last reply: %v", chunk, err)
+		}
+	}
+}
