@@ -162,24 +162,40 @@ func (c *Client) execute(ctx context.Context, j job) error {
 // Jobs that skip it are not counted, so for a moment after the load falls
 // a job may take a connection of its own while others are in flight: a
 // choice of path, never of outcome.
+//
+// A batch is counted before it is asked whether it may share, and one
+// that may not is counted too while it runs: again a choice of path.
 func (c *Client) runJob(ctx context.Context, j job) error {
 	if c.closed.Load() {
 		j.fail(ErrClosed)
 		return ErrClosed
 	}
-	shared := c.mux != nil && j.shareable()
+	// lazy: a batch not yet asked whether it may share. The question
+	// looks every command up in the command table, and a batch alone
+	// takes a pooled connection whatever the answer.
+	lazy := c.mux != nil && j.cmd == nil && !c.alwaysShare
+	shared := c.mux != nil && !lazy && j.shareable()
 	alone, large := false, false
-	if shared && !c.alwaysShare {
-		if c.mux.large.on.Load() {
-			// Replies are large: every job takes a connection of its own
-			// while the Pool has one free (mux_large.go).
-			alone, large = true, true
-		} else if !c.mux.crowded.Load() {
+	if shared || lazy {
+		switch {
+		case c.alwaysShare:
+		case c.mux.large.on.Load():
+			// Replies are large: every job that may share takes a
+			// connection of its own while the Pool has one free
+			// (mux_large.go).
+			if lazy {
+				shared, lazy = j.shareable(), false
+			}
+			alone, large = shared, shared
+		case !c.mux.crowded.Load():
 			if c.active.Add(1) == 1 {
 				alone = true
 			}
 			defer c.active.Add(-1)
 		}
+	}
+	if lazy && !alone {
+		shared, lazy = j.shareable(), false
 	}
 	var r retrier
 	for {
@@ -188,6 +204,9 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 			switch {
 			case errors.Is(err, ErrPoolExhausted):
 				alone = false
+				if lazy {
+					shared, lazy = j.shareable(), false
+				}
 			case err != nil:
 				j.fail(err)
 			default:
