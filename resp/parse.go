@@ -78,11 +78,11 @@ func (r *Reader) ReadValueBuf(buf []Value) (Value, []Value, error) {
 }
 
 // bufferedCommon reads the next reply when it is one of the most common,
-// whole in the buffer: a short bulk string (GET's) or +OK (SET's). They
+// whole in the buffer: a bulk string (GET's) or +OK (SET's). They
 // need none of the parser's state. Anything else is left to the parser
 // (ok false, nothing consumed).
 func (r *Reader) bufferedCommon() (Value, bool) {
-	if s, ok := r.bufferedShortBulk(); ok {
+	if s, ok := r.bufferedBulk(); ok {
 		return Value{kind: KindBulkString, str: s}, true
 	}
 	if b := r.buf[r.r:r.w]; len(b) >= 5 && string(b[:5]) == "+OK\r\n" {

@@ -169,7 +169,7 @@ func (r *Reader) ReadString() (s string, null bool, err error) {
 }
 
 func (r *Reader) readString() (string, bool, error) {
-	if s, ok := r.bufferedShortBulk(); ok {
+	if s, ok := r.bufferedBulk(); ok {
 		return s, false, nil
 	}
 	h, err := r.readStringHeader()
@@ -187,25 +187,26 @@ func (r *Reader) readString() (string, bool, error) {
 	return s, false, err
 }
 
-// bufferedShortBulk reads the next reply when it is a bulk string of
-// fewer than 100 bytes, within the limits, all of it in the buffer: the
+// bufferedBulk reads the next reply when it is a bulk string of fewer
+// than 100,000 bytes, within the limits, all of it in the buffer: the
 // usual reply to GET, read without the general path. Anything else is
 // left to it (ok false, nothing consumed).
-func (r *Reader) bufferedShortBulk() (s string, ok bool) {
+func (r *Reader) bufferedBulk() (s string, ok bool) {
 	b := r.buf[r.r:r.w]
 	if len(b) < 6 || b[0] != '$' || !isDigit(b[1]) { // "$0\r\n\r\n" at least
 		return "", false
 	}
-	n, start := int(b[1]-'0'), 4
-	if b[2] != '\r' {
-		if b[1] == '0' || !isDigit(b[2]) {
-			return "", false
-		}
-		n, start = n*10+int(b[2]-'0'), 5
+	n, i := 0, 1
+	for ; i <= 5 && isDigit(b[i]); i++ { // len(b) >= 6: b[5] exists
+		n = n*10 + int(b[i]-'0')
 	}
+	// The digits end with CRLF, and only "0" itself starts with a zero.
+	if (b[1] == '0' && i != 2) || len(b) < i+2 || b[i] != '\r' || b[i+1] != '\n' {
+		return "", false
+	}
+	start := i + 2
 	end := start + n
-	if int64(n) > r.limits.MaxBulkLen || b[start-2] != '\r' || b[start-1] != '\n' ||
-		len(b) < end+2 || b[end] != '\r' || b[end+1] != '\n' {
+	if int64(n) > r.limits.MaxBulkLen || len(b) < end+2 || b[end] != '\r' || b[end+1] != '\n' {
 		return "", false
 	}
 	s = string(b[start:end])

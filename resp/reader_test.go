@@ -458,11 +458,15 @@ func TestReadStringBuffered(t *testing.T) {
 }
 
 // TestReadValueCommonReplies: the replies ReadValue reads without its
-// parser (a short bulk string, +OK, whole in the buffer) come out as the
-// parser makes them, beside their look-alikes and when split across reads.
+// parser (a bulk string of up to 5 digits of length, +OK, whole in the
+// buffer) come out as the parser makes them, beside their look-alikes and
+// when split across reads.
 func TestReadValueCommonReplies(t *testing.T) {
-	const stream = "+OK\r\n+OKAY\r\n$3\r\nabc\r\n$0\r\n\r\n$-1\r\n+OK\r\n$12\r\nhello\r\nworld\r\n"
-	want := []Value{SimpleString("OK"), SimpleString("OKAY"), BulkString("abc"), BulkString(""), NullBulk(), SimpleString("OK"), BulkString("hello\r\nworld")}
+	k1, k100 := strings.Repeat("k", 1000), strings.Repeat("h", 100000) // 4 and 6 digits
+	stream := "+OK\r\n+OKAY\r\n$3\r\nabc\r\n$0\r\n\r\n$-1\r\n+OK\r\n$12\r\nhello\r\nworld\r\n" +
+		"$1000\r\n" + k1 + "\r\n$100000\r\n" + k100 + "\r\n$5\r\nshort\r\n"
+	want := []Value{SimpleString("OK"), SimpleString("OKAY"), BulkString("abc"), BulkString(""), NullBulk(), SimpleString("OK"), BulkString("hello\r\nworld"),
+		BulkString(k1), BulkString(k100), BulkString("short")}
 	// Chunks of 0 bytes: the whole stream at once, so every reply is whole
 	// in the buffer.
 	for _, chunk := range []int{0, 1, 2, 3} {
