@@ -125,9 +125,12 @@ func TestRotateCredentials(t *testing.T) {
 	}()
 
 	// Every connection open before the count starts: both shared
-	// connections (a command picks one at random), the four pooled ones.
+	// connections (a command goes to its goroutine's slot, which depends
+	// on the depth of its stack), the four pooled ones.
 	for i := 0; mux.Pool().Stats().SharedDials < 2; i++ {
-		if err := mux.Ping(ctx).Err(); err != nil || i == 1000 {
+		var err error
+		atStackDepth(i, func() { err = mux.Ping(ctx).Err() })
+		if err != nil || i == 100 {
 			t.Fatalf("PING %d: %v", i, err)
 		}
 	}
@@ -300,7 +303,9 @@ func TestRotateCredentialsRefused(t *testing.T) {
 		t.Fatalf("the subscription's confirmation: %v %v", ev, err)
 	}
 	for i := 0; mux.Pool().Stats().SharedDials < 2; i++ {
-		if err := mux.Ping(ctx).Err(); err != nil || i == 1000 {
+		var err error
+		atStackDepth(i, func() { err = mux.Ping(ctx).Err() })
+		if err != nil || i == 100 {
 			t.Fatalf("PING %d: %v", i, err)
 		}
 	}
@@ -328,8 +333,12 @@ func TestRotateCredentialsRefused(t *testing.T) {
 	if err := excl.Set(ctx, key, "v", 0).Err(); err != nil {
 		t.Fatalf("SET after a refused re-authentication (exclusive): %v", err)
 	}
+	// Both shared connections, reached from several stack depths.
 	for i := 0; mux.Pool().Stats().ReauthErrors < 2; i++ {
-		if v, err := mux.Get(ctx, key).Result(); err != nil || v != "v" || i == 1000 {
+		var v string
+		var err error
+		atStackDepth(i, func() { v, err = mux.Get(ctx, key).Result() })
+		if err != nil || v != "v" || i == 100 {
 			t.Fatalf("GET %d after a refused re-authentication (shared): %q %v", i, v, err)
 		}
 	}

@@ -138,10 +138,13 @@ func TestLoggerEvents(t *testing.T) {
 	if !strings.Contains(began.attrs["error"], "dial") {
 		t.Errorf("the dial failure's error: %q", began.attrs["error"])
 	}
-	// (A command goes to one of the two shared slots at random; the other
-	// has no connection yet and fails its dial.)
+	// (A command goes to its goroutine's slot, which depends on the depth
+	// of its stack: one slot has the connection, the other none yet, and
+	// its dial fails.)
 	for i := 0; len(sharedRec.events("respool: connection closed after an error")) == 0; i++ {
-		if err := shared.Ping(ctx).Err(); err == nil || i == 100 {
+		var err error
+		atStackDepth(i, func() { err = shared.Ping(ctx).Err() })
+		if err == nil || i == 100 {
 			t.Fatalf("PING %d on the shared connections with the server down: %v", i, err)
 		}
 	}

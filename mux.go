@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/respool/respool/resp"
 )
@@ -718,11 +718,13 @@ func newMuxer(p *Pool) *muxer {
 	return mx
 }
 
-// conn returns a healthy connection of a slot chosen at random: a shared
-// round-robin counter would be one more cache line that every command of
-// every core writes.
+// conn returns a healthy connection of the calling goroutine's slot.
 func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
-	i := int(rand.Uint32N(uint32(len(mx.conns))))
+	return mx.connAt(ctx, goroutineSlot(len(mx.conns)))
+}
+
+// connAt returns a healthy connection of slot i, dialling one if needed.
+func (mx *muxer) connAt(ctx context.Context, i int) (*muxConn, error) {
 	mc := mx.conns[i].Load()
 	if mc != nil && !mc.dead.Load() {
 		return mc, nil
@@ -813,6 +815,23 @@ func (mx *muxer) run(ctx context.Context, m *muxRequest) error {
 		return err
 	}
 	return mc.run(ctx, m)
+}
+
+// goroutineSlot picks one of n slots for the calling goroutine, from a
+// hash of where its stack lies: the same slot at every call, as long as
+// the stack does not move. A goroutine thus comes back to the connection
+// that just answered it, and the goroutines woken by one round of a shared
+// connection queue the next round there together, instead of joining
+// another connection's round in flight and waiting for it to end. (A
+// round-robin counter would be one more cache line that every command of
+// every core writes; a random slot splits every round.)
+func goroutineSlot(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	var here byte
+	h := uint64(uintptr(unsafe.Pointer(&here))>>10) * 0x9e3779b97f4a7c15
+	return int((h >> 32) * uint64(n) >> 32)
 }
 
 // close closes every connection and waits for their readers.

@@ -498,3 +498,24 @@ func TestMuxInlineRoundNeedsKernelBuffer(t *testing.T) {
 		t.Fatal("the caller was held in its own write past its context")
 	}
 }
+
+// TestGoroutineSlot: a goroutine's shared slot is the same at every call
+// from the same place, lies within range, and a few stack depths reach
+// every slot (the property the tests that warm every slot rely on).
+func TestGoroutineSlot(t *testing.T) {
+	for n := 1; n <= 5; n++ {
+		first := goroutineSlot(n)
+		for range 100 {
+			if s := goroutineSlot(n); s != first || s < 0 || s >= n {
+				t.Fatalf("slots of %d: %d, then %d", n, first, s)
+			}
+		}
+		seen := map[int]bool{}
+		for d := 0; d < 8*n; d++ {
+			atStackDepth(d, func() { seen[goroutineSlot(n)] = true })
+		}
+		if len(seen) != n {
+			t.Fatalf("slots of %d: %d depths reached only %v", n, 8*n, seen)
+		}
+	}
+}

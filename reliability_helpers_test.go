@@ -233,8 +233,8 @@ func isTimeout(err error) bool {
 }
 
 // warmMux makes sure every shared connection of a multiplexing Client
-// made sharedOnly is dialled and healthy, by running PINGs until each
-// slot holds a live connection (a command picks its slot at random).
+// made sharedOnly is dialled and healthy, with a PING on each slot (a
+// command goes to its goroutine's slot, see goroutineSlot).
 func warmMux(t *testing.T, c *Client) {
 	t.Helper()
 	if c.mux == nil {
@@ -245,16 +245,34 @@ func warmMux(t *testing.T, c *Client) {
 	}
 	ctx := guardContext(t)
 	for i := range c.mux.conns {
-		for {
-			if mc := c.mux.conns[i].Load(); mc != nil && !mc.dead.Load() {
-				break
-			}
-			if err := c.Ping(ctx).Err(); err != nil {
-				t.Fatalf("warm up: %v", err)
-			}
+		mc, err := c.mux.connAt(ctx, i)
+		if err == nil {
+			err = mc.doOne(ctx, &valueRequest{argv: []any{"PING"}})
+		}
+		if err != nil {
+			t.Fatalf("warm up slot %d: %v", i, err)
 		}
 	}
 }
+
+// atStackDepth runs f about d KiB deeper in the stack than its caller. A
+// command sent by f is hashed to another shared slot for each d
+// (goroutineSlot), so that one goroutine can reach every slot: a few
+// consecutive depths cover two slots.
+//
+//go:noinline
+func atStackDepth(d int, f func()) {
+	var pad [1024]byte
+	pad[d%len(pad)] = byte(d)
+	if d > 0 {
+		atStackDepth(d-1, f)
+	} else {
+		f()
+	}
+	stackSink += pad[d%len(pad)]
+}
+
+var stackSink byte
 
 // deadlineWatch is an Options.Dialer whose connections count the reads
 // that end at a deadline other than the one a cancellation sets
