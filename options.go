@@ -177,8 +177,11 @@ type Options struct {
 	// and pinned connections use the Pool in both modes.
 	Exclusive bool
 	// MultiplexConns is the number of shared connections of a multiplexing
-	// Client, outside PoolSize. Default 2. A Client with a ClientCache
-	// has as many tracking connections besides, in both modes.
+	// Client, outside PoolSize. Default 2. Each goroutine's commands go to
+	// one of them, the same at every call (chosen by where its stack
+	// lies), so that goroutines answered together write together again. A
+	// Client with a ClientCache has as many tracking connections besides,
+	// in both modes.
 	MultiplexConns int
 
 	// ClientCache, when set, turns on client-side caching for the reads
