@@ -174,8 +174,13 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 	// looks every command up in the command table, and a batch alone
 	// takes a pooled connection whatever the answer.
 	lazy := c.mux != nil && j.cmd == nil && !c.alwaysShare
-	shared := c.mux != nil && !lazy && j.shareable()
-	alone, large := false, false
+	var shared bool
+	if f, ok := j.cmd.(*fastReq); ok {
+		shared = c.mux != nil && fastShared[f.op] // job.shareable's answer, without the call
+	} else {
+		shared = c.mux != nil && !lazy && j.shareable()
+	}
+	alone, large, counted := false, false, false
 	if shared || lazy {
 		switch {
 		case c.alwaysShare:
@@ -191,7 +196,7 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 			if c.active.Add(1) == 1 {
 				alone = true
 			}
-			defer c.active.Add(-1)
+			counted = true
 		}
 	}
 	if lazy && !alone {
@@ -232,6 +237,9 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 		}
 		err := j.err()
 		if err == nil || !j.retryable(err) || !r.wait(ctx, c.opt) {
+			if counted {
+				c.active.Add(-1) // not deferred: a defer costs every command
+			}
 			return err
 		}
 		j.reset()
