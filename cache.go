@@ -401,7 +401,7 @@ func (cc *clientCache) readUncached(ctx context.Context, key string, sig []strin
 	var r retrier
 	for {
 		rq := &cacheRead{key: key, sig: append([]string(nil), sig...)}
-		err := cc.mx.doOne(ctx, rq)
+		err := cc.mx.doOne(ctx, 0, rq)
 		if err == nil {
 			return rq.v, nil
 		}

@@ -20,6 +20,9 @@ type job struct {
 	// connErr is the last attempt's failure of the connection, for a
 	// batch: a server error reply belongs to its command, not the batch.
 	connErr error
+	// turn counts the attempts before this one (reset); a retry on the
+	// shared connections goes to another slot (muxer.connFor).
+	turn int
 }
 
 // shareable reports whether the job may run on a shared connection: no
@@ -63,14 +66,14 @@ func (j *job) runOn(ctx context.Context, cn *Conn) {
 // runShared runs the job on one of mx's shared connections.
 func (j *job) runShared(ctx context.Context, mx *muxer) {
 	if f, ok := j.cmd.(*fastReq); ok {
-		_ = mx.run(ctx, f.carrier())
+		_ = mx.run(ctx, j.turn, f.carrier())
 		return
 	}
 	if j.cmd != nil {
-		_ = mx.doOne(ctx, j.cmd)
+		_ = mx.doOne(ctx, j.turn, j.cmd)
 		return
 	}
-	j.connErr = mx.do(ctx, j.reqs)
+	j.connErr = mx.do(ctx, j.turn, j.reqs)
 }
 
 // fail gives err to the job when it could not run at all.
@@ -114,6 +117,7 @@ func (j *job) retryable(err error) bool {
 
 // reset clears the results of a failed attempt before the next.
 func (j *job) reset() {
+	j.turn++
 	if j.cmd != nil {
 		j.cmd.reset()
 		return

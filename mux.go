@@ -720,7 +720,15 @@ func newMuxer(p *Pool) *muxer {
 
 // conn returns a healthy connection of the calling goroutine's slot.
 func (mx *muxer) conn(ctx context.Context) (*muxConn, error) {
-	return mx.connAt(ctx, goroutineSlot(len(mx.conns)))
+	return mx.connFor(ctx, 0)
+}
+
+// connFor is conn for a job's attempt turn (0 for the first): a retry
+// goes to the next slot, so that it does not queue behind the replies
+// that the connection it failed on may still owe (a stand-in's drain).
+func (mx *muxer) connFor(ctx context.Context, turn int) (*muxConn, error) {
+	n := len(mx.conns)
+	return mx.connAt(ctx, (goroutineSlot(n)+turn)%n)
 }
 
 // connAt returns a healthy connection of slot i, dialling one if needed.
@@ -786,8 +794,8 @@ func (mx *muxer) connAt(ctx context.Context, i int) (*muxConn, error) {
 }
 
 // do runs reqs on a shared connection.
-func (mx *muxer) do(ctx context.Context, reqs []request) error {
-	mc, err := mx.conn(ctx)
+func (mx *muxer) do(ctx context.Context, turn int, reqs []request) error {
+	mc, err := mx.connFor(ctx, turn)
 	if err != nil {
 		failAll(reqs, err)
 		return err
@@ -796,8 +804,8 @@ func (mx *muxer) do(ctx context.Context, reqs []request) error {
 }
 
 // doOne runs one command on a shared connection.
-func (mx *muxer) doOne(ctx context.Context, rq request) error {
-	mc, err := mx.conn(ctx)
+func (mx *muxer) doOne(ctx context.Context, turn int, rq request) error {
+	mc, err := mx.connFor(ctx, turn)
 	if err != nil {
 		rq.setErr(err)
 		return err
@@ -807,8 +815,8 @@ func (mx *muxer) doOne(ctx context.Context, rq request) error {
 
 // run is doOne for a request already wrapped in a muxRequest of its own
 // (one with own set), which it recycles as run does.
-func (mx *muxer) run(ctx context.Context, m *muxRequest) error {
-	mc, err := mx.conn(ctx)
+func (mx *muxer) run(ctx context.Context, turn int, m *muxRequest) error {
+	mc, err := mx.connFor(ctx, turn)
 	if err != nil {
 		failAll(m.reqs, err)
 		putMuxRequest(m)

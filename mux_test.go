@@ -519,3 +519,30 @@ func TestGoroutineSlot(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryTakesAnotherSlot: a job's retry on the shared connections goes
+// to the slot after its goroutine's own, so that it does not queue behind
+// the replies the first connection may still owe; the turn after that
+// comes back.
+func TestRetryTakesAnotherSlot(t *testing.T) {
+	srv := respooltest.StartServer(t)
+	leakCheck(t)
+	c := sharedOnly(NewClient(&Options{Addr: srv.Addr, MultiplexConns: 2}))
+	defer c.Close()
+	ctx := guardContext(t)
+	first, err := c.mux.connFor(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry, err := c.mux.connFor(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.mux.connFor(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == retry || again != first {
+		t.Fatalf("turns 0, 1, 2 took connections %p, %p, %p: want the retry on the other one, the next back on the first", first, retry, again)
+	}
+}
