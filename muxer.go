@@ -184,8 +184,9 @@ func (mx *muxer) run(ctx context.Context, turn int, m *muxRequest) error {
 }
 
 // goroutineSlot picks one of n slots for the calling goroutine, from a
-// hash of where its stack lies: the same slot at every call, as long as
-// the stack does not move. A goroutine thus comes back to the connection
+// hash of where its stack lies: the same slot at every call made from the
+// same place in its code (the depth of the call counts), as long as the
+// stack does not move. A goroutine thus comes back to the connection
 // that just answered it, and the goroutines woken by one round of a shared
 // connection queue the next round there together, instead of joining
 // another connection's round in flight and waiting for it to end. (A
