@@ -14,14 +14,7 @@ import (
 func TestLargeRepliesTakeConnectionsOfTheirOwn(t *testing.T) {
 	ctx := context.Background()
 	c := sharedOnly(newTestClient(t))
-	big, small := testKey(t, "big"), testKey(t, "small")
-	bigVal := strings.Repeat("v", 100<<10)
-	if err := c.Set(ctx, big, bigVal, 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Set(ctx, small, "s", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
+	big, small, bigVal := setBigAndSmall(t, ctx, c)
 	get := func(key, want string) {
 		t.Helper()
 		if v, err := c.Get(ctx, key).Result(); err != nil || v != want {
@@ -88,14 +81,7 @@ func TestLargeRepliesTakeConnectionsOfTheirOwn(t *testing.T) {
 func TestLargeRepliesOffWhilePoolBusy(t *testing.T) {
 	ctx := context.Background()
 	c := sharedOnly(newTestClient(t, &Options{PoolSize: 1}))
-	big, small := testKey(t, "big"), testKey(t, "small")
-	bigVal := strings.Repeat("v", 100<<10)
-	if err := c.Set(ctx, big, bigVal, 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Set(ctx, small, "s", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
+	big, small, bigVal := setBigAndSmall(t, ctx, c)
 	for i := 0; i < 16; i++ {
 		if v, err := c.Get(ctx, big).Result(); err != nil || v != bigVal {
 			t.Fatalf("GET big: %d bytes, %v", len(v), err)
@@ -120,4 +106,19 @@ func TestLargeRepliesOffWhilePoolBusy(t *testing.T) {
 	if c.mux.large.on.Load() {
 		t.Fatal("64 replies of 1 byte on the shared connections, the Pool busy, left the switch on")
 	}
+}
+
+// setBigAndSmall writes a key of 100 KiB and a key of one byte ("s") and
+// returns their names and the large value.
+func setBigAndSmall(t *testing.T, ctx context.Context, c *Client) (big, small, bigVal string) {
+	t.Helper()
+	big, small = testKey(t, "big"), testKey(t, "small")
+	bigVal = strings.Repeat("v", 100<<10)
+	if err := c.Set(ctx, big, bigVal, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, small, "s", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return big, small, bigVal
 }

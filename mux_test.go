@@ -520,16 +520,25 @@ func TestGoroutineSlot(t *testing.T) {
 	}
 }
 
-// TestRetryTakesAnotherSlot: a job's retry on the shared connections goes
-// to the slot after its goroutine's own, so that it does not queue behind
-// the replies the first connection may still owe; the turn after that
-// comes back.
+// TestRetryTakesAnotherSlot: a GET whose shared connection is cut under
+// it is retried on the other shared connection, the one after its
+// goroutine's slot, instead of redialling its own: the retry answers with
+// the key's value, and no shared connection is dialled for it. Turns 0, 1
+// and 2 of one goroutine take its slot, the other one and its slot again.
 func TestRetryTakesAnotherSlot(t *testing.T) {
 	srv := respooltest.StartServer(t)
 	leakCheck(t)
-	c := sharedOnly(NewClient(&Options{Addr: srv.Addr, MultiplexConns: 2}))
+	p := respooltest.StartFaultProxy(t, srv.Addr)
+	c := sharedOnly(NewClient(&Options{Addr: p.Addr(), MultiplexConns: 2, MaxRetries: 3}))
 	defer c.Close()
 	ctx := guardContext(t)
+	key := testKey(t, "k")
+	if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Both slots dialled first: a dial grows the stack, and a goroutine
+	// whose stack moved may hash to another slot.
+	warmMux(t, c)
 	first, err := c.mux.connFor(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -544,5 +553,22 @@ func TestRetryTakesAnotherSlot(t *testing.T) {
 	}
 	if first == retry || again != first {
 		t.Fatalf("turns 0, 1, 2 took connections %p, %p, %p: want the retry on the other one, the next back on the first", first, retry, again)
+	}
+
+	dials := c.Pool().Stats().SharedDials
+	p.CutOnCommandEvery("GET", 2) // the second GET from here on
+	for i := range 2 {
+		if v, err := c.Get(ctx, key).Result(); err != nil || v != "v" {
+			t.Fatalf("GET %d: %q, %v", i, v, err)
+		}
+	}
+	if n := p.Cuts(); n != 1 {
+		t.Fatalf("%d connections cut, want 1: the scenario did not happen", n)
+	}
+	if n := p.Commands("GET"); n != 3 {
+		t.Fatalf("%d GETs reached the server, want 3 (one of them the retry)", n)
+	}
+	if d := c.Pool().Stats().SharedDials - dials; d != 0 {
+		t.Fatalf("%d shared connections dialled: the retry redialled its own slot instead of taking the other one", d)
 	}
 }
