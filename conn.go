@@ -119,8 +119,13 @@ func dialConn(ctx context.Context, opt *Options) (*Conn, error) {
 	return cn, nil
 }
 
+// writeBufferSize is a connection's write buffer: a batch that fits is
+// sent in one write.
+const writeBufferSize = 16 << 10
+
 func newConn(nc net.Conn, opt *Options) *Conn {
 	tr := &transport{nc: nc}
+	tr.aw.init(nc)
 	r := resp.NewReaderSize(nc, 16<<10)
 	r.SetLimits(opt.ReplyLimits)
 	cn := &Conn{
@@ -128,7 +133,7 @@ func newConn(nc net.Conn, opt *Options) *Conn {
 		nc:    nc,
 		tr:    tr,
 		r:     r,
-		w:     resp.NewWriterSize(tr, 16<<10),
+		w:     resp.NewWriterSize(tr, writeBufferSize),
 		proto: 2,
 		drain: connDrain{fired: make(chan struct{}, 1)},
 	}
@@ -250,22 +255,29 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 			rq.setErr(err)
 		}
 	}
-	if err := cn.flushBatch(ctx, &b); err != nil {
-		cn.writeFailed(err, err)
-		failAll(reqs, err)
-		return err
-	}
 	sent := len(reqs)
 	for _, s := range skipped {
 		if s {
 			sent--
 		}
 	}
+	var err error
+	if sent > 0 && cn.canAwait(&b) {
+		// The reply's deadline first: the flush waits for the reply.
+		cn.setReadDeadline(ctx, cn.replyDeadline(ctx, cn.opt.now(), b.block))
+		err = cn.flushAwait(ctx, &b)
+	} else if err = cn.flushBatch(ctx, &b); err == nil && sent > 0 {
+		cn.setReadDeadline(ctx, cn.replyDeadline(ctx, cn.opt.now(), b.block))
+	}
+	if err != nil {
+		cn.writeFailed(err, err)
+		failAll(reqs, err)
+		return err
+	}
 	cn.pending += sent
 	if sent == 0 {
 		return nil
 	}
-	cn.setReadDeadline(ctx, cn.replyDeadline(ctx, cn.opt.now(), b.block))
 	for i, rq := range reqs {
 		if skipped != nil && skipped[i] {
 			continue

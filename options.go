@@ -23,11 +23,14 @@ const (
 	DefaultKeepAliveInterval = 5 * time.Second
 	DefaultKeepAliveCount    = 3
 	DefaultConnMaxIdleTime   = 30 * time.Minute
-	DefaultMaxRetries        = 3
-	DefaultMultiplexConns    = 2
-	DefaultMaxWatchRetries   = 10
-	DefaultMinRetryBackoff   = 8 * time.Millisecond
-	DefaultMaxRetryBackoff   = 512 * time.Millisecond
+	// DefaultHealthCheckInterval is the idle time after which a connection
+	// taken from the pool is peeked at (see Options.HealthCheckInterval).
+	DefaultHealthCheckInterval = 2 * time.Microsecond
+	DefaultMaxRetries          = 3
+	DefaultMultiplexConns      = 2
+	DefaultMaxWatchRetries     = 10
+	DefaultMinRetryBackoff     = 8 * time.Millisecond
+	DefaultMaxRetryBackoff     = 512 * time.Millisecond
 	// DefaultPoolSizePerCPU times GOMAXPROCS is the default PoolSize.
 	DefaultPoolSizePerCPU = 10
 )
@@ -154,17 +157,23 @@ type Options struct {
 	// (with up to 10% jitter so connections do not expire together).
 	// Default 0 means no limit.
 	ConnMaxLifetime time.Duration
-	// HealthCheckInterval: an idle connection taken from the pool that has
-	// been idle at least this long is first checked without a round trip
-	// (a non-blocking peek at the socket, which shows a server that closed
-	// it or restarted, or bytes no command asked for) and replaced silently
-	// when dead or dirty: nothing was sent on it yet. Default 0 checks every
-	// idle connection, at the cost of one system call per Get (a few
-	// percent of a GET's client CPU in a loop of commands); negative turns
-	// the check off, and then a stray reply from a misbehaving server or
-	// proxy would be read as the next command's. A connection that a Put
-	// hands straight to a Get waiting for one was never idle and is not
-	// checked.
+	// HealthCheckInterval: a connection taken from the pool that has been
+	// free at least this long is first checked without a round trip (a
+	// non-blocking peek at its socket, which shows a server that closed it
+	// or restarted, or bytes no command asked for) and replaced silently
+	// when dead or dirty: nothing was sent on it yet. Default 0 means
+	// DefaultHealthCheckInterval, 2µs: every connection is checked except
+	// one given back moments ago, as in a loop of commands, where the check
+	// would cost one system call per command (a few percent of a GET's
+	// client CPU) and could only catch a close that the server made within
+	// those microseconds, a race the check cannot close anyway (the server
+	// may close the socket just after it). Set 1ns to check every
+	// connection; negative turns the check off, and then a stray reply from
+	// a misbehaving server or proxy that arrives after the one a command
+	// read would be read as the next command's. Bytes already read past a
+	// reply are caught whatever the setting, as long as it is not negative.
+	// A connection that a Put hands straight to a Get waiting for one was
+	// never idle and is not checked.
 	HealthCheckInterval time.Duration
 
 	// Exclusive makes a Client run every command on a connection of its
@@ -359,6 +368,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.ConnMaxIdleTime == 0 {
 		c.ConnMaxIdleTime = DefaultConnMaxIdleTime
+	}
+	if c.HealthCheckInterval == 0 {
+		c.HealthCheckInterval = DefaultHealthCheckInterval
 	}
 	if c.MultiplexConns <= 0 {
 		c.MultiplexConns = DefaultMultiplexConns

@@ -25,9 +25,9 @@ import (
 //
 // Connections free longer than ConnMaxIdleTime or older than
 // ConnMaxLifetime are closed, both when Get takes them and by a
-// background reaper; one free for HealthCheckInterval or longer is checked
-// at Get with a non-blocking peek at its socket and replaced silently when
-// the server has closed it. MinIdleConns connections are kept free, dialled
+// background reaper; one free for HealthCheckInterval (2µs by default) or
+// longer is checked at Get with a non-blocking peek at its socket and
+// replaced silently when the server has closed it. MinIdleConns connections are kept free, dialled
 // in the background. At most MaxConcurrentDials dials run at once, and
 // while the server is failing Get fails fast (see Get).
 //
@@ -111,8 +111,10 @@ func (p *Pool) Options() Options { return *p.opt }
 //     credentials were rotated since it last authenticated, first sends
 //     AUTH: see RotateCredentials), unless it has expired
 //     (ConnMaxIdleTime, ConnMaxLifetime) or, free for HealthCheckInterval or
-//     longer, is found dead by a non-blocking peek; such a connection is
-//     closed and the next one tried, as nothing was sent on it yet;
+//     longer, is found dead by a non-blocking peek (one given back moments
+//     ago is only checked for bytes read past its last reply); such a
+//     connection is closed and the next one tried, as nothing was sent on
+//     it yet;
 //   - a new connection, dialled outside the pool's lock, while fewer than
 //     PoolSize are open. At most MaxConcurrentDials dials run at once; a
 //     Get waits (bounded by ctx) for its turn to dial. The dial error is

@@ -95,15 +95,23 @@ func (p *Pool) expiredReason(cn *Conn, now time.Time) closeReason {
 }
 
 // staleReason is the check a free connection passes before Get hands it
-// out: not expired, and, when it has been free for HealthCheckInterval or
-// longer, still alive by a non-blocking peek at its socket. The caller
-// owns cn (it was taken off the idle list or handed over under mu).
+// out: not expired, and, unless HealthCheckInterval is negative, clean:
+// nothing buffered past its last reply and, when it has been free for
+// HealthCheckInterval or longer, still alive by a non-blocking peek at its
+// socket. The caller owns cn (it was taken off the idle list or handed
+// over under mu).
 func (p *Pool) staleReason(cn *Conn, now time.Time) closeReason {
 	if r := p.expiredReason(cn, now); r != closeNone {
 		return r
 	}
-	if hc := p.opt.HealthCheckInterval; hc >= 0 && now.Sub(pooled(cn).returnedAt) >= hc && !cn.alive() {
-		return closeHealthCheck
+	if hc := p.opt.HealthCheckInterval; hc >= 0 {
+		if now.Sub(pooled(cn).returnedAt) >= hc {
+			if !cn.alive() {
+				return closeHealthCheck
+			}
+		} else if cn.replyStarted() {
+			return closeHealthCheck // given back moments ago, holding stray bytes
+		}
 	}
 	return closeNone
 }

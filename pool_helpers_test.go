@@ -76,7 +76,8 @@ func (d *testDialer) setHook(h func(ctx context.Context) error) {
 
 // pipeServer is an in-memory server for pool tests that need no real
 // Redis: each dial returns one end of a net.Pipe, whose other end a
-// goroutine serves (PING, CLIENT ID, anything else +OK) until the client
+// goroutine serves (PING, CLIENT ID, STRAY: +OK and a reply nobody asked
+// for, anything else +OK) until the client
 // closes it. It keeps the client ends dialled and not closed yet, so a
 // test can count the connections actually open.
 type pipeServer struct {
@@ -153,6 +154,11 @@ func (s *pipeServer) dial(ctx context.Context, network, addr string) (net.Conn, 
 				reply = resp.ErrorValue("ERR unknown command 'HELLO'")
 			case name == "CLIENT" && sub == "ID":
 				reply = resp.Integer(id)
+			case name == "STRAY":
+				if w.WriteValue(resp.SimpleString("OK")) != nil {
+					return
+				}
+				reply = resp.SimpleString("STRAY") // flushed with the +OK
 			default:
 				reply = resp.SimpleString("OK")
 			}

@@ -582,6 +582,70 @@ func TestPoolHealthCheckInterval(t *testing.T) {
 	}
 }
 
+// By default a connection given back moments ago (less than
+// DefaultHealthCheckInterval) is not peeked at, which saves a loop of
+// commands one system call each; one free longer is. Bytes left in its
+// buffer past the last reply are caught either way.
+func TestPoolHealthCheckDefault(t *testing.T) {
+	srv := sharedServer(t)
+	checkGoroutines(t)
+	ctx := context.Background()
+	admin := newServerPool(t, &Options{PoolSize: 1})
+	clock := newFakeClock()
+	p := newServerPool(t, &Options{Addr: srv.Addr, PoolSize: 1, now: clock.Now})
+	if got := p.Options().HealthCheckInterval; got != DefaultHealthCheckInterval {
+		t.Fatalf("HealthCheckInterval defaults to %v", got)
+	}
+	killed := func() *Conn {
+		t.Helper()
+		cn := mustGet(t, p)
+		id := clientID(t, cn)
+		p.Put(cn)
+		k := mustGet(t, admin)
+		do(t, k, "CLIENT", "KILL", "ID", fmt.Sprint(id))
+		admin.Put(k)
+		eventually(t, "the peek sees the killed connection", func() bool { return !cn.alive() })
+		return cn
+	}
+
+	cn := killed()
+	clock.Advance(DefaultHealthCheckInterval - 1)
+	if got := mustGet(t, p); got != cn {
+		t.Fatalf("a connection given back moments ago was checked")
+	} else if _, err := got.Do(ctx, "PING"); err == nil {
+		t.Fatalf("PING on a killed connection worked")
+	} else {
+		p.Put(got) // broken: closed
+	}
+
+	cn = killed()
+	clock.Advance(DefaultHealthCheckInterval)
+	if got := mustGet(t, p); got == cn {
+		t.Fatalf("a dead connection free for DefaultHealthCheckInterval was handed out")
+	} else {
+		do(t, got, "PING")
+		p.Put(got)
+	}
+	if s := checkAccounting(t, p); s.Closed.HealthCheck != 1 || s.Closed.Unusable != 1 {
+		t.Fatalf("stats: %+v", s)
+	}
+
+	// A stray reply read along with the last one is caught without a peek.
+	for _, hc := range []time.Duration{0, -1} {
+		pp, _, _ := newPipePool(t, &Options{PoolSize: 1, HealthCheckInterval: hc, now: clock.Now})
+		cn := mustGet(t, pp)
+		if v, err := cn.Do(ctx, "STRAY"); err != nil || v.Text() != "OK" {
+			t.Fatalf("STRAY: %v, %v", v, err)
+		}
+		pp.Put(cn)
+		got := mustGet(t, pp)
+		pp.Put(got)
+		if caught := got != cn; caught != (hc == 0) {
+			t.Fatalf("HealthCheckInterval %v: stray bytes caught %v", hc, caught)
+		}
+	}
+}
+
 func TestPoolCloseWakesWaiters(t *testing.T) {
 	checkGoroutines(t)
 	p, _, _ := newPipePool(t, &Options{PoolSize: 1, PoolTimeout: -1})

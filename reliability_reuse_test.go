@@ -260,21 +260,21 @@ func TestReliabilityPeekCatchesDeadConns(t *testing.T) {
 	cases := []struct {
 		name string
 		// kill makes cn dead while it is idle in the pool.
-		kill func(t *testing.T, ctx context.Context, proxy *respooltest.FaultProxy, admin *Client, cn *Conn)
+		kill func(t *testing.T, ctx context.Context, proxy *respooltest.FaultProxy, admin *Client, cn *Conn, id int64)
 	}{
-		{"ClosedByServer", func(t *testing.T, ctx context.Context, _ *respooltest.FaultProxy, admin *Client, cn *Conn) {
-			if _, err := admin.Do(ctx, "CLIENT", "KILL", "ID", fmt.Sprint(clientID(t, cn))); err != nil {
+		{"ClosedByServer", func(t *testing.T, ctx context.Context, _ *respooltest.FaultProxy, admin *Client, _ *Conn, id int64) {
+			if _, err := admin.Do(ctx, "CLIENT", "KILL", "ID", fmt.Sprint(id)); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"UnreadBytes", func(t *testing.T, ctx context.Context, _ *respooltest.FaultProxy, _ *Client, cn *Conn) {
+		{"UnreadBytes", func(t *testing.T, ctx context.Context, _ *respooltest.FaultProxy, _ *Client, cn *Conn, _ int64) {
 			// A command written behind the Conn's back: its reply waits
 			// unread on the idle socket.
 			if _, err := cn.nc.Write([]byte("PING\r\n")); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"ResetByPeer", func(t *testing.T, ctx context.Context, proxy *respooltest.FaultProxy, _ *Client, cn *Conn) {
+		{"ResetByPeer", func(t *testing.T, ctx context.Context, proxy *respooltest.FaultProxy, _ *Client, _ *Conn, _ int64) {
 			proxy.ResetAll()
 		}},
 	}
@@ -286,17 +286,15 @@ func TestReliabilityPeekCatchesDeadConns(t *testing.T) {
 			t.Cleanup(func() { _ = p.Close() })
 			admin := newReliabilityClient(t, reliabilityModes[1], srv.Addr, Options{})
 			cn := mustGet(t, p)
-			if _, err := cn.Do(ctx, "PING"); err != nil {
-				t.Fatal(err)
-			}
+			id := clientID(t, cn)
 			idleFor(2 * short) // the socket's last deadline passes
 			if !cn.alive() {
 				t.Fatal("a healthy idle connection past its last deadline reported dead")
 			}
-			tc.kill(t, ctx, proxy, admin, cn)
-			eventually(t, "the peek sees the connection dead", func() bool { return !cn.alive() })
 			p.Put(cn)
 			before := p.Stats()
+			tc.kill(t, ctx, proxy, admin, cn, id) // while idle in the pool
+			eventually(t, "the peek sees the connection dead", func() bool { return !cn.alive() })
 			cn2 := mustGet(t, p)
 			defer p.Put(cn2)
 			if cn2 == cn {

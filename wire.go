@@ -36,12 +36,25 @@ import (
 type transport struct {
 	nc      net.Conn
 	written int64
+	// await makes the next Write wait, once its bytes are written, until
+	// the socket is readable (sendAwait); flushAwait sets it for one flush.
+	await bool
+	aw    sendAwait
 }
 
 func (t *transport) Write(p []byte) (int, error) {
-	n, err := t.nc.Write(p)
-	t.written += int64(n)
-	return n, err
+	var n int
+	if t.await {
+		t.await = false
+		n = t.aw.send(p)
+		t.written += int64(n)
+		if n == len(p) {
+			return n, nil
+		}
+	}
+	m, err := t.nc.Write(p[n:])
+	t.written += int64(m)
+	return n + m, err
 }
 
 // WriteBuffers writes bufs in one system call (writev) on TCP and Unix
@@ -314,6 +327,29 @@ func (cn *Conn) flushBatch(ctx context.Context, b *batchWrite) error {
 		return cn.writeError(ctx, b, err)
 	}
 	return nil
+}
+
+// flushAwait is flushBatch for a batch whose replies are read next, all of
+// whose bytes are still in the buffer: it returns once the flush is done
+// and the socket has something to read (see sendAwait), which saves the
+// first read of the replies a system call that would find nothing. The
+// caller sets the read deadline first: the wait keeps to it.
+func (cn *Conn) flushAwait(ctx context.Context, b *batchWrite) error {
+	cn.tr.await = true
+	err := cn.w.Flush()
+	cn.tr.await = false // when the flush took another way (writev)
+	if err != nil {
+		return cn.writeError(ctx, b, err)
+	}
+	return nil
+}
+
+// canAwait reports whether flushAwait would wait for the batch b: the
+// socket allows it and the whole batch is still in the write buffer (one
+// write, so setting the read deadline before it moves it by no more than
+// that write takes).
+func (cn *Conn) canAwait(b *batchWrite) bool {
+	return cn.tr.aw.usable() && cn.tr.written == b.before && cn.w.Buffered() <= writeBufferSize
 }
 
 // writeError is the error of a failed write of the batch: OutcomeNotSent

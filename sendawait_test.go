@@ -1,0 +1,200 @@
+//go:build unix
+
+package respool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// awaitPeer accepts one connection on a loopback listener and runs serve
+// on it; the test's cleanup closes both ends and waits for serve.
+func awaitPeer(t *testing.T, serve func(c net.Conn)) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = nc.Close()
+		_ = ln.Close()
+		<-done
+	})
+	return nc
+}
+
+// send returns only once the reply can be read: the peer marks that it
+// replied before it writes the reply, and send must see the mark.
+func TestSendAwaitWaitsForTheReply(t *testing.T) {
+	checkGoroutines(t)
+	var replied atomic.Bool
+	nc := awaitPeer(t, func(c net.Conn) {
+		buf := make([]byte, 6)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return
+		}
+		replied.Store(true)
+		_, _ = c.Write([]byte("+PONG\r\n"))
+		_, _ = io.Copy(io.Discard, c) // until the client closes
+	})
+	var s sendAwait
+	s.init(nc)
+	if !s.usable() {
+		t.Fatal("a TCP connection cannot be used by sendAwait")
+	}
+	if err := nc.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.send([]byte("PING\r\n")); n != 6 {
+		t.Fatalf("send wrote %d bytes, want 6", n)
+	}
+	if !replied.Load() {
+		t.Fatal("send returned before the peer replied")
+	}
+	if s.waits != 1 {
+		t.Fatalf("waits = %d, want 1", s.waits)
+	}
+	got := make([]byte, 7)
+	if _, err := io.ReadFull(nc, got); err != nil || string(got) != "+PONG\r\n" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+}
+
+// A wait that ends without a reply (the read deadline passed, the peer
+// closed) is not send's to report: it returns what it wrote, and the read
+// that follows meets the error.
+func TestSendAwaitEndsWithoutAReply(t *testing.T) {
+	checkGoroutines(t)
+	t.Run("Deadline", func(t *testing.T) {
+		nc := awaitPeer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+		var s sendAwait
+		s.init(nc)
+		if err := nc.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.send([]byte("PING\r\n")); n != 6 {
+			t.Fatalf("send wrote %d bytes, want 6", n)
+		}
+		if s.waits != 0 {
+			t.Fatalf("a wait that timed out counted as one that saw a reply")
+		}
+		if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read after the deadline: %v", err)
+		}
+	})
+	t.Run("DeadlinePassed", func(t *testing.T) {
+		// RawConn.Read fails before it calls back: nothing written, and
+		// the caller writes it all the usual way.
+		nc := awaitPeer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+		var s sendAwait
+		s.init(nc)
+		if err := nc.SetReadDeadline(aLongTimeAgo); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.send([]byte("PING\r\n")); n != 0 {
+			t.Fatalf("send wrote %d bytes past its read deadline, want 0", n)
+		}
+	})
+	t.Run("PeerCloses", func(t *testing.T) {
+		nc := awaitPeer(t, func(c net.Conn) {
+			_, _ = io.ReadFull(c, make([]byte, 6))
+		})
+		var s sendAwait
+		s.init(nc)
+		if n := s.send([]byte("PING\r\n")); n != 6 {
+			t.Fatalf("send wrote %d bytes, want 6", n)
+		}
+		if _, err := nc.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("read after the peer closed: %v, want EOF", err)
+		}
+	})
+}
+
+// A connection that is not a bare socket (TLS, a wrapper, a pipe) writes
+// through its own Write.
+func TestSendAwaitOnlyBareSockets(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	var s sendAwait
+	s.init(a)
+	if s.usable() {
+		t.Fatal("sendAwait took a net.Pipe")
+	}
+	if n := s.send([]byte("PING\r\n")); n != 0 {
+		t.Fatalf("send on a pipe wrote %d bytes", n)
+	}
+}
+
+// A round trip on a connection of one caller waits for its reply inside
+// the flush; a batch larger than the write buffer, and a Send, do not,
+// and every reply still reaches its command.
+func TestExclusiveRoundTripAwaitsInFlush(t *testing.T) {
+	sharedServer(t)
+	checkGoroutines(t)
+	ctx := context.Background()
+	p := newServerPool(t, &Options{PoolSize: 1})
+	cn := mustGet(t, p)
+	defer p.Put(cn)
+	before := cn.tr.aw.waits
+	key := testKey(t, "await")
+	for i := range 3 {
+		if v, err := cn.Do(ctx, "SET", key, i); err != nil || v.Text() != "OK" {
+			t.Fatalf("SET: %v, %v", v, err)
+		}
+	}
+	if got := cn.tr.aw.waits - before; got != 3 {
+		t.Fatalf("%d of 3 round trips waited in the flush", got)
+	}
+
+	big := strings.Repeat("x", writeBufferSize+1)
+	before = cn.tr.aw.waits
+	if v, err := cn.Do(ctx, "SET", key, big); err != nil || v.Text() != "OK" {
+		t.Fatalf("SET of %d bytes: %v, %v", len(big), v, err)
+	}
+	if v, err := cn.Do(ctx, "STRLEN", key); err != nil {
+		t.Fatal(err)
+	} else if n, _ := v.Int(); n != int64(len(big)) {
+		t.Fatalf("STRLEN: %v", v)
+	}
+	if got := cn.tr.aw.waits - before; got != 1 {
+		t.Fatalf("waits = %d after a batch beyond the buffer and a small one, want 1", got)
+	}
+
+	before = cn.tr.aw.waits
+	if err := cn.Send(ctx, "GET", key); err != nil {
+		t.Fatal(err)
+	}
+	if err := cn.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := cn.Receive(ctx)
+	if err != nil || !bytes.Equal([]byte(v.Text()), []byte(big)) {
+		t.Fatalf("Receive: %d bytes, %v", len(v.Text()), err)
+	}
+	if cn.tr.aw.waits != before {
+		t.Fatal("Flush waited for a reply")
+	}
+}

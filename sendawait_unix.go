@@ -1,0 +1,86 @@
+//go:build unix
+
+package respool
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// sendAwait writes a batch's last bytes and then waits, in the same call
+// into the runtime's poller, until the socket has something to read. A
+// round trip then costs one read system call instead of two: a read issued
+// right after the write finds no reply yet, fails with EAGAIN, and only
+// then waits.
+//
+// The write happens inside RawConn.Read's callback on purpose: RawConn.Read
+// clears the socket's read readiness before it first calls the callback,
+// so a reply that arrives after the write always wakes the wait. Waiting
+// first and writing after could sleep through a reply that came in
+// between. A wake-up that finds nothing to read costs nothing either: the
+// reply's own read then waits the ordinary way.
+//
+// Only a bare TCP or Unix socket is used this way: a TLS connection, or
+// any other net.Conn, writes through its own Write.
+type sendAwait struct {
+	raw  syscall.RawConn // nil when the socket is not reachable
+	fn   func(fd uintptr) bool
+	p    []byte // the bytes to write, during a call
+	n    int    // how many of them were written
+	sent bool   // all of p was written; the next call ends the wait
+
+	waits int64 // sends that waited until the socket was readable (for tests)
+}
+
+func (s *sendAwait) init(nc net.Conn) {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return
+	}
+	raw, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return
+	}
+	s.raw = raw
+	s.fn = func(fd uintptr) bool {
+		if s.sent {
+			return true // readable, or woken for nothing: the read finds out
+		}
+		for s.n < len(s.p) {
+			m, err := syscall.Write(int(fd), s.p[s.n:])
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if err != nil || m <= 0 {
+				return true // would block, or failed: Write finishes the usual way
+			}
+			s.n += m
+		}
+		s.sent = true
+		return false // wait until the reply can be read
+	}
+}
+
+// usable reports whether send can write to the socket.
+func (s *sendAwait) usable() bool { return s.raw != nil }
+
+// send writes as much of p as the socket takes at once and, when that is
+// all of it, waits until the socket is readable, for as long as its read
+// deadline allows. It returns how many bytes were written (from 0 when the
+// socket cannot be used this way); the caller writes the rest the usual
+// way. A wait that ends in an error (the read deadline, a cancellation, a
+// close) is not reported: the read that follows meets the same error.
+func (s *sendAwait) send(p []byte) int {
+	if s.raw == nil {
+		return 0
+	}
+	s.p, s.n, s.sent = p, 0, false
+	if err := s.raw.Read(s.fn); err == nil && s.sent {
+		s.waits++
+	}
+	n := s.n
+	s.p = nil
+	return n
+}
