@@ -24,7 +24,8 @@ import (
 // Deadlines: each operation sets the deadline it needs before it reads or
 // writes (setWriteDeadline, setReadDeadline), from one policy: a write
 // gets WriteTimeout, the replies of a batch ReadTimeout after its flush
-// ended (replyDeadline), both capped by the caller's context where there
+// ended, or just before it when the flush waits for them (flushAwait)
+// (replyDeadline), both capped by the caller's context where there
 // is one caller. A deadline from a timeout may fire up to half of it late,
 // so that the socket's is moved about once per half timeout rather than
 // twice per command (type deadline). Nothing reads a deadline an earlier
