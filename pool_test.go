@@ -481,7 +481,7 @@ func TestPoolServerRestartHealthCheck(t *testing.T) {
 }
 
 // A connection that Put hands straight to a waiting Get was never idle: it
-// is not peeked at, even with HealthCheckInterval 0. The connection here
+// is not peeked at, whatever HealthCheckInterval says. The connection here
 // was killed while in use (and the peek would see it), so the waiter gets
 // it as it is; its failure is then the command's, and the connection is
 // not reused.
