@@ -1,0 +1,91 @@
+//go:build unix
+
+package respool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// A peer that ends its side of the stream (a half-close, as some TCP
+// proxies pass on a server's close) while the connection is held between
+// two commands leaves the end of stream waiting on the socket. The next
+// round trip must meet it at once, as a read issued after the write
+// does, not wait in the flush for a reply that can never come and then
+// report a timeout.
+func TestSendAwaitEndOfStreamAlreadyWaiting(t *testing.T) {
+	checkGoroutines(t)
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			nc := halfClosingPeer(t, network)
+			opt := (&Options{ReadTimeout: 2 * time.Second}).withDefaults()
+			cn := newConn(nc, opt)
+			defer cn.Close()
+			ctx := context.Background()
+			if v, err := cn.Do(ctx, "PING"); err != nil || v.Text() != "PONG" {
+				t.Fatalf("PING: %v, %v", v, err)
+			}
+			// The peer has ended its side: the socket reads as end of
+			// stream (the peek does not consume it).
+			eventually(t, "the end of stream reaches the socket", func() bool { return !cn.peek.check() })
+			_, err := cn.Do(ctx, "PING")
+			if err == nil {
+				t.Fatal("PING after the peer ended its side worked")
+			}
+			if isTimeoutErr(err) || !errors.Is(err, io.EOF) {
+				t.Fatalf("PING after the peer ended its side: %v, want the end of stream", err)
+			}
+		})
+	}
+}
+
+// halfClosingPeer serves one connection: it answers the first command
+// with +PONG, then closes its writing side and reads on until the client
+// closes.
+func halfClosingPeer(t *testing.T, network string) net.Conn {
+	t.Helper()
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		addr = t.TempDir() + "/s"
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		// *1\r\n$4\r\nPING\r\n: three lines.
+		for range 3 {
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+		}
+		if _, err := c.Write([]byte("+PONG\r\n")); err != nil {
+			return
+		}
+		_ = c.(interface{ CloseWrite() error }).CloseWrite()
+		_, _ = io.Copy(io.Discard, br)
+	}()
+	nc, err := net.Dial(network, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = nc.Close()
+		_ = ln.Close()
+		<-done
+	})
+	return nc
+}
