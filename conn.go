@@ -51,6 +51,9 @@ type Conn struct {
 
 	closed atomic.Bool
 	peek   peeker // liveness check of an idle connection
+	// lastRead is when the replies of the last round trip that waited in
+	// its flush were read (flushAwait).
+	lastRead time.Time
 
 	createdAt time.Time // when the dial began
 	// authGen is the generation of the credentials it last authenticated
@@ -262,10 +265,12 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		}
 	}
 	var err error
-	if sent > 0 && cn.canAwait(&b) {
+	awaited := sent > 0 && cn.canAwait(&b)
+	if awaited {
 		// The reply's deadline first: the flush waits for the reply.
-		cn.setReadDeadline(ctx, cn.replyDeadline(ctx, cn.opt.now(), b.block))
-		err = cn.flushAwait(ctx, &b)
+		now := cn.opt.now()
+		cn.setReadDeadline(ctx, cn.replyDeadline(ctx, now, b.block))
+		err = cn.flushAwait(ctx, &b, now)
 	} else if err = cn.flushBatch(ctx, &b); err == nil && sent > 0 {
 		cn.setReadDeadline(ctx, cn.replyDeadline(ctx, cn.opt.now(), b.block))
 	}
@@ -293,6 +298,9 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 			return ce
 		}
 		cn.pending--
+	}
+	if awaited {
+		cn.lastRead = cn.opt.now()
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,4 +89,62 @@ func halfClosingPeer(t *testing.T, network string) net.Conn {
 		<-done
 	})
 	return nc
+}
+
+// A send told to check first does not wait on a socket that already has
+// something to read (its arrival woke no one after the reset), but still
+// writes everything.
+func TestSendAwaitCheckFirst(t *testing.T) {
+	checkGoroutines(t)
+	got := make(chan []byte, 1)
+	nc := awaitPeer(t, func(c net.Conn) {
+		if _, err := c.Write([]byte("+STRAY\r\n")); err != nil {
+			return
+		}
+		buf := make([]byte, 6)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return
+		}
+		got <- buf
+		_, _ = c.Write([]byte("+PONG\r\n"))
+		_, _ = io.Copy(io.Discard, c)
+	})
+	var s sendAwait
+	s.init(nc)
+	if err := nc.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	stray := make([]byte, 1)
+	eventually(t, "the stray reply reaches the socket", func() bool {
+		return readable(int(rawFD(t, nc)), stray)
+	})
+	if n := s.send([]byte("PING\r\n"), true); n != 6 {
+		t.Fatalf("send wrote %d bytes, want 6", n)
+	}
+	if s.waits != 0 {
+		t.Fatal("send waited on a socket that already had bytes to read")
+	}
+	if b := <-got; string(b) != "PING\r\n" {
+		t.Fatalf("peer read %q", b)
+	}
+	all := make([]byte, len("+STRAY\r\n+PONG\r\n"))
+	if _, err := io.ReadFull(nc, all); err != nil || string(all) != "+STRAY\r\n+PONG\r\n" {
+		t.Fatalf("read %q, %v", all, err)
+	}
+}
+
+// rawFD returns nc's socket descriptor, for a peek in a test.
+func rawFD(t *testing.T, nc net.Conn) uintptr {
+	t.Helper()
+	raw, err := nc.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	}).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd uintptr
+	if err := raw.Control(func(f uintptr) { fd = f }); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }

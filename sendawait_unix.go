@@ -21,14 +21,26 @@ import (
 // between. A wake-up that finds nothing to read costs nothing either: the
 // reply's own read then waits the ordinary way.
 //
+// A socket that was readable before the write gets no new wake-up from
+// it: an end of stream already there (a peer that closed only its sending
+// side, as some TCP proxies pass on a server's close, and sends nothing
+// more) would keep the wait asleep until the read deadline, where a read
+// after the write meets it at once. So a send told to check first peeks
+// at the socket, after the reset and before the write, and does not wait
+// when anything is there to read. The caller asks for the check unless
+// the connection read its last reply moments ago (awaitCheckAfter).
+//
 // Only a bare TCP or Unix socket is used this way: a TLS connection, or
 // any other net.Conn, writes through its own Write.
 type sendAwait struct {
-	raw  syscall.RawConn // nil when the socket is not reachable
-	fn   func(fd uintptr) bool
-	p    []byte // the bytes to write, during a call
-	n    int    // how many of them were written
-	sent bool   // all of p was written; the next call ends the wait
+	raw   syscall.RawConn // nil when the socket is not reachable
+	fn    func(fd uintptr) bool
+	p     []byte // the bytes to write, during a call
+	n     int    // how many of them were written
+	sent  bool   // all of p was written; the next call ends the wait
+	check bool   // peek before the write, and wait only when nothing is there
+	wait  bool   // all of p was written and the socket had nothing to read
+	peek  [1]byte
 
 	waits int64 // sends that waited until the socket was readable (for tests)
 }
@@ -48,6 +60,7 @@ func (s *sendAwait) init(nc net.Conn) {
 		if s.sent {
 			return true // readable, or woken for nothing: the read finds out
 		}
+		wait := !s.check || !readable(int(fd), s.peek[:])
 		for s.n < len(s.p) {
 			m, err := syscall.Write(int(fd), s.p[s.n:])
 			if errors.Is(err, syscall.EINTR) {
@@ -58,9 +71,19 @@ func (s *sendAwait) init(nc net.Conn) {
 			}
 			s.n += m
 		}
-		s.sent = true
-		return false // wait until the reply can be read
+		s.sent, s.wait = true, wait
+		return !wait // wait until the reply can be read
 	}
+}
+
+// readable reports whether the socket fd has something to read without
+// blocking: bytes, an end of stream or an error. It consumes nothing.
+func readable(fd int, buf []byte) bool {
+	n, _, err := syscall.Recvfrom(fd, buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	for errors.Is(err, syscall.EINTR) {
+		n, _, err = syscall.Recvfrom(fd, buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	}
+	return n > 0 || err == nil || !errors.Is(err, syscall.EAGAIN)
 }
 
 // usable reports whether send can write to the socket.
@@ -68,16 +91,17 @@ func (s *sendAwait) usable() bool { return s.raw != nil }
 
 // send writes as much of p as the socket takes at once and, when that is
 // all of it, waits until the socket is readable, for as long as its read
-// deadline allows. It returns how many bytes were written (from 0 when the
+// deadline allows; with check, only when the socket had nothing to read
+// before the write. It returns how many bytes were written (from 0 when the
 // socket cannot be used this way); the caller writes the rest the usual
 // way. A wait that ends in an error (the read deadline, a cancellation, a
 // close) is not reported: the read that follows meets the same error.
-func (s *sendAwait) send(p []byte) int {
+func (s *sendAwait) send(p []byte, check bool) int {
 	if s.raw == nil {
 		return 0
 	}
-	s.p, s.n, s.sent = p, 0, false
-	if err := s.raw.Read(s.fn); err == nil && s.sent {
+	s.p, s.n, s.sent, s.check, s.wait = p, 0, false, check, false
+	if err := s.raw.Read(s.fn); err == nil && s.wait {
 		s.waits++
 	}
 	n := s.n

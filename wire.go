@@ -38,16 +38,17 @@ type transport struct {
 	nc      net.Conn
 	written int64
 	// await makes the next Write wait, once its bytes are written, until
-	// the socket is readable (sendAwait); flushAwait sets it for one flush.
-	await bool
-	aw    sendAwait
+	// the socket is readable (sendAwait); flushAwait sets it for one flush,
+	// and awaitCheck when the socket must first be found empty.
+	await, awaitCheck bool
+	aw                sendAwait
 }
 
 func (t *transport) Write(p []byte) (int, error) {
 	var n int
 	if t.await {
 		t.await = false
-		n = t.aw.send(p)
+		n = t.aw.send(p, t.awaitCheck)
 		t.written += int64(n)
 		if n == len(p) {
 			return n, nil
@@ -334,9 +335,13 @@ func (cn *Conn) flushBatch(ctx context.Context, b *batchWrite) error {
 // whose bytes are still in the buffer: it returns once the flush is done
 // and the socket has something to read (see sendAwait), which saves the
 // first read of the replies a system call that would find nothing. The
-// caller sets the read deadline first: the wait keeps to it.
-func (cn *Conn) flushAwait(ctx context.Context, b *batchWrite) error {
+// caller sets the read deadline first: the wait keeps to it. Unless the
+// connection read its last reply less than awaitCheckAfter before now, the
+// socket is peeked at first: what was already there to read (an end of
+// stream) would not wake the wait.
+func (cn *Conn) flushAwait(ctx context.Context, b *batchWrite, now time.Time) error {
 	cn.tr.await = true
+	cn.tr.awaitCheck = now.Sub(cn.lastRead) >= awaitCheckAfter
 	err := cn.w.Flush()
 	cn.tr.await = false // when the flush took another way (writev)
 	if err != nil {
@@ -344,6 +349,15 @@ func (cn *Conn) flushAwait(ctx context.Context, b *batchWrite) error {
 	}
 	return nil
 }
+
+// awaitCheckAfter is how long after a connection read its last reply a
+// send that waits for the next one first peeks at the socket. Sooner, as
+// in a loop of commands, the peek would cost the system call the wait
+// saves, and could only catch an end of stream that arrived within those
+// microseconds from a peer that closed only its sending side: Redis
+// closes the whole connection, and the reset that a write to it draws
+// wakes the wait.
+const awaitCheckAfter = 2 * time.Microsecond
 
 // canAwait reports whether flushAwait would wait for the batch b: the
 // socket allows it and the whole batch is still in the write buffer (one
