@@ -1,0 +1,206 @@
+//go:build unix
+
+package respool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/respool/respool/respooltest"
+)
+
+// Round trips that wait for their reply inside the flush, under random
+// cancellations, random deadlines and connections cut or killed in
+// between: every call gets its own reply or an error, a connection that
+// saw an error (other than a refusal before anything was written) is
+// never handed out again, and a call bounded by nothing
+// but a long ReadTimeout never ends in a timeout (a wake-up that the wait
+// missed would end it that way).
+func TestSendAwaitChurn(t *testing.T) {
+	respooltest.RequireRedis(t)
+	sock := filepath.Join(t.TempDir(), "redis.sock")
+	srv := respooltest.StartServer(t, respooltest.WithArgs("--unixsocket", sock, "--unixsocketperm", "700"))
+	leakCheck(t)
+	proxy := respooltest.StartFaultProxy(t, srv.Addr)
+	admin := newServerPool(t, &Options{Addr: srv.Addr, PoolSize: 1})
+
+	for _, tc := range []struct {
+		name    string
+		network string
+		addr    string
+		cut     func()
+	}{
+		{"TCPProxyDrop", "tcp", proxy.Addr(), proxy.DropAll},
+		{"TCPProxyReset", "tcp", proxy.Addr(), proxy.ResetAll},
+		{"TCPClientKill", "tcp", srv.Addr, nil},
+		{"UnixClientKill", "unix", sock, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := tc.cut
+			if cut == nil {
+				cut = func() {
+					cn := mustGet(t, admin)
+					defer admin.Put(cn)
+					if _, err := cn.Do(context.Background(), "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"); err != nil {
+						t.Errorf("CLIENT KILL: %v", err)
+					}
+				}
+			}
+			runAwaitChurn(t, &Options{Network: tc.network, Addr: tc.addr, PoolSize: 4,
+				ReadTimeout: time.Minute, DrainTimeout: -1}, cut)
+		})
+	}
+}
+
+// runAwaitChurn runs the churn of TestSendAwaitChurn on a pool with opt,
+// calling cut now and then from a goroutine of its own.
+func runAwaitChurn(t *testing.T, opt *Options, cut func()) {
+	p := newServerPool(t, opt)
+	const workers = 4
+	iters := soakSize(400, 5000)
+	key := testKey(t, "v")
+	if err := setKey(p, key, "value-of-"+key); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu  sync.Mutex
+		bad = map[*Conn]bool{} // connections that saw an error
+	)
+	var stats struct{ ok, failed, awaited, plainTimeouts atomic.Int64 }
+	stop := make(chan struct{})
+	cutterDone := make(chan struct{})
+	go func() {
+		defer close(cutterDone)
+		for {
+			// A cut after every few round trips of the workers: the
+			// counter, not a clock, paces it.
+			target := stats.ok.Load() + stats.failed.Load() + 40
+			for stats.ok.Load()+stats.failed.Load() < target {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				time.Sleep(100 * time.Microsecond) // pacing only; nothing asserted on it
+			}
+			cut()
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			for i := range iters {
+				cn, err := p.Get(context.Background())
+				if err != nil {
+					stats.failed.Add(1)
+					continue // the server or proxy refused a dial for now
+				}
+				mu.Lock()
+				reused := bad[cn]
+				mu.Unlock()
+				if reused {
+					t.Errorf("a connection that saw an error was handed out again")
+				}
+				before := cn.tr.aw.waits
+				ctx, cancel, plain := awaitChurnContext(rng)
+				var want string
+				var v interface{ Text() string }
+				if rng.IntN(3) == 0 {
+					want = "value-of-" + key
+					r, e := cn.Do(ctx, "GET", key)
+					v, err = r, e
+				} else {
+					want = fmt.Sprintf("echo-%d-%d-%d", w, i, rng.Uint64())
+					r, e := cn.Do(ctx, "ECHO", want)
+					v, err = r, e
+				}
+				cancel()
+				if cn.tr.aw.waits != before {
+					stats.awaited.Add(1)
+				}
+				switch {
+				case err == nil && v.Text() != want:
+					t.Errorf("a call got %q, want %q", v.Text(), want)
+				case err == nil:
+					stats.ok.Add(1)
+				default:
+					stats.failed.Add(1)
+					if plain && isTimeoutErr(err) {
+						stats.plainTimeouts.Add(1)
+						t.Errorf("a call bounded only by ReadTimeout timed out: %v", err)
+					}
+					var ce *ConnError
+					if errors.As(err, &ce) && ce.Outcome == OutcomeNotSent && cn.Err() == nil {
+						break // refused before anything was written: still clean
+					}
+					if cn.Err() == nil {
+						t.Errorf("a call failed with %v and left its connection usable", err)
+					}
+					mu.Lock()
+					bad[cn] = true
+					mu.Unlock()
+				}
+				p.Put(cn)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-cutterDone
+	t.Logf("ok %d, failed %d, waited in the flush %d", stats.ok.Load(), stats.failed.Load(), stats.awaited.Load())
+	if stats.awaited.Load() == 0 || stats.ok.Load() == 0 || stats.failed.Load() == 0 {
+		t.Fatalf("the churn did not exercise the wait, successes and failures: %d, %d, %d",
+			stats.awaited.Load(), stats.ok.Load(), stats.failed.Load())
+	}
+}
+
+// awaitChurnContext returns a context for one call of the churn: none,
+// one cancelled at once, by a timer, or from another goroutine at a
+// random moment, or one with a short deadline. plain says that only
+// ReadTimeout bounds the call.
+func awaitChurnContext(rng *rand.Rand) (ctx context.Context, cancel func(), plain bool) {
+	bg := context.Background()
+	switch rng.IntN(6) {
+	case 0:
+		ctx, cancel := context.WithCancel(bg)
+		cancel()
+		return ctx, cancel, false
+	case 1:
+		ctx, cancel := context.WithCancel(bg)
+		time.AfterFunc(time.Duration(rng.IntN(200))*time.Microsecond, cancel)
+		return ctx, cancel, false
+	case 2:
+		ctx, cancel := context.WithCancel(bg)
+		go cancel()
+		return ctx, cancel, false
+	case 3:
+		ctx, cancel := context.WithTimeout(bg, time.Duration(rng.IntN(300))*time.Microsecond)
+		return ctx, cancel, false
+	}
+	return bg, func() {}, true
+}
+
+// setKey sets key to val on a connection of p.
+func setKey(p *Pool, key, val string) error {
+	cn, err := p.Get(context.Background())
+	if err != nil {
+		return err
+	}
+	defer p.Put(cn)
+	if _, err := cn.Do(context.Background(), "SET", key, val); err != nil {
+		return errors.Join(errors.New("SET"), err)
+	}
+	return nil
+}
