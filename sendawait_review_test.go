@@ -148,3 +148,36 @@ func rawFD(t *testing.T, nc net.Conn) uintptr {
 	}
 	return fd
 }
+
+// A reset that reached the socket while the connection was held fails the
+// next round trip's write with the reset itself, as a write through the
+// net.Conn reports it, not with the broken pipe that a second write after
+// the first one consumed the reset would see.
+func TestSendAwaitKeepsTheReset(t *testing.T) {
+	checkGoroutines(t)
+	dialled := make(chan struct{})
+	nc := awaitPeer(t, func(c net.Conn) {
+		<-dialled
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close() // a reset
+	})
+	close(dialled)
+	cn := newConn(nc, (&Options{}).withDefaults())
+	defer cn.Close()
+	eventually(t, "the reset reaches the socket", func() bool { return pendingError(t, nc) })
+	_, err := cn.Do(context.Background(), "PING")
+	if !errors.Is(err, syscall.ECONNRESET) || OutcomeOf(err) != OutcomeNotSent {
+		t.Fatalf("PING after a reset: %v (outcome %v), want the reset, not sent", err, OutcomeOf(err))
+	}
+}
+
+// pendingError reports whether nc's socket holds an error (a reset),
+// without consuming it: a zero-timeout select sees it as readable.
+func pendingError(t *testing.T, nc net.Conn) bool {
+	t.Helper()
+	fd := int(rawFD(t, nc))
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	n, err := syscall.Select(fd+1, &set, nil, nil, &syscall.Timeval{})
+	return err == nil && n > 0
+}
