@@ -12,4 +12,4 @@ func (s *sendAwait) init(net.Conn) {}
 
 func (s *sendAwait) usable() bool { return false }
 
-func (s *sendAwait) send([]byte, bool) int { return 0 }
+func (s *sendAwait) send([]byte, bool) (int, error) { return 0, nil }

@@ -116,10 +116,11 @@ func TestSendAwaitCheckFirst(t *testing.T) {
 	}
 	stray := make([]byte, 1)
 	eventually(t, "the stray reply reaches the socket", func() bool {
-		return readable(int(rawFD(t, nc)), stray)
+		ok, _ := readable(int(rawFD(t, nc)), stray)
+		return ok
 	})
-	if n := s.send([]byte("PING\r\n"), true); n != 6 {
-		t.Fatalf("send wrote %d bytes, want 6", n)
+	if n, err := s.send([]byte("PING\r\n"), true); n != 6 || err != nil {
+		t.Fatalf("send wrote %d bytes, %v, want 6", n, err)
 	}
 	if s.waits != 0 {
 		t.Fatal("send waited on a socket that already had bytes to read")

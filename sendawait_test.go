@@ -67,7 +67,7 @@ func TestSendAwaitWaitsForTheReply(t *testing.T) {
 	if err := nc.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.send([]byte("PING\r\n"), false); n != 6 {
+	if n, _ := s.send([]byte("PING\r\n"), false); n != 6 {
 		t.Fatalf("send wrote %d bytes, want 6", n)
 	}
 	if !replied.Load() {
@@ -94,7 +94,7 @@ func TestSendAwaitEndsWithoutAReply(t *testing.T) {
 		if err := nc.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
-		if n := s.send([]byte("PING\r\n"), false); n != 6 {
+		if n, _ := s.send([]byte("PING\r\n"), false); n != 6 {
 			t.Fatalf("send wrote %d bytes, want 6", n)
 		}
 		if s.waits != 0 {
@@ -113,7 +113,7 @@ func TestSendAwaitEndsWithoutAReply(t *testing.T) {
 		if err := nc.SetReadDeadline(aLongTimeAgo); err != nil {
 			t.Fatal(err)
 		}
-		if n := s.send([]byte("PING\r\n"), false); n != 0 {
+		if n, _ := s.send([]byte("PING\r\n"), false); n != 0 {
 			t.Fatalf("send wrote %d bytes past its read deadline, want 0", n)
 		}
 	})
@@ -123,7 +123,7 @@ func TestSendAwaitEndsWithoutAReply(t *testing.T) {
 		})
 		var s sendAwait
 		s.init(nc)
-		if n := s.send([]byte("PING\r\n"), false); n != 6 {
+		if n, _ := s.send([]byte("PING\r\n"), false); n != 6 {
 			t.Fatalf("send wrote %d bytes, want 6", n)
 		}
 		if _, err := nc.Read(make([]byte, 1)); err != io.EOF {
@@ -143,7 +143,7 @@ func TestSendAwaitOnlyBareSockets(t *testing.T) {
 	if s.usable() {
 		t.Fatal("sendAwait took a net.Pipe")
 	}
-	if n := s.send([]byte("PING\r\n"), false); n != 0 {
+	if n, _ := s.send([]byte("PING\r\n"), false); n != 0 {
 		t.Fatalf("send on a pipe wrote %d bytes", n)
 	}
 }

@@ -40,6 +40,7 @@ type sendAwait struct {
 	sent  bool   // all of p was written; the next call ends the wait
 	check bool   // peek before the write, and wait only when nothing is there
 	wait  bool   // all of p was written and the socket had nothing to read
+	err   error  // the socket's error, met by the peek or the write
 	peek  [1]byte
 
 	waits int64 // sends that waited until the socket was readable (for tests)
@@ -60,14 +61,28 @@ func (s *sendAwait) init(nc net.Conn) {
 		if s.sent {
 			return true // readable, or woken for nothing: the read finds out
 		}
-		wait := !s.check || !readable(int(fd), s.peek[:])
+		wait := true
+		if s.check {
+			ready, err := readable(int(fd), s.peek[:])
+			if err != nil {
+				s.err = err // a reset: the write would meet it
+				return true
+			}
+			wait = !ready
+		}
 		for s.n < len(s.p) {
 			m, err := syscall.Write(int(fd), s.p[s.n:])
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
+			if err != nil && !errors.Is(err, syscall.EAGAIN) {
+				// Reported as it is: the socket's error is gone once
+				// read, and a second write would see a broken pipe.
+				s.err = err
+				return true
+			}
 			if err != nil || m <= 0 {
-				return true // would block, or failed: Write finishes the usual way
+				return true // would block: Write finishes the usual way
 			}
 			s.n += m
 		}
@@ -76,14 +91,21 @@ func (s *sendAwait) init(nc net.Conn) {
 	}
 }
 
-// readable reports whether the socket fd has something to read without
-// blocking: bytes, an end of stream or an error. It consumes nothing.
-func readable(fd int, buf []byte) bool {
+// readable reports whether the socket fd has bytes or an end of stream to
+// read without blocking, consuming none, or returns its error (a reset),
+// which the peek consumes.
+func readable(fd int, buf []byte) (bool, error) {
 	n, _, err := syscall.Recvfrom(fd, buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	for errors.Is(err, syscall.EINTR) {
 		n, _, err = syscall.Recvfrom(fd, buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	}
-	return n > 0 || err == nil || !errors.Is(err, syscall.EAGAIN)
+	switch {
+	case n > 0 || err == nil:
+		return true, nil
+	case errors.Is(err, syscall.EAGAIN):
+		return false, nil
+	}
+	return true, err
 }
 
 // usable reports whether send can write to the socket.
@@ -93,18 +115,20 @@ func (s *sendAwait) usable() bool { return s.raw != nil }
 // all of it, waits until the socket is readable, for as long as its read
 // deadline allows; with check, only when the socket had nothing to read
 // before the write. It returns how many bytes were written (from 0 when the
-// socket cannot be used this way); the caller writes the rest the usual
-// way. A wait that ends in an error (the read deadline, a cancellation, a
-// close) is not reported: the read that follows meets the same error.
-func (s *sendAwait) send(p []byte, check bool) int {
+// socket cannot be used this way), and the socket's error when the peek or
+// the write met one (the system call's, unwrapped); without an error the
+// caller writes the rest the usual way. A wait that ends in an error (the
+// read deadline, a cancellation, a close) is not reported: the read that
+// follows meets the same error.
+func (s *sendAwait) send(p []byte, check bool) (int, error) {
 	if s.raw == nil {
-		return 0
+		return 0, nil
 	}
-	s.p, s.n, s.sent, s.check, s.wait = p, 0, false, check, false
+	s.p, s.n, s.sent, s.check, s.wait, s.err = p, 0, false, check, false, nil
 	if err := s.raw.Read(s.fn); err == nil && s.wait {
 		s.waits++
 	}
-	n := s.n
-	s.p = nil
-	return n
+	n, err := s.n, s.err
+	s.p, s.err = nil, nil
+	return n, err
 }

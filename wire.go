@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/respool/respool/resp"
@@ -48,8 +49,14 @@ func (t *transport) Write(p []byte) (int, error) {
 	var n int
 	if t.await {
 		t.await = false
-		n = t.aw.send(p, t.awaitCheck)
+		var err error
+		n, err = t.aw.send(p, t.awaitCheck)
 		t.written += int64(n)
+		if err != nil {
+			// As the net.Conn's Write words it.
+			return n, &net.OpError{Op: "write", Net: t.nc.LocalAddr().Network(),
+				Source: t.nc.LocalAddr(), Addr: t.nc.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+		}
 		if n == len(p) {
 			return n, nil
 		}
