@@ -182,3 +182,26 @@ func pendingError(t *testing.T, nc net.Conn) bool {
 	n, err := syscall.Select(fd+1, &set, nil, nil, &syscall.Timeval{})
 	return err == nil && n > 0
 }
+
+// Closing a connection from another goroutine while its round trip waits
+// in the flush for a reply that is not coming (BLPOP 0, no deadline at
+// all) ends the wait, and the call fails.
+func TestSendAwaitCloseDuringWait(t *testing.T) {
+	srv := sharedServer(t)
+	checkGoroutines(t)
+	cn := dialTest(t, &Options{ReadTimeout: -1})
+	if !cn.tr.aw.usable() {
+		t.Fatal("a TCP connection cannot wait in the flush")
+	}
+	key := testKey(t, "never")
+	done := make(chan error, 1)
+	go func() {
+		_, err := cn.Do(context.Background(), "BLPOP", key, "0")
+		done <- err
+	}()
+	waitBlocked(t, srv, key)
+	_ = cn.Close()
+	if err := <-done; err == nil || OutcomeOf(err) != OutcomeUnknown {
+		t.Fatalf("BLPOP on a connection closed meanwhile: %v (outcome %v), want a failure of unknown outcome", err, OutcomeOf(err))
+	}
+}
