@@ -4,6 +4,7 @@ package respool
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -203,5 +204,42 @@ func TestSendAwaitCloseDuringWait(t *testing.T) {
 	_ = cn.Close()
 	if err := <-done; err == nil || OutcomeOf(err) != OutcomeUnknown {
 		t.Fatalf("BLPOP on a connection closed meanwhile: %v (outcome %v), want a failure of unknown outcome", err, OutcomeOf(err))
+	}
+}
+
+// A write that the socket takes only in part finishes through the
+// net.Conn, in order and whole, and does not wait.
+func TestSendAwaitPartialWrite(t *testing.T) {
+	checkGoroutines(t)
+	got := make(chan []byte, 1)
+	nc := awaitPeer(t, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		got <- b
+	})
+	if err := nc.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	tr := &transport{nc: nc}
+	tr.aw.init(nc)
+	p := make([]byte, 1<<20) // more than the socket buffers hold
+	for i := range p {
+		p[i] = byte(i * 7)
+	}
+	tr.await = true
+	n, err := tr.Write(p)
+	if n != len(p) || err != nil {
+		t.Fatalf("Write: %d of %d bytes, %v", n, len(p), err)
+	}
+	if raw := tr.aw.n; raw == 0 || raw == len(p) {
+		t.Fatalf("the raw write took %d of %d bytes, want a part", raw, len(p))
+	}
+	if tr.aw.waits != 0 {
+		t.Fatal("a write finished through the net.Conn waited for a reply")
+	}
+	if err := nc.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, p) {
+		t.Fatalf("the peer read %d bytes, not what was written", len(b))
 	}
 }
