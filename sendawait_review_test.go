@@ -46,27 +46,12 @@ func TestSendAwaitEndOfStreamAlreadyWaiting(t *testing.T) {
 	}
 }
 
-// halfClosingPeer serves one connection: it answers the first command
-// with +PONG, then closes its writing side and reads on until the client
-// closes.
+// halfClosingPeer serves one connection on network: it answers the first
+// command with +PONG, then closes its writing side and reads on until the
+// client closes.
 func halfClosingPeer(t *testing.T, network string) net.Conn {
 	t.Helper()
-	addr := "127.0.0.1:0"
-	if network == "unix" {
-		addr = t.TempDir() + "/s"
-	}
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	return awaitPeerOn(t, network, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		// *1\r\n$4\r\nPING\r\n: three lines.
 		for range 3 {
@@ -79,17 +64,7 @@ func halfClosingPeer(t *testing.T, network string) net.Conn {
 		}
 		_ = c.(interface{ CloseWrite() error }).CloseWrite()
 		_, _ = io.Copy(io.Discard, br)
-	}()
-	nc, err := net.Dial(network, ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = nc.Close()
-		_ = ln.Close()
-		<-done
 	})
-	return nc
 }
 
 // A send told to check first does not wait on a socket that already has

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +20,17 @@ import (
 // on it; the test's cleanup closes both ends and waits for serve.
 func awaitPeer(t *testing.T, serve func(c net.Conn)) net.Conn {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return awaitPeerOn(t, "tcp", serve)
+}
+
+// awaitPeerOn is awaitPeer on network "tcp" or "unix".
+func awaitPeerOn(t *testing.T, network string, serve func(c net.Conn)) net.Conn {
+	t.Helper()
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		addr = filepath.Join(t.TempDir(), "s")
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +44,7 @@ func awaitPeer(t *testing.T, serve func(c net.Conn)) net.Conn {
 		defer c.Close()
 		serve(c)
 	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	nc, err := net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
