@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respool/respool/resp"
 	"github.com/respool/respool/respooltest"
 )
 
@@ -219,4 +220,95 @@ func setKey(p *Pool, key, val string) error {
 		return errors.Join(errors.New("SET"), err)
 	}
 	return nil
+}
+
+// The churn through a Client in Exclusive mode: single commands,
+// pipelines and transactions (MULTI/EXEC in one round trip) under random
+// cancellations and deadlines, with the proxy dropping every connection
+// now and then. Every command gets its own reply or an error, and a
+// command bounded only by a long ReadTimeout never times out.
+func TestSendAwaitChurnClient(t *testing.T) {
+	srv := faultTest(t)
+	proxy := respooltest.StartFaultProxy(t, srv.Addr)
+	c := newReliabilityClient(t, reliabilityMode{name: "exclusive", exclusive: true}, proxy.Addr(),
+		Options{PoolSize: 4, ReadTimeout: time.Minute})
+	const workers = 4
+	iters := soakSize(300, 3000)
+	var done, failed atomic.Int64
+	stop := make(chan struct{})
+	cutterDone := make(chan struct{})
+	go func() {
+		defer close(cutterDone)
+		for {
+			target := done.Load() + 30
+			for done.Load() < target {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				time.Sleep(100 * time.Microsecond) // pacing only; nothing asserted on it
+			}
+			proxy.DropAll()
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer done.Add(1 << 40) // lets the cutter end its wait
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			for i := range iters {
+				ctx, cancel, plain := awaitChurnContext(rng)
+				n := 1 + rng.IntN(4)
+				want := make([]string, n)
+				for j := range want {
+					want[j] = fmt.Sprintf("echo-%d-%d-%d-%d", w, i, j, rng.Uint64())
+				}
+				var got []string
+				var errs []error
+				switch rng.IntN(3) {
+				case 0:
+					v, err := c.Do(ctx, "ECHO", want[0])
+					want = want[:1]
+					got, errs = []string{v.Text()}, []error{err}
+				default:
+					pipe := c.Pipeline()
+					if rng.IntN(2) == 0 {
+						pipe = c.TxPipeline()
+					}
+					cmds := make([]*Cmd[resp.Value], n)
+					for j := range cmds {
+						cmds[j] = pipe.Do(ctx, "ECHO", want[j])
+					}
+					_ = pipe.Exec(ctx)
+					for _, cmd := range cmds {
+						v, err := cmd.Result()
+						got, errs = append(got, v.Text()), append(errs, err)
+					}
+				}
+				cancel()
+				for j := range want {
+					switch {
+					case errs[j] == nil && got[j] != want[j]:
+						t.Errorf("a command got %q, want %q", got[j], want[j])
+					case errs[j] != nil:
+						failed.Add(1)
+						if plain && isTimeoutErr(errs[j]) {
+							t.Errorf("a command bounded only by ReadTimeout timed out: %v", errs[j])
+						}
+					}
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-cutterDone
+	t.Logf("%d failed commands, %d connections", failed.Load(), proxy.Accepted())
+	if failed.Load() == 0 || proxy.Accepted() < 2 {
+		t.Fatalf("the churn cut nothing: %d failures, %d connections", failed.Load(), proxy.Accepted())
+	}
 }
