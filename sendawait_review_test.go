@@ -25,7 +25,8 @@ func TestSendAwaitEndOfStreamAlreadyWaiting(t *testing.T) {
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run(network, func(t *testing.T) {
 			nc := halfClosingPeer(t, network)
-			opt := (&Options{ReadTimeout: 2 * time.Second}).withDefaults()
+			clock := newFakeClock()
+			opt := (&Options{ReadTimeout: 2 * time.Second, now: clock.Now}).withDefaults()
 			cn := newConn(nc, opt)
 			defer cn.Close()
 			ctx := context.Background()
@@ -35,6 +36,7 @@ func TestSendAwaitEndOfStreamAlreadyWaiting(t *testing.T) {
 			// The peer has ended its side: the socket reads as end of
 			// stream (the peek does not consume it).
 			eventually(t, "the end of stream reaches the socket", func() bool { return !cn.peek.check() })
+			clock.Advance(awaitCheckAfter) // since the last reply
 			_, err := cn.Do(ctx, "PING")
 			if err == nil {
 				t.Fatal("PING after the peer ended its side worked")
@@ -129,22 +131,45 @@ func rawFD(t *testing.T, nc net.Conn) uintptr {
 // A reset that reached the socket while the connection was held fails the
 // next round trip's write with the reset itself, as a write through the
 // net.Conn reports it, not with the broken pipe that a second write after
-// the first one consumed the reset would see.
+// the first one consumed the reset would see: whether the peek before the
+// write meets it (a connection idle since its last reply) or the write
+// itself (one that read its last reply moments ago, by the frozen clock).
 func TestSendAwaitKeepsTheReset(t *testing.T) {
 	checkGoroutines(t)
-	dialled := make(chan struct{})
-	nc := awaitPeer(t, func(c net.Conn) {
-		<-dialled
-		_ = c.(*net.TCPConn).SetLinger(0)
-		_ = c.Close() // a reset
-	})
-	close(dialled)
-	cn := newConn(nc, (&Options{}).withDefaults())
-	defer cn.Close()
-	eventually(t, "the reset reaches the socket", func() bool { return pendingError(t, nc) })
-	_, err := cn.Do(context.Background(), "PING")
-	if !errors.Is(err, syscall.ECONNRESET) || OutcomeOf(err) != OutcomeNotSent {
-		t.Fatalf("PING after a reset: %v (outcome %v), want the reset, not sent", err, OutcomeOf(err))
+	for _, tc := range []struct {
+		name string
+		ping bool // a round trip first, moments before the reset
+	}{{"Peek", false}, {"Write", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reset := make(chan struct{})
+			nc := awaitPeer(t, func(c net.Conn) {
+				if tc.ping {
+					if _, err := c.Read(make([]byte, 64)); err != nil {
+						return
+					}
+					if _, err := c.Write([]byte("+PONG\r\n")); err != nil {
+						return
+					}
+				}
+				<-reset
+				_ = c.(*net.TCPConn).SetLinger(0)
+				_ = c.Close() // a reset
+			})
+			clock := newFakeClock()
+			cn := newConn(nc, (&Options{now: clock.Now}).withDefaults())
+			defer cn.Close()
+			if tc.ping {
+				if v, err := cn.Do(context.Background(), "PING"); err != nil || v.Text() != "PONG" {
+					t.Fatalf("PING: %v, %v", v, err)
+				}
+			}
+			close(reset)
+			eventually(t, "the reset reaches the socket", func() bool { return pendingError(t, nc) })
+			_, err := cn.Do(context.Background(), "PING")
+			if !errors.Is(err, syscall.ECONNRESET) || OutcomeOf(err) != OutcomeNotSent {
+				t.Fatalf("PING after a reset: %v (outcome %v), want the reset, not sent", err, OutcomeOf(err))
+			}
+		})
 	}
 }
 
