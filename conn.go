@@ -44,6 +44,7 @@ type Conn struct {
 	broken         error        // the error that made the connection unusable
 	elems          []resp.Value // reused for the replies of requests that borrow them
 	drain          connDrain    // stalled with replies owed, for an owner that drains (conn_drain.go)
+	lastRead       time.Time    // when the replies of the last round trip that waited in its flush were read (flushAwait)
 
 	// The socket's deadlines as last set by the goroutine holding the
 	// Conn (setReadDeadline, setWriteDeadline).
@@ -51,9 +52,6 @@ type Conn struct {
 
 	closed atomic.Bool
 	peek   peeker // liveness check of an idle connection
-	// lastRead is when the replies of the last round trip that waited in
-	// its flush were read (flushAwait).
-	lastRead time.Time
 
 	createdAt time.Time // when the dial began
 	// authGen is the generation of the credentials it last authenticated
