@@ -83,25 +83,7 @@ func runAwaitChurn(t *testing.T, opt *Options, cut func()) {
 		bad = map[*Conn]bool{} // connections that saw an error
 	)
 	var stats struct{ ok, failed, awaited, drainedOK, drainedFailed atomic.Int64 }
-	stop := make(chan struct{})
-	cutterDone := make(chan struct{})
-	go func() {
-		defer close(cutterDone)
-		for {
-			// A cut after every few round trips of the workers: the
-			// counter, not a clock, paces it.
-			target := stats.ok.Load() + stats.failed.Load() + 40
-			for stats.ok.Load()+stats.failed.Load() < target {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				time.Sleep(100 * time.Microsecond) // pacing only; nothing asserted on it
-			}
-			cut()
-		}
-	}()
+	tick, stopCutter := churnCutter(40, cut)
 
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -113,6 +95,7 @@ func runAwaitChurn(t *testing.T, opt *Options, cut func()) {
 				cn, err := p.Get(context.Background())
 				if err != nil {
 					stats.failed.Add(1)
+					tick()
 					continue // the server or proxy refused a dial for now
 				}
 				mu.Lock()
@@ -166,12 +149,12 @@ func runAwaitChurn(t *testing.T, opt *Options, cut func()) {
 					mu.Unlock()
 				}
 				p.Put(cn)
+				tick()
 			}
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	<-cutterDone
+	stopCutter()
 	t.Logf("ok %d, failed %d, waited in the flush %d; on drained connections: ok %d, failed %d",
 		stats.ok.Load(), stats.failed.Load(), stats.awaited.Load(), stats.drainedOK.Load(), stats.drainedFailed.Load())
 	if stats.awaited.Load() == 0 || stats.ok.Load() == 0 || stats.failed.Load() == 0 {
@@ -234,30 +217,13 @@ func TestSendAwaitChurnClient(t *testing.T) {
 		Options{PoolSize: 4, ReadTimeout: time.Minute})
 	const workers = 4
 	iters := soakSize(300, 3000)
-	var done, failed atomic.Int64
-	stop := make(chan struct{})
-	cutterDone := make(chan struct{})
-	go func() {
-		defer close(cutterDone)
-		for {
-			target := done.Load() + 30
-			for done.Load() < target {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				time.Sleep(100 * time.Microsecond) // pacing only; nothing asserted on it
-			}
-			proxy.DropAll()
-		}
-	}()
+	var failed atomic.Int64
+	tick, stopCutter := churnCutter(30, proxy.DropAll)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer done.Add(1 << 40) // lets the cutter end its wait
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			for i := range iters {
 				ctx, cancel, plain := awaitChurnContext(rng)
@@ -300,15 +266,47 @@ func TestSendAwaitChurnClient(t *testing.T) {
 						}
 					}
 				}
-				done.Add(1)
+				tick()
 			}
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	<-cutterDone
+	stopCutter()
 	t.Logf("%d failed commands, %d connections", failed.Load(), proxy.Accepted())
 	if failed.Load() == 0 || proxy.Accepted() < 2 {
 		t.Fatalf("the churn cut nothing: %d failures, %d connections", failed.Load(), proxy.Accepted())
 	}
+}
+
+// churnCutter calls cut, from a goroutine of its own, once every `every`
+// calls of tick: the workers' progress, not a clock, paces the cuts. stop
+// ends the goroutine and waits for it.
+func churnCutter(every int, cut func()) (tick, stop func()) {
+	ticks := make(chan struct{}, 1)
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 1; ; n++ {
+			select {
+			case <-quit:
+				return
+			case <-ticks:
+			}
+			if n%every == 0 {
+				cut()
+			}
+		}
+	}()
+	tick = func() {
+		select {
+		case ticks <- struct{}{}:
+		default: // a tick already waits, or the cutter is cutting: this one does not count
+		}
+	}
+	stop = func() {
+		close(quit)
+		<-done
+	}
+	return tick, stop
 }
