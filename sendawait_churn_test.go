@@ -85,75 +85,68 @@ func runAwaitChurn(t *testing.T, opt *Options, cut func()) {
 	var stats struct{ ok, failed, awaited, drainedOK, drainedFailed atomic.Int64 }
 	tick, stopCutter := churnCutter(40, cut)
 
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			for i := range iters {
-				cn, err := p.Get(context.Background())
-				if err != nil {
-					stats.failed.Add(1)
-					tick()
-					continue // the server or proxy refused a dial for now
+	churnWorkers(workers, func(w int, rng *rand.Rand) {
+		for i := range iters {
+			cn, err := p.Get(context.Background())
+			if err != nil {
+				stats.failed.Add(1)
+				tick()
+				continue // the server or proxy refused a dial for now
+			}
+			mu.Lock()
+			reused := bad[cn]
+			mu.Unlock()
+			if reused && !drains {
+				t.Errorf("a connection that saw an error was handed out again")
+			}
+			before := cn.tr.aw.waits
+			ctx, cancel, plain := awaitChurnContext(rng)
+			var want string
+			var v interface{ Text() string }
+			if rng.IntN(3) == 0 {
+				want = "value-of-" + key
+				r, e := cn.Do(ctx, "GET", key)
+				v, err = r, e
+			} else {
+				want = fmt.Sprintf("echo-%d-%d-%d", w, i, rng.Uint64())
+				r, e := cn.Do(ctx, "ECHO", want)
+				v, err = r, e
+			}
+			cancel()
+			if cn.tr.aw.waits != before {
+				stats.awaited.Add(1)
+			}
+			switch {
+			case err == nil && v.Text() != want:
+				t.Errorf("a call got %q, want %q", v.Text(), want)
+			case err == nil:
+				stats.ok.Add(1)
+				if reused {
+					stats.drainedOK.Add(1)
+				}
+			default:
+				stats.failed.Add(1)
+				if plain && isTimeoutErr(err) {
+					t.Errorf("a call bounded only by ReadTimeout timed out: %v", err)
+				}
+				var ce *ConnError
+				if errors.As(err, &ce) && ce.Outcome == OutcomeNotSent && cn.Err() == nil {
+					break // refused before anything was written: still clean
+				}
+				if cn.Err() == nil {
+					t.Errorf("a call failed with %v and left its connection usable", err)
+				}
+				if reused {
+					stats.drainedFailed.Add(1)
 				}
 				mu.Lock()
-				reused := bad[cn]
+				bad[cn] = true
 				mu.Unlock()
-				if reused && !drains {
-					t.Errorf("a connection that saw an error was handed out again")
-				}
-				before := cn.tr.aw.waits
-				ctx, cancel, plain := awaitChurnContext(rng)
-				var want string
-				var v interface{ Text() string }
-				if rng.IntN(3) == 0 {
-					want = "value-of-" + key
-					r, e := cn.Do(ctx, "GET", key)
-					v, err = r, e
-				} else {
-					want = fmt.Sprintf("echo-%d-%d-%d", w, i, rng.Uint64())
-					r, e := cn.Do(ctx, "ECHO", want)
-					v, err = r, e
-				}
-				cancel()
-				if cn.tr.aw.waits != before {
-					stats.awaited.Add(1)
-				}
-				switch {
-				case err == nil && v.Text() != want:
-					t.Errorf("a call got %q, want %q", v.Text(), want)
-				case err == nil:
-					stats.ok.Add(1)
-					if reused {
-						stats.drainedOK.Add(1)
-					}
-				default:
-					stats.failed.Add(1)
-					if plain && isTimeoutErr(err) {
-						t.Errorf("a call bounded only by ReadTimeout timed out: %v", err)
-					}
-					var ce *ConnError
-					if errors.As(err, &ce) && ce.Outcome == OutcomeNotSent && cn.Err() == nil {
-						break // refused before anything was written: still clean
-					}
-					if cn.Err() == nil {
-						t.Errorf("a call failed with %v and left its connection usable", err)
-					}
-					if reused {
-						stats.drainedFailed.Add(1)
-					}
-					mu.Lock()
-					bad[cn] = true
-					mu.Unlock()
-				}
-				p.Put(cn)
-				tick()
 			}
-		}()
-	}
-	wg.Wait()
+			p.Put(cn)
+			tick()
+		}
+	})
 	stopCutter()
 	t.Logf("ok %d, failed %d, waited in the flush %d; on drained connections: ok %d, failed %d",
 		stats.ok.Load(), stats.failed.Load(), stats.awaited.Load(), stats.drainedOK.Load(), stats.drainedFailed.Load())
@@ -219,58 +212,51 @@ func TestSendAwaitChurnClient(t *testing.T) {
 	iters := soakSize(300, 3000)
 	var failed atomic.Int64
 	tick, stopCutter := churnCutter(30, proxy.DropAll)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			for i := range iters {
-				ctx, cancel, plain := awaitChurnContext(rng)
-				n := 1 + rng.IntN(4)
-				want := make([]string, n)
-				for j := range want {
-					want[j] = fmt.Sprintf("echo-%d-%d-%d-%d", w, i, j, rng.Uint64())
-				}
-				var got []string
-				var errs []error
-				switch rng.IntN(3) {
-				case 0:
-					v, err := c.Do(ctx, "ECHO", want[0])
-					want = want[:1]
-					got, errs = []string{v.Text()}, []error{err}
-				default:
-					pipe := c.Pipeline()
-					if rng.IntN(2) == 0 {
-						pipe = c.TxPipeline()
-					}
-					cmds := make([]*Cmd[resp.Value], n)
-					for j := range cmds {
-						cmds[j] = pipe.Do(ctx, "ECHO", want[j])
-					}
-					_ = pipe.Exec(ctx)
-					for _, cmd := range cmds {
-						v, err := cmd.Result()
-						got, errs = append(got, v.Text()), append(errs, err)
-					}
-				}
-				cancel()
-				for j := range want {
-					switch {
-					case errs[j] == nil && got[j] != want[j]:
-						t.Errorf("a command got %q, want %q", got[j], want[j])
-					case errs[j] != nil:
-						failed.Add(1)
-						if plain && isTimeoutErr(errs[j]) {
-							t.Errorf("a command bounded only by ReadTimeout timed out: %v", errs[j])
-						}
-					}
-				}
-				tick()
+	churnWorkers(workers, func(w int, rng *rand.Rand) {
+		for i := range iters {
+			ctx, cancel, plain := awaitChurnContext(rng)
+			n := 1 + rng.IntN(4)
+			want := make([]string, n)
+			for j := range want {
+				want[j] = fmt.Sprintf("echo-%d-%d-%d-%d", w, i, j, rng.Uint64())
 			}
-		}()
-	}
-	wg.Wait()
+			var got []string
+			var errs []error
+			switch rng.IntN(3) {
+			case 0:
+				v, err := c.Do(ctx, "ECHO", want[0])
+				want = want[:1]
+				got, errs = []string{v.Text()}, []error{err}
+			default:
+				pipe := c.Pipeline()
+				if rng.IntN(2) == 0 {
+					pipe = c.TxPipeline()
+				}
+				cmds := make([]*Cmd[resp.Value], n)
+				for j := range cmds {
+					cmds[j] = pipe.Do(ctx, "ECHO", want[j])
+				}
+				_ = pipe.Exec(ctx)
+				for _, cmd := range cmds {
+					v, err := cmd.Result()
+					got, errs = append(got, v.Text()), append(errs, err)
+				}
+			}
+			cancel()
+			for j := range want {
+				switch {
+				case errs[j] == nil && got[j] != want[j]:
+					t.Errorf("a command got %q, want %q", got[j], want[j])
+				case errs[j] != nil:
+					failed.Add(1)
+					if plain && isTimeoutErr(errs[j]) {
+						t.Errorf("a command bounded only by ReadTimeout timed out: %v", errs[j])
+					}
+				}
+			}
+			tick()
+		}
+	})
 	stopCutter()
 	t.Logf("%d failed commands, %d connections", failed.Load(), proxy.Accepted())
 	if failed.Load() == 0 || proxy.Accepted() < 2 {
@@ -309,4 +295,18 @@ func churnCutter(every int, cut func()) (tick, stop func()) {
 		<-done
 	}
 	return tick, stop
+}
+
+// churnWorkers runs body in n goroutines, each with a random source of its
+// own, and waits for them.
+func churnWorkers(n int, body func(w int, rng *rand.Rand)) {
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(w, rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano()))))
+		}()
+	}
+	wg.Wait()
 }
