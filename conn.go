@@ -44,7 +44,7 @@ type Conn struct {
 	broken         error        // the error that made the connection unusable
 	elems          []resp.Value // reused for the replies of requests that borrow them
 	drain          connDrain    // stalled with replies owed, for an owner that drains (conn_drain.go)
-	lastRead       time.Time    // when the replies of the last round trip that waited in its flush were read (flushAwait)
+	emptyAt        time.Time    // when the socket was last known to hold nothing to read: the replies of a round trip that waited in its flush were read, or the pool's idle check passed (flushAwait)
 
 	// The socket's deadlines as last set by the goroutine holding the
 	// Conn (setReadDeadline, setWriteDeadline).
@@ -298,7 +298,7 @@ func (cn *Conn) roundTrip(ctx context.Context, reqs []request) error {
 		cn.pending--
 	}
 	if awaited {
-		cn.lastRead = cn.opt.now()
+		cn.emptyAt = cn.opt.now()
 	}
 	return nil
 }

@@ -109,6 +109,7 @@ func (p *Pool) staleReason(cn *Conn, now time.Time) closeReason {
 			if !cn.alive() {
 				return closeHealthCheck
 			}
+			cn.emptyAt = now // the first flush need not look again (flushAwait)
 		} else if cn.replyStarted() {
 			return closeHealthCheck // given back moments ago, holding stray bytes
 		}

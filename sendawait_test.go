@@ -209,3 +209,38 @@ func TestExclusiveRoundTripAwaitsInFlush(t *testing.T) {
 		t.Fatal("Flush waited for a reply")
 	}
 }
+
+// The awaited flush peeks at the socket only when nothing said it was
+// empty moments ago: not in a loop of commands, not right after the pool's
+// idle check peeked at it, but on a connection held idle for a while.
+func TestAwaitedFlushPeeksOnlyAfterIdling(t *testing.T) {
+	srv := sharedServer(t)
+	checkGoroutines(t)
+	clock := newFakeClock()
+	p := newServerPool(t, &Options{Addr: srv.Addr, PoolSize: 1, now: clock.Now})
+	cn := mustGet(t, p)
+	do(t, cn, "PING") // the handshake's replies were not awaited: this one peeks
+	checks := cn.tr.aw.checks
+	do(t, cn, "PING") // moments after the last reply
+	if cn.tr.aw.checks != checks {
+		t.Fatal("a round trip right after the last reply peeked first")
+	}
+	p.Put(cn)
+
+	clock.Advance(DefaultHealthCheckInterval) // the pool's check peeks at Get
+	hc := p.Stats().Hits
+	if got := mustGet(t, p); got != cn || p.Stats().Hits != hc+1 {
+		t.Fatal("the idle connection was not handed out again")
+	}
+	do(t, cn, "PING")
+	if cn.tr.aw.checks != checks {
+		t.Fatal("the flush peeked again right after the pool's idle check")
+	}
+
+	clock.Advance(awaitCheckAfter) // held, idle
+	do(t, cn, "PING")
+	if cn.tr.aw.checks != checks+1 {
+		t.Fatalf("checks = %d after a round trip on a connection held idle, want %d", cn.tr.aw.checks, checks+1)
+	}
+	p.Put(cn)
+}

@@ -28,7 +28,8 @@ import (
 // after the write meets it at once. So a send told to check first peeks
 // at the socket, after the reset and before the write, and does not wait
 // when anything is there to read. The caller asks for the check unless
-// the connection read its last reply moments ago (awaitCheckAfter).
+// the socket was found empty moments ago, by the last reply's read or the
+// pool's idle check (awaitCheckAfter).
 //
 // Only a bare TCP or Unix socket is used this way: a TLS connection, or
 // any other net.Conn, writes through its own Write.
@@ -43,7 +44,8 @@ type sendAwait struct {
 	err   error  // the socket's error, met by the peek or the write
 	peek  [1]byte
 
-	waits int64 // sends that waited until the socket was readable (for tests)
+	waits  int64 // sends that waited until the socket was readable (for tests)
+	checks int64 // sends told to peek first (for tests)
 }
 
 func (s *sendAwait) init(nc net.Conn) {
@@ -125,6 +127,9 @@ func (s *sendAwait) send(p []byte, check bool) (int, error) {
 		return 0, nil
 	}
 	s.p, s.n, s.sent, s.check, s.wait, s.err = p, 0, false, check, false, nil
+	if check {
+		s.checks++
+	}
 	if err := s.raw.Read(s.fn); err == nil && s.wait {
 		s.waits++
 	}

@@ -343,12 +343,13 @@ func (cn *Conn) flushBatch(ctx context.Context, b *batchWrite) error {
 // and the socket has something to read (see sendAwait), which saves the
 // first read of the replies a system call that would find nothing. The
 // caller sets the read deadline first: the wait keeps to it. Unless the
-// connection read its last reply less than awaitCheckAfter before now, the
-// socket is peeked at first: what was already there to read (an end of
-// stream) would not wake the wait.
+// socket was known to hold nothing to read less than awaitCheckAfter
+// before now (Conn.emptyAt: its last reply was read, or the pool's idle
+// check peeked at it), it is peeked at first: what was already there to
+// read (an end of stream) would not wake the wait.
 func (cn *Conn) flushAwait(ctx context.Context, b *batchWrite, now time.Time) error {
 	cn.tr.await = true
-	cn.tr.awaitCheck = now.Sub(cn.lastRead) >= awaitCheckAfter
+	cn.tr.awaitCheck = now.Sub(cn.emptyAt) >= awaitCheckAfter
 	err := cn.w.Flush()
 	cn.tr.await = false // when the flush took another way (writev)
 	if err != nil {
@@ -357,10 +358,11 @@ func (cn *Conn) flushAwait(ctx context.Context, b *batchWrite, now time.Time) er
 	return nil
 }
 
-// awaitCheckAfter is how long after a connection read its last reply a
-// send that waits for the next one first peeks at the socket. Sooner, as
-// in a loop of commands, the peek would cost the system call the wait
-// saves, and could only catch an end of stream that arrived within those
+// awaitCheckAfter is how long after its socket was last known to hold
+// nothing to read (a reply read, the pool's idle check) a send that waits
+// for the next reply first peeks at the socket. Sooner, as in a loop of
+// commands or right after the pool's check, the peek would cost the system
+// call the wait saves, and could only catch an end of stream that arrived within those
 // microseconds from a peer that closed only its sending side: Redis
 // closes the whole connection, and the reset that a write to it draws
 // wakes the wait.
