@@ -74,9 +74,9 @@ func runAwaitChurn(t *testing.T, opt *Options, cut func()) {
 	const workers = 4
 	iters := soakSize(400, 5000)
 	key := testKey(t, "v")
-	if err := setKey(p, key, "value-of-"+key); err != nil {
-		t.Fatal(err)
-	}
+	cn := mustGet(t, p)
+	do(t, cn, "SET", key, "value-of-"+key)
+	p.Put(cn)
 
 	var (
 		mu  sync.Mutex
@@ -185,19 +185,6 @@ func awaitChurnContext(rng *rand.Rand) (ctx context.Context, cancel func(), plai
 	return bg, func() {}, true
 }
 
-// setKey sets key to val on a connection of p.
-func setKey(p *Pool, key, val string) error {
-	cn, err := p.Get(context.Background())
-	if err != nil {
-		return err
-	}
-	defer p.Put(cn)
-	if _, err := cn.Do(context.Background(), "SET", key, val); err != nil {
-		return errors.Join(errors.New("SET"), err)
-	}
-	return nil
-}
-
 // The churn through a Client in Exclusive mode: single commands,
 // pipelines and transactions (MULTI/EXEC in one round trip) under random
 // cancellations and deadlines, with the proxy dropping every connection
@@ -261,6 +248,21 @@ func TestSendAwaitChurnClient(t *testing.T) {
 	t.Logf("%d failed commands, %d connections", failed.Load(), proxy.Accepted())
 	if failed.Load() == 0 || proxy.Accepted() < 2 {
 		t.Fatalf("the churn cut nothing: %d failures, %d connections", failed.Load(), proxy.Accepted())
+	}
+	// The Client's commands take the awaited path: once the cuts stopped,
+	// a command leaves a connection in the pool that waited in its flush.
+	if v, err := c.Do(context.Background(), "PING"); err != nil || v.Text() != "PONG" {
+		t.Fatalf("PING after the churn: %v, %v", v, err)
+	}
+	c.pool.mu.Lock()
+	var waits int64
+	for _, cn := range c.pool.idle {
+		waits += cn.tr.aw.waits
+	}
+	idle := len(c.pool.idle)
+	c.pool.mu.Unlock()
+	if idle == 0 || waits == 0 {
+		t.Fatalf("%d idle connections waited %d times in their flushes", idle, waits)
 	}
 }
 

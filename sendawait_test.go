@@ -3,7 +3,6 @@
 package respool
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -202,7 +201,7 @@ func TestExclusiveRoundTripAwaitsInFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := cn.Receive(ctx)
-	if err != nil || !bytes.Equal([]byte(v.Text()), []byte(big)) {
+	if err != nil || v.Text() != big {
 		t.Fatalf("Receive: %d bytes, %v", len(v.Text()), err)
 	}
 	if cn.tr.aw.waits != before {
