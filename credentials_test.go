@@ -104,7 +104,7 @@ func TestRotateCredentials(t *testing.T) {
 	env := newRotationEnv(t, ctx)
 	checkGoroutines(t)
 
-	mux := sharedOnly(NewClient(&Options{Addr: env.srv.Addr, CredentialsProvider: env.provider}))
+	mux := sharedOnly(NewClient(&Options{Addr: env.srv.Addr, CredentialsProvider: env.provider, MultiplexConns: 2}))
 	defer mux.Close()
 	excl := NewClient(&Options{Addr: env.srv.Addr, CredentialsProvider: env.provider, Exclusive: true, PoolSize: 4, MinIdleConns: 4})
 	defer excl.Close()
@@ -293,7 +293,7 @@ func TestRotateCredentialsRefused(t *testing.T) {
 		}
 		return env.provider(ctx)
 	}
-	mux := sharedOnly(NewClient(&Options{Addr: env.srv.Addr, CredentialsProvider: provider}))
+	mux := sharedOnly(NewClient(&Options{Addr: env.srv.Addr, CredentialsProvider: provider, MultiplexConns: 2}))
 	defer mux.Close()
 	excl := NewClient(&Options{Addr: env.srv.Addr, CredentialsProvider: provider, Exclusive: true})
 	defer excl.Close()

@@ -27,7 +27,7 @@ const (
 	// taken from the pool is peeked at (see Options.HealthCheckInterval).
 	DefaultHealthCheckInterval = 2 * time.Microsecond
 	DefaultMaxRetries          = 3
-	DefaultMultiplexConns      = 2
+	DefaultMultiplexConns      = 3
 	DefaultMaxWatchRetries     = 10
 	DefaultMinRetryBackoff     = 8 * time.Millisecond
 	DefaultMaxRetryBackoff     = 512 * time.Millisecond
@@ -186,11 +186,14 @@ type Options struct {
 	// and pinned connections use the Pool in both modes.
 	Exclusive bool
 	// MultiplexConns is the number of shared connections of a multiplexing
-	// Client, outside PoolSize. Default 2. Each goroutine's commands go to
-	// one of them, the same at every call (chosen by where its stack
-	// lies), so that goroutines answered together write together again. A
-	// Client with a ClientCache has as many tracking connections besides,
-	// in both modes.
+	// Client, outside PoolSize. Default 3: under load one connection's
+	// batch is being written while the server answers a second's and the
+	// reader of a third hands out replies, so the client's work overlaps
+	// the server's (each connection has one batch in flight at a time).
+	// Each goroutine's commands go to one of them, the same at every call
+	// (chosen by where its stack lies), so that goroutines answered
+	// together write together again. A Client with a ClientCache has as
+	// many tracking connections besides, in both modes.
 	MultiplexConns int
 
 	// ClientCache, when set, turns on client-side caching for the reads
