@@ -14,6 +14,12 @@ const (
 	DefaultClusterRefresh        = 30 * time.Second
 	DefaultClusterMinRefresh     = 100 * time.Millisecond
 	DefaultClusterRefreshTimeout = 2 * time.Second
+	// DefaultClusterMultiplexConns is the MultiplexConns of each node's
+	// Client when Options.MultiplexConns is zero: a node carries only its
+	// slots' share of the commands, and two shared connections keep its
+	// batches large (a third, the default of a Client of one server,
+	// splits them further than the overlap it brings is worth).
+	DefaultClusterMultiplexConns = 2
 )
 
 // ClusterOptions configure a ClusterClient. As with Options, the zero
@@ -35,6 +41,8 @@ type ClusterOptions struct {
 	// Logger receives the ClusterClient's own events (a new slot map,
 	// redirections added up) and those of every node's pool and PubSubs,
 	// which carry the node's addr; see Options.Logger.
+	//
+	// MultiplexConns is per node; zero means DefaultClusterMultiplexConns.
 	//
 	// MaxRetries, MinRetryBackoff and MaxRetryBackoff bound the retries of
 	// the ClusterClient itself (commands that failed without reaching a
@@ -147,6 +155,9 @@ func (o *ClusterOptions) config() *clusterConfig {
 	cfg.node = co.Options
 	cfg.node.Addr = ""
 	cfg.node.MaxRetries = -1
+	if cfg.node.MultiplexConns == 0 {
+		cfg.node.MultiplexConns = DefaultClusterMultiplexConns
+	}
 	return cfg
 }
 

@@ -50,8 +50,12 @@ func TestClusterOptionsDefaults(t *testing.T) {
 	cfg := (*ClusterOptions)(nil).config()
 	if !slices.Equal(cfg.seeds, []string{DefaultAddr}) || cfg.maxRedirects != DefaultMaxRedirects ||
 		cfg.refresh != DefaultClusterRefresh || cfg.minRefresh != DefaultClusterMinRefresh ||
-		cfg.node.MaxRetries != -1 || cfg.retry.MaxRetries != DefaultMaxRetries || cfg.readOnly {
+		cfg.node.MaxRetries != -1 || cfg.retry.MaxRetries != DefaultMaxRetries || cfg.readOnly ||
+		cfg.node.MultiplexConns != DefaultClusterMultiplexConns {
 		t.Fatalf("defaults: %+v", cfg)
+	}
+	if cfg := (&ClusterOptions{Options: Options{MultiplexConns: 5}}).config(); cfg.node.MultiplexConns != 5 {
+		t.Fatalf("MultiplexConns 5 became %d on the nodes", cfg.node.MultiplexConns)
 	}
 	cfg = (&ClusterOptions{Options: Options{Addr: "h:1"}, MaxRedirects: -1, RouteByLatency: true}).config()
 	if !slices.Equal(cfg.seeds, []string{"h:1"}) || cfg.maxRedirects != 0 || !cfg.readOnly || !cfg.byLatency {

@@ -193,7 +193,8 @@ type Options struct {
 	// Each goroutine's commands go to one of them, the same at every call
 	// (chosen by where its stack lies), so that goroutines answered
 	// together write together again. A Client with a ClientCache has as
-	// many tracking connections besides, in both modes.
+	// many tracking connections besides, in both modes. A ClusterClient's
+	// node Clients default to DefaultClusterMultiplexConns instead.
 	MultiplexConns int
 
 	// ClientCache, when set, turns on client-side caching for the reads
