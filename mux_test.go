@@ -572,3 +572,32 @@ func TestRetryTakesAnotherSlot(t *testing.T) {
 		t.Fatalf("%d shared connections dialled: the retry redialled its own slot instead of taking the other one", d)
 	}
 }
+
+// TestMultiplexConnsDefault: a Client of one server shares three
+// connections by default. Commands from many stack depths (each
+// goroutine's slot depends on where its stack lies) reach all three, and
+// more of them never dial a fourth.
+func TestMultiplexConnsDefault(t *testing.T) {
+	srv := respooltest.StartServer(t)
+	leakCheck(t)
+	c := sharedOnly(NewClient(&Options{Addr: srv.Addr}))
+	defer c.Close()
+	ctx := guardContext(t)
+	ping := func(d int) {
+		var err error
+		atStackDepth(d, func() { err = c.Ping(ctx).Err() })
+		if err != nil {
+			t.Fatalf("PING at depth %d: %v", d, err)
+		}
+	}
+	d := 0
+	for ; c.Pool().Stats().SharedDials < 3 && d < 100; d++ {
+		ping(d)
+	}
+	for end := d + 24; d < end; d++ {
+		ping(d)
+	}
+	if n := c.Pool().Stats().SharedDials; n != 3 || len(c.mux.conns) != 3 {
+		t.Fatalf("%d shared connections dialled, %d slots, after PINGs from %d stack depths; want 3 and 3", n, len(c.mux.conns), d)
+	}
+}
