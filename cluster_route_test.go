@@ -124,6 +124,16 @@ func (env *clusterEnv) testRouting(t *testing.T) {
 	if st.Nodes < 3 {
 		t.Fatalf("stats %+v: fewer than 3 node clients", st)
 	}
+	// Each node's Client shares DefaultClusterMultiplexConns connections,
+	// not the 3 of a Client of one server, and never dialled more.
+	c.mu.Lock()
+	for addr, n := range c.nodes {
+		if k, d := len(n.client.mux.conns), n.client.Pool().Stats().SharedDials; k != DefaultClusterMultiplexConns || d > uint64(k) {
+			c.mu.Unlock()
+			t.Fatalf("node %s: %d shared slots, %d shared dials; want %d slots and no more dials", addr, k, d, DefaultClusterMultiplexConns)
+		}
+	}
+	c.mu.Unlock()
 	// Raw commands are routed by the command table too.
 	if v, err := c.Do(ctx, "GET", keys[7]); err != nil || v.Text() != "7" {
 		t.Fatalf("Do GET: %v %v", v, err)
