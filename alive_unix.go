@@ -4,7 +4,6 @@ package respool
 
 import (
 	"crypto/tls"
-	"errors"
 	"net"
 	"syscall"
 )
@@ -42,16 +41,16 @@ func (p *peeker) init(nc net.Conn) {
 	}
 	p.raw = raw
 	p.fn = func(fd uintptr) {
-		n, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		for errors.Is(err, syscall.EINTR) {
-			n, _, err = syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		n, errno := sysPeek(int(fd), &p.buf)
+		for errno == syscall.EINTR {
+			n, errno = sysPeek(int(fd), &p.buf)
 		}
 		switch {
-		case n == 0 && err == nil:
+		case n == 0 && errno == 0:
 			p.alive = false // end of file: the peer closed
 		case n > 0:
 			p.alive = false // unexpected bytes on an idle connection
-		case err != nil && !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EWOULDBLOCK):
+		case errno != 0 && errno != syscall.EAGAIN && errno != syscall.EWOULDBLOCK:
 			p.alive = false // reset by the peer, or another socket error
 		default:
 			p.alive = true

@@ -125,9 +125,8 @@ func dialConn(ctx context.Context, opt *Options) (*Conn, error) {
 const writeBufferSize = 16 << 10
 
 func newConn(nc net.Conn, opt *Options) *Conn {
-	tr := &transport{nc: nc}
-	tr.aw.init(nc)
-	r := resp.NewReaderSize(nc, 16<<10)
+	tr := newTransport(nc)
+	r := resp.NewReaderSize(tr, 16<<10)
 	r.SetLimits(opt.ReplyLimits)
 	cn := &Conn{
 		opt:   opt,

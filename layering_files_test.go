@@ -27,7 +27,7 @@ var fileLayers = []struct {
 	files []string // file names, or prefixes ending in '*'
 }{
 	{"foundation", []string{"options.go", "url.go", "errors.go", "version.go", "slice_pool.go", "logging.go", "credentials.go", "cache_options.go"}},
-	{"wire", []string{"wire.go", "reply_direct.go", "conn.go", "conn_state.go", "conn_drain.go", "handshake.go", "dial.go", "alive_*", "sendawait_*", "sockopt_*"}},
+	{"wire", []string{"wire.go", "reply_direct.go", "conn.go", "conn_state.go", "conn_drain.go", "handshake.go", "dial.go", "alive_*", "sendawait_*", "sockio_*", "rawsys_*", "sockopt_*"}},
 	{"pool", []string{"pool*", "leak.go"}},
 	{"muxer", []string{"mux.go", "muxer.go", "mux_drain.go", "mux_large.go"}},
 	{"client", []string{"cmd.go", "cmd_fast.go", "decode.go", "retry.go", "hooks.go", "job.go", "client.go", "cache.go", "cache_store.go"}},

@@ -92,9 +92,9 @@ func TestSendAwaitCheckFirst(t *testing.T) {
 	if err := nc.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	stray := make([]byte, 1)
+	var stray [1]byte
 	eventually(t, "the stray reply reaches the socket", func() bool {
-		ok, _ := readable(int(rawFD(t, nc)), stray)
+		ok, _ := readable(int(rawFD(t, nc)), &stray)
 		return ok
 	})
 	if n, err := s.send([]byte("PING\r\n"), true); n != 6 || err != nil {
@@ -163,8 +163,7 @@ func TestSendAwaitPartialWrite(t *testing.T) {
 	if err := nc.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
 	}
-	tr := &transport{nc: nc}
-	tr.aw.init(nc)
+	tr := newTransport(nc)
 	p := make([]byte, 1<<20) // more than the socket buffers hold
 	for i := range p {
 		p[i] = byte(i * 7)

@@ -3,7 +3,6 @@
 package respool
 
 import (
-	"errors"
 	"net"
 	"syscall"
 )
@@ -65,7 +64,7 @@ func (s *sendAwait) init(nc net.Conn) {
 		}
 		wait := true
 		if s.check {
-			ready, err := readable(int(fd), s.peek[:])
+			ready, err := readable(int(fd), &s.peek)
 			if err != nil {
 				s.err = err // a reset: the write would meet it
 				return true
@@ -73,17 +72,17 @@ func (s *sendAwait) init(nc net.Conn) {
 			wait = !ready
 		}
 		for s.n < len(s.p) {
-			m, err := syscall.Write(int(fd), s.p[s.n:])
-			if errors.Is(err, syscall.EINTR) {
+			m, errno := sysWrite(int(fd), s.p[s.n:])
+			if errno == syscall.EINTR {
 				continue
 			}
-			if err != nil && !errors.Is(err, syscall.EAGAIN) {
+			if errno != 0 && errno != syscall.EAGAIN {
 				// Reported as it is: the socket's error is gone once
 				// read, and a second write would see a broken pipe.
-				s.err = err
+				s.err = errno
 				return true
 			}
-			if err != nil || m <= 0 {
+			if errno != 0 || m <= 0 {
 				return true // would block: Write finishes the usual way
 			}
 			s.n += m
@@ -96,18 +95,18 @@ func (s *sendAwait) init(nc net.Conn) {
 // readable reports whether the socket fd has bytes or an end of stream to
 // read without blocking, consuming none, or returns its error (a reset),
 // which the peek consumes.
-func readable(fd int, buf []byte) (bool, error) {
-	n, _, err := syscall.Recvfrom(fd, buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	for errors.Is(err, syscall.EINTR) {
-		n, _, err = syscall.Recvfrom(fd, buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+func readable(fd int, buf *[1]byte) (bool, error) {
+	n, errno := sysPeek(fd, buf)
+	for errno == syscall.EINTR {
+		n, errno = sysPeek(fd, buf)
 	}
 	switch {
-	case n > 0 || err == nil:
+	case n > 0 || errno == 0:
 		return true, nil
-	case errors.Is(err, syscall.EAGAIN):
+	case errno == syscall.EAGAIN:
 		return false, nil
 	}
-	return true, err
+	return true, errno
 }
 
 // usable reports whether send can write to the socket.

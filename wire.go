@@ -43,7 +43,22 @@ type transport struct {
 	// and awaitCheck when the socket must first be found empty.
 	await, awaitCheck bool
 	aw                sendAwait
+	sr                sockReader
+	sw                sockWriter
 }
+
+// newTransport returns the transport of nc.
+func newTransport(nc net.Conn) *transport {
+	t := &transport{nc: nc}
+	t.aw.init(nc)
+	t.sr.init(nc)
+	t.sw.init(nc)
+	return t
+}
+
+// Read reads from the socket; the connection's reply reader reads through
+// it.
+func (t *transport) Read(p []byte) (int, error) { return t.sr.Read(p) }
 
 func (t *transport) Write(p []byte) (int, error) {
 	var n int
@@ -61,7 +76,7 @@ func (t *transport) Write(p []byte) (int, error) {
 			return n, nil
 		}
 	}
-	m, err := t.nc.Write(p[n:])
+	m, err := t.sw.Write(p[n:])
 	t.written += int64(m)
 	return n + m, err
 }

@@ -1,0 +1,43 @@
+//go:build unix && (!linux || race)
+
+package respool
+
+import "syscall"
+
+// The socket system calls of the hot path, announced to the scheduler as
+// usual: on systems other than Linux, and under the race detector
+// (rawsys_linux.go says why).
+
+func errnoOf(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EIO
+}
+
+func sysRead(fd int, p []byte) (int, syscall.Errno) {
+	n, err := syscall.Read(fd, p)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return n, 0
+}
+
+func sysWrite(fd int, p []byte) (int, syscall.Errno) {
+	n, err := syscall.Write(fd, p)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return n, 0
+}
+
+func sysPeek(fd int, b *[1]byte) (int, syscall.Errno) {
+	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return n, 0
+}

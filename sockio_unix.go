@@ -1,0 +1,145 @@
+//go:build unix
+
+package respool
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// sockReader and sockWriter read and write a bare TCP or Unix socket
+// through its RawConn, with the system calls of rawsys_*.go, and wait in
+// the runtime's poller exactly as the net.Conn's own Read and Write do:
+// with the same deadlines, and the same errors for a deadline, a close or
+// a reset. A connection's reading goroutine uses the reader and its
+// writing goroutine the writer, each at most one at a time, so the two
+// share nothing but the socket. Any other net.Conn (TLS) is left to its
+// own Read and Write.
+type sockReader struct {
+	nc    net.Conn
+	raw   syscall.RawConn // nil when the socket is not reachable
+	fn    func(fd uintptr) bool
+	p     []byte
+	n     int
+	errno syscall.Errno
+}
+
+type sockWriter struct {
+	nc    net.Conn
+	raw   syscall.RawConn // nil when the socket is not reachable
+	fn    func(fd uintptr) bool
+	p     []byte
+	n     int
+	errno syscall.Errno
+}
+
+// rawConnOf returns the RawConn of a bare TCP or Unix socket, or nil.
+func rawConnOf(nc net.Conn) syscall.RawConn {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return nil
+	}
+	raw, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
+}
+
+func (r *sockReader) init(nc net.Conn) {
+	r.nc, r.raw = nc, rawConnOf(nc)
+	if r.raw == nil {
+		return
+	}
+	r.fn = func(fd uintptr) bool {
+		for {
+			n, errno := sysRead(int(fd), r.p)
+			switch errno {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false // wait until the socket is readable
+			}
+			r.n, r.errno = n, errno
+			return true
+		}
+	}
+}
+
+// Read reads what the socket has, waiting for at least one byte.
+func (r *sockReader) Read(p []byte) (int, error) {
+	if r.raw == nil {
+		return r.nc.Read(p)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r.p, r.n, r.errno = p, 0, 0
+	err := r.raw.Read(r.fn)
+	n, errno := r.n, r.errno
+	r.p = nil
+	switch {
+	case err != nil:
+		return 0, sockErr(r.nc, "read", err)
+	case errno != 0:
+		return 0, sockErr(r.nc, "read", os.NewSyscallError("read", errno))
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (w *sockWriter) init(nc net.Conn) {
+	w.nc, w.raw = nc, rawConnOf(nc)
+	if w.raw == nil {
+		return
+	}
+	w.fn = func(fd uintptr) bool {
+		for w.n < len(w.p) {
+			m, errno := sysWrite(int(fd), w.p[w.n:])
+			switch errno {
+			case 0:
+				w.n += m
+				continue
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false // wait until the socket takes more
+			}
+			w.errno = errno
+			return true
+		}
+		return true
+	}
+}
+
+// Write writes all of p, waiting while the socket's buffer is full.
+func (w *sockWriter) Write(p []byte) (int, error) {
+	if w.raw == nil {
+		return w.nc.Write(p)
+	}
+	w.p, w.n, w.errno = p, 0, 0
+	err := w.raw.Write(w.fn)
+	n, errno := w.n, w.errno
+	w.p = nil
+	switch {
+	case err != nil:
+		return n, sockErr(w.nc, "write", err)
+	case errno != 0:
+		return n, sockErr(w.nc, "write", os.NewSyscallError("write", errno))
+	}
+	return n, nil
+}
+
+// sockErr words err as the net.Conn's own Read or Write would: an
+// *net.OpError of op, around the poller's error (a deadline, a close) or
+// the system call's.
+func sockErr(nc net.Conn, op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		err = oe.Err // the RawConn's own wording ("raw-read")
+	}
+	return &net.OpError{Op: op, Net: nc.LocalAddr().Network(), Source: nc.LocalAddr(), Addr: nc.RemoteAddr(), Err: err}
+}
