@@ -1,4 +1,4 @@
-//go:build linux && !race
+//go:build linux && !race && !386
 
 package respool
 
@@ -8,28 +8,42 @@ import (
 )
 
 // The socket system calls of the hot path, made without telling the Go
-// scheduler (syscall.RawSyscall). They only ever run on a non-blocking
-// socket, so they never block and the scheduler has nothing to take over.
+// scheduler (syscall.RawSyscall6) while the runtime's monitor thread is
+// kept from oversleeping by other means (monitorAwake), and announced
+// (syscall.Syscall6) otherwise. Each carries MSG_DONTWAIT, so it never
+// blocks, even on a socket whose descriptor was made blocking behind the
+// connection's back (os.File.Fd on a duplicate does that), and the
+// scheduler has nothing to take over while it runs.
 //
-// Why: an announced system call (syscall.Read and the like) first wakes
-// the runtime's monitor thread (sysmon) when it has gone to sleep because
-// every P was idle, which is the case at each wait for a reply when a
-// program has little else to do. On Linux that wake-up is a futex call
-// and a thread switch on another CPU, and it costs a client that sends one
-// command at a time about a quarter of its CPU per command (BENCHMARKS.md).
-// The monitor still wakes as usual for every announced call elsewhere in
-// the program and at its timers, such as the connections' deadlines.
+// Why: an announced system call first wakes the monitor (sysmon) when it
+// has gone to sleep because every P was idle, which is the case at each
+// wait for a reply when a program has little else to do. On Linux that
+// wake-up is a futex call and a thread switch on another CPU, and it cost
+// a client that sends one command at a time about a quarter of its CPU
+// per command (BENCHMARKS.md).
 //
-// Under the race detector the announced calls are used instead
-// (rawsys_other.go): the detector takes a write to any file or socket
-// followed by a read from any other as synchronisation, as between a test
-// and a server it runs, and it sees that only in the announced calls.
+// Under the race detector the announced calls of rawsys_other.go are used
+// instead: the detector takes a write to any file or socket followed by a
+// read from any other as synchronisation, as between a test and a server
+// it runs, and it sees that only in syscall.Read and syscall.Write.
+
+// quietSyscalls reports whether the calls below may leave the scheduler
+// untold.
+const quietSyscalls = true
 
 func sysRead(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	var n uintptr
+	var e syscall.Errno
+	if monitorAwake() {
+		n, _, e = syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+			syscall.MSG_DONTWAIT, 0, 0)
+	} else {
+		n, _, e = syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+			syscall.MSG_DONTWAIT, 0, 0)
+	}
 	if e != 0 {
 		return 0, e
 	}
@@ -40,7 +54,15 @@ func sysWrite(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	var n uintptr
+	var e syscall.Errno
+	if monitorAwake() {
+		n, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+	} else {
+		n, _, e = syscall.Syscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+	}
 	if e != 0 {
 		return 0, e
 	}
@@ -49,8 +71,15 @@ func sysWrite(fd int, p []byte) (int, syscall.Errno) {
 
 // sysPeek looks at the next byte without consuming it or blocking.
 func sysPeek(fd int, b *[1]byte) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
-		uintptr(syscall.MSG_PEEK|syscall.MSG_DONTWAIT), 0, 0)
+	var n uintptr
+	var e syscall.Errno
+	if monitorAwake() {
+		n, _, e = syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	} else {
+		n, _, e = syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	}
 	if e != 0 {
 		return 0, e
 	}

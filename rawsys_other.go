@@ -1,12 +1,17 @@
-//go:build unix && (!linux || race)
+//go:build unix && (!linux || race || 386)
 
 package respool
 
 import "syscall"
 
 // The socket system calls of the hot path, announced to the scheduler as
-// usual: on systems other than Linux, and under the race detector
+// usual: on systems other than Linux, on 32-bit x86 Linux (which reaches
+// the socket calls through socketcall), and under the race detector
 // (rawsys_linux.go says why).
+
+// quietSyscalls reports whether the calls below leave the scheduler
+// untold.
+const quietSyscalls = false
 
 func errnoOf(err error) syscall.Errno {
 	if err == nil {

@@ -72,7 +72,7 @@ func (s *sendAwait) init(nc net.Conn) {
 			wait = !ready
 		}
 		for s.n < len(s.p) {
-			m, errno := sysWrite(int(fd), s.p[s.n:])
+			m, errno := sysWrite(int(fd), capRW(s.p[s.n:]))
 			if errno == syscall.EINTR {
 				continue
 			}
@@ -129,7 +129,8 @@ func (s *sendAwait) send(p []byte, check bool) (int, error) {
 	if check {
 		s.checks++
 	}
-	if err := s.raw.Read(s.fn); err == nil && s.wait {
+	err := s.raw.Read(s.fn)
+	if err == nil && s.wait {
 		s.waits++
 	}
 	n, err := s.n, s.err

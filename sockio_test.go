@@ -4,12 +4,15 @@ package respool
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -101,6 +104,103 @@ func TestSockIOLikeNetConn(t *testing.T) {
 			}
 			if _, err := tr.sw.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 				t.Fatalf("write after Close: %v, want net.ErrClosed", err)
+			}
+		})
+	}
+}
+
+// A socket whose descriptor was made blocking behind the connection's
+// back (os.File.Fd on a duplicate does that to the shared socket) still
+// never blocks a quiet system call in the kernel: a read with nothing to
+// read waits in the poller and keeps its deadline, and a write the peer
+// does not take keeps its own. (The announced calls of race builds block
+// as net.Conn's own do there, ignoring deadlines: Go's documented price
+// of Fd.)
+func TestSockIOBlockingDescriptor(t *testing.T) {
+	if !quietSyscalls {
+		t.Skip("announced system calls block on a blocking descriptor, as net.Conn's do")
+	}
+	checkGoroutines(t)
+	release := make(chan struct{})
+	nc := awaitPeer(t, func(c net.Conn) {
+		// Neither reads nor writes until released: a safety net that
+		// ends a read or write stuck in the kernel, with data the test
+		// then rejects.
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+			_, _ = c.Write([]byte("late"))
+			_, _ = io.Copy(io.Discard, c)
+		}
+	})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	f, err := nc.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Fd() // makes the shared socket blocking
+	_ = f.Close()
+	tr := newTransport(nc)
+
+	if err := nc.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := tr.sr.Read(make([]byte, 16))
+	if !isTimeoutErr(err) {
+		t.Fatalf("read on a blocking descriptor: %d bytes, %v, want its deadline's timeout", n, err)
+	}
+
+	if err := nc.SetWriteDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tr.sw.Write(make([]byte, 64<<20)) // far more than the socket buffers hold
+	if !isTimeoutErr(err) || m >= 64<<20 {
+		t.Fatalf("write on a blocking descriptor: %d bytes, %v, want its deadline's timeout", m, err)
+	}
+}
+
+// A goroutine that computes after a round trip made of quiet system calls
+// is still preempted, so that another goroutine gets the only P. The
+// computation is a loop without a function call, which only the runtime
+// monitor's preemption can interrupt, and it ends when the other
+// goroutine runs. Quiet calls do not wake the monitor: after a wait long
+// enough for it to fall asleep and for the ticks to stop (a BLPOP of
+// 50ms), monitorAwake must have made the reply's read an announced one;
+// in a loop of shorter waits (5ms), its timer must go on ticking. Without either the monitor sleeps
+// until the safety net's timer, whose firing fails the test. The
+// connection has no deadlines, so no other timer is due.
+func TestQuietRoundTripThenComputeIsPreempted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cmds [][]any
+	}{
+		{"after a wait", [][]any{{"BLPOP", testKey(t, "empty"), "0.05"}}},
+		{"in a loop", [][]any{ // waits of 5ms: the monitor sleeps in each, the timer ticks on
+			{"BLPOP", testKey(t, "empty"), "0.005"},
+			{"BLPOP", testKey(t, "empty"), "0.005"},
+			{"BLPOP", testKey(t, "empty"), "0.005"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cn := dialTest(t, &Options{ReadTimeout: -1, WriteTimeout: -1})
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			var released, safetyFired atomic.Bool
+			safety := time.AfterFunc(30*time.Second, func() {
+				safetyFired.Store(true)
+				released.Store(true)
+			})
+			defer safety.Stop()
+			for _, args := range tc.cmds {
+				if _, err := cn.Do(context.Background(), args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			go released.Store(true) // runs only once the loop below is preempted
+			for !released.Load() {
+			}
+			if safetyFired.Load() {
+				t.Fatal("the loop after a quiet round trip ran until the safety net's timer: nothing preempted it")
 			}
 		})
 	}

@@ -33,6 +33,18 @@ type sockWriter struct {
 	p     []byte
 	n     int
 	errno syscall.Errno
+	short bool // a write took nothing and reported nothing
+}
+
+// maxRW is the most one system call is given, as internal/poll does:
+// some systems refuse a larger count.
+const maxRW = 1 << 30
+
+func capRW(p []byte) []byte {
+	if len(p) > maxRW {
+		return p[:maxRW]
+	}
+	return p
 }
 
 // rawConnOf returns the RawConn of a bare TCP or Unix socket, or nil.
@@ -56,7 +68,7 @@ func (r *sockReader) init(nc net.Conn) {
 	}
 	r.fn = func(fd uintptr) bool {
 		for {
-			n, errno := sysRead(int(fd), r.p)
+			n, errno := sysRead(int(fd), capRW(r.p))
 			switch errno {
 			case syscall.EINTR:
 				continue
@@ -99,14 +111,18 @@ func (w *sockWriter) init(nc net.Conn) {
 	}
 	w.fn = func(fd uintptr) bool {
 		for w.n < len(w.p) {
-			m, errno := sysWrite(int(fd), w.p[w.n:])
-			switch errno {
-			case 0:
+			m, errno := sysWrite(int(fd), capRW(w.p[w.n:]))
+			switch {
+			case errno == 0 && m > 0:
 				w.n += m
 				continue
-			case syscall.EINTR:
+			case errno == 0:
+				w.errno = syscall.EIO // no progress, no error: as poll.FD, give up
+				w.short = true
+				return true
+			case errno == syscall.EINTR:
 				continue
-			case syscall.EAGAIN:
+			case errno == syscall.EAGAIN:
 				return false // wait until the socket takes more
 			}
 			w.errno = errno
@@ -121,13 +137,15 @@ func (w *sockWriter) Write(p []byte) (int, error) {
 	if w.raw == nil {
 		return w.nc.Write(p)
 	}
-	w.p, w.n, w.errno = p, 0, 0
+	w.p, w.n, w.errno, w.short = p, 0, 0, false
 	err := w.raw.Write(w.fn)
 	n, errno := w.n, w.errno
 	w.p = nil
 	switch {
 	case err != nil:
 		return n, sockErr(w.nc, "write", err)
+	case w.short:
+		return n, sockErr(w.nc, "write", io.ErrUnexpectedEOF)
 	case errno != 0:
 		return n, sockErr(w.nc, "write", os.NewSyscallError("write", errno))
 	}
@@ -139,7 +157,11 @@ func (w *sockWriter) Write(p []byte) (int, error) {
 // the system call's.
 func sockErr(nc net.Conn, op string, err error) error {
 	if oe, ok := err.(*net.OpError); ok {
-		err = oe.Err // the RawConn's own wording ("raw-read")
+		// The RawConn's own, with the network as dialled: only its
+		// operation ("raw-read") is reworded.
+		e := *oe
+		e.Op = op
+		return &e
 	}
-	return &net.OpError{Op: op, Net: nc.LocalAddr().Network(), Source: nc.LocalAddr(), Addr: nc.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: netName(nc), Source: nc.LocalAddr(), Addr: nc.RemoteAddr(), Err: err}
 }

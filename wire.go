@@ -69,7 +69,7 @@ func (t *transport) Write(p []byte) (int, error) {
 		t.written += int64(n)
 		if err != nil {
 			// As the net.Conn's Write words it.
-			return n, &net.OpError{Op: "write", Net: t.nc.LocalAddr().Network(),
+			return n, &net.OpError{Op: "write", Net: netName(t.nc),
 				Source: t.nc.LocalAddr(), Addr: t.nc.RemoteAddr(), Err: os.NewSyscallError("write", err)}
 		}
 		if n == len(p) {
@@ -79,6 +79,21 @@ func (t *transport) Write(p []byte) (int, error) {
 	m, err := t.sw.Write(p[n:])
 	t.written += int64(m)
 	return n + m, err
+}
+
+// netName is the network of nc ("tcp", "unix"), told without calling
+// through an address a socket made from a descriptor may not have.
+func netName(nc net.Conn) string {
+	switch nc.(type) {
+	case *net.TCPConn:
+		return "tcp"
+	case *net.UnixConn:
+		return "unix"
+	}
+	if a := nc.LocalAddr(); a != nil {
+		return a.Network()
+	}
+	return ""
 }
 
 // WriteBuffers writes bufs in one system call (writev) on TCP and Unix

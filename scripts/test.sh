@@ -14,8 +14,11 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 
-echo "==> go vet ./..."
+echo "==> go vet ./..., and the root package built for other systems (the socket system calls differ)"
 go vet ./...
+GOOS=darwin go vet .
+GOARCH=386 go vet .
+GOOS=windows go build -o /dev/null .
 
 echo "==> staticcheck ($STATICCHECK_VERSION) ./..."
 go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
