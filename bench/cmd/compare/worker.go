@@ -108,8 +108,17 @@ func runWorker(args []string, stdout io.Writer) error {
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
 	serverPIDs := fs.String("server-pids", "", "process ids of the redis-server processes, comma-separated, whose CPU time over the window is reported (Linux only)")
+	tick := fs.Duration("tick", 0, "keep a runtime timer ticking at this period in the worker, whatever the client (to measure what a pending timer alone changes)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *tick > 0 {
+		t := time.NewTicker(*tick)
+		defer t.Stop()
+		go func() {
+			for range t.C {
+			}
+		}()
 	}
 	s, err := lookupScenario(*scenarioName)
 	if err != nil {
