@@ -28,6 +28,7 @@ type config struct {
 	reps      int
 	dur       time.Duration
 	warmup    time.Duration
+	tick      time.Duration // every worker keeps a runtime timer ticking at this period
 	addr      string
 	out       string
 	plots     string
@@ -78,6 +79,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.IntVar(&cfg.reps, "reps", 3, "repetitions per client and scenario; the report gives medians")
 	fs.DurationVar(&cfg.dur, "dur", 3*time.Second, "measured window of each run")
 	fs.DurationVar(&cfg.warmup, "warmup", 700*time.Millisecond, "warm-up before each measured window")
+	fs.DurationVar(&cfg.tick, "tick", 0, "keep a runtime timer ticking at this period in every worker, whatever its client (0: none)")
 	fs.StringVar(&cfg.addr, "addr", "", "use this server instead of starting one (its bench:* keys are overwritten); the cluster scenarios always start their own cluster")
 	fs.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&cfg.plots, "plots", "", "write PNG plots into this directory (the report links them)")
@@ -489,6 +491,9 @@ func (d *driver) runWorker(ctx context.Context, client string, s scenario) (samp
 		"-dur", d.cfg.dur.String(), "-warmup", d.cfg.warmup.String()}
 	if dep.servers != nil {
 		args = append(args, "-server-pids", dep.servers.flag())
+	}
+	if d.cfg.tick > 0 {
+		args = append(args, "-tick", d.cfg.tick.String())
 	}
 	cmd := exec.CommandContext(ctx, d.self, args...)
 	var stdout, stderr bytes.Buffer
