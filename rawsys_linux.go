@@ -35,53 +35,34 @@ func sysRead(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
-	var n uintptr
-	var e syscall.Errno
-	if monitorAwake() {
-		n, _, e = syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
-			syscall.MSG_DONTWAIT, 0, 0)
-	} else {
-		n, _, e = syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
-			syscall.MSG_DONTWAIT, 0, 0)
-	}
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), 0
+	return sockCall(syscall.SYS_RECVFROM, fd, unsafe.Pointer(&p[0]), len(p), syscall.MSG_DONTWAIT)
 }
 
 func sysWrite(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
-	var n uintptr
-	var e syscall.Errno
-	if monitorAwake() {
-		n, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
-			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-	} else {
-		n, _, e = syscall.Syscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
-			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-	}
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), 0
+	return sockCall(syscall.SYS_SENDTO, fd, unsafe.Pointer(&p[0]), len(p), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
 }
 
 // sysPeek looks at the next byte without consuming it or blocking.
 func sysPeek(fd int, b *[1]byte) (int, syscall.Errno) {
-	var n uintptr
+	return sockCall(syscall.SYS_RECVFROM, fd, unsafe.Pointer(&b[0]), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+}
+
+// sockCall makes recvfrom or sendto (trap) on fd with the n bytes at p
+// and flags, and no address: quietly while monitorAwake allows it,
+// announced otherwise.
+func sockCall(trap uintptr, fd int, p unsafe.Pointer, n int, flags uintptr) (int, syscall.Errno) {
+	var r uintptr
 	var e syscall.Errno
 	if monitorAwake() {
-		n, _, e = syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		r, _, e = syscall.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), flags, 0, 0)
 	} else {
-		n, _, e = syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		r, _, e = syscall.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(n), flags, 0, 0)
 	}
 	if e != 0 {
 		return 0, e
 	}
-	return int(n), 0
+	return int(r), 0
 }
