@@ -31,38 +31,41 @@ import (
 // untold.
 const quietSyscalls = true
 
-func sysRead(fd int, p []byte) (int, syscall.Errno) {
+// sysRead and sysWrite also report whether the call was a quiet one.
+func sysRead(fd int, p []byte) (int, syscall.Errno, bool) {
 	if len(p) == 0 {
-		return 0, 0
+		return 0, 0, false
 	}
 	return sockCall(syscall.SYS_RECVFROM, fd, unsafe.Pointer(&p[0]), len(p), syscall.MSG_DONTWAIT)
 }
 
-func sysWrite(fd int, p []byte) (int, syscall.Errno) {
+func sysWrite(fd int, p []byte) (int, syscall.Errno, bool) {
 	if len(p) == 0 {
-		return 0, 0
+		return 0, 0, false
 	}
 	return sockCall(syscall.SYS_SENDTO, fd, unsafe.Pointer(&p[0]), len(p), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
 }
 
 // sysPeek looks at the next byte without consuming it or blocking.
 func sysPeek(fd int, b *[1]byte) (int, syscall.Errno) {
-	return sockCall(syscall.SYS_RECVFROM, fd, unsafe.Pointer(&b[0]), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	n, e, _ := sockCall(syscall.SYS_RECVFROM, fd, unsafe.Pointer(&b[0]), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return n, e
 }
 
 // sockCall makes recvfrom or sendto (trap) on fd with the n bytes at p
 // and flags, and no address: quietly while monitorAwake allows it,
-// announced otherwise.
-func sockCall(trap uintptr, fd int, p unsafe.Pointer, n int, flags uintptr) (int, syscall.Errno) {
+// announced otherwise. It reports which.
+func sockCall(trap uintptr, fd int, p unsafe.Pointer, n int, flags uintptr) (int, syscall.Errno, bool) {
 	var r uintptr
 	var e syscall.Errno
-	if monitorAwake() {
+	quiet := monitorAwake()
+	if quiet {
 		r, _, e = syscall.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), flags, 0, 0)
 	} else {
 		r, _, e = syscall.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(n), flags, 0, 0)
 	}
 	if e != 0 {
-		return 0, e
+		return 0, e, quiet
 	}
-	return int(r), 0
+	return int(r), 0, quiet
 }

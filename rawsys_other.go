@@ -23,20 +23,22 @@ func errnoOf(err error) syscall.Errno {
 	return syscall.EIO
 }
 
-func sysRead(fd int, p []byte) (int, syscall.Errno) {
+// sysRead and sysWrite also report whether the call was a quiet one:
+// never here.
+func sysRead(fd int, p []byte) (int, syscall.Errno, bool) {
 	n, err := syscall.Read(fd, p)
 	if err != nil {
-		return 0, errnoOf(err)
+		return 0, errnoOf(err), false
 	}
-	return n, 0
+	return n, 0, false
 }
 
-func sysWrite(fd int, p []byte) (int, syscall.Errno) {
+func sysWrite(fd int, p []byte) (int, syscall.Errno, bool) {
 	n, err := syscall.Write(fd, p)
 	if err != nil {
-		return 0, errnoOf(err)
+		return 0, errnoOf(err), false
 	}
-	return n, 0
+	return n, 0, false
 }
 
 func sysPeek(fd int, b *[1]byte) (int, syscall.Errno) {

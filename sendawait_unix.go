@@ -72,7 +72,7 @@ func (s *sendAwait) init(nc net.Conn) {
 			wait = !ready
 		}
 		for s.n < len(s.p) {
-			m, errno := sysWrite(int(fd), capRW(s.p[s.n:]))
+			m, errno, _ := sysWrite(int(fd), capRW(s.p[s.n:]))
 			if errno == syscall.EINTR {
 				continue
 			}

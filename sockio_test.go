@@ -205,3 +205,29 @@ func TestQuietRoundTripThenComputeIsPreempted(t *testing.T) {
 		})
 	}
 }
+
+// In a loop of commands the connection's reads are the quiet system calls
+// of rawsys_linux.go, not the announced fallback: the loop keeps
+// monitorAwake's timer ticking, so at most the calls after a pause (the
+// first, or one after a stall of the whole machine) are announced. Race
+// builds and other systems make only announced calls.
+func TestSockIOQuietInALoop(t *testing.T) {
+	cn := dialTest(t, nil)
+	q0, a0 := cn.tr.sr.quiet, cn.tr.sr.announced
+	const n = 20
+	for range n {
+		if _, err := cn.Do(context.Background(), "PING"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet, announced := cn.tr.sr.quiet-q0, cn.tr.sr.announced-a0
+	if quiet+announced < n {
+		t.Fatalf("%d reads for %d replies: the replies were not read through sockReader", quiet+announced, n)
+	}
+	if quietSyscalls && quiet == 0 {
+		t.Fatalf("no quiet read in a loop of %d commands (%d announced)", n, announced)
+	}
+	if !quietSyscalls && quiet != 0 {
+		t.Fatalf("%d quiet reads where the system calls must be announced", quiet)
+	}
+}
