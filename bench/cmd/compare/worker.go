@@ -107,6 +107,7 @@ func runWorker(args []string, stdout io.Writer) error {
 	dur := fs.Duration("dur", 3*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (warm-up and window) to this file")
 	serverPIDs := fs.String("server-pids", "", "process ids of the redis-server processes, comma-separated, whose CPU time over the window is reported (Linux only)")
 	tick := fs.Duration("tick", 0, "keep a runtime timer ticking at this period in the worker, whatever the client (to measure what a pending timer alone changes)")
 	if err := fs.Parse(args); err != nil {
@@ -206,6 +207,11 @@ func runWorker(args []string, stdout io.Writer) error {
 	ops1, t1 := sum(), time.Now()
 	cpu1 := processCPU()
 	runtime.ReadMemStats(&after)
+	if *memProfile != "" {
+		if err := writeAllocProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	srv1, err := servers.cpu()
 	if err != nil {
 		return err
@@ -389,4 +395,17 @@ func (j *workerJob) batchLoop(g int, sl *slot, h *recorder) {
 		}
 		i += batch
 	}
+}
+
+// writeAllocProfile writes the allocations sampled so far to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
