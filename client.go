@@ -12,10 +12,10 @@ import (
 // By default a Client multiplexes: commands that neither block nor touch
 // session state, sent by several goroutines at once, share
 // Options.MultiplexConns connections, written together and answered in
-// order. A command (or pipeline) alone in flight, and every blocking
-// command, transaction, Watch and session command, borrows a connection
-// from the Client's Pool instead and gives it back once its replies are
-// read. With Options.Exclusive every command borrows a pooled connection.
+// order. While at most 4 such commands (or pipelines) are in flight, each
+// borrows a connection from the Client's Pool instead, as every blocking
+// command, transaction, Watch and session command does, and gives it back
+// once its replies are read; when the Pool has none free it shares. With Options.Exclusive every command borrows a pooled connection.
 // Either way a caller gets the reply to its own command or an error.
 //
 // Typed methods (Get, Set, HSet, ZAdd...) return a *Cmd whose Result, Val
@@ -150,15 +150,26 @@ func (c *Client) execute(ctx context.Context, j job) error {
 	return c.runJob(ctx, j)
 }
 
+// ownConnsUpTo is how many shareable jobs may run at once on connections
+// of their own (when the Pool has them free) before the next one shares.
+// A shared connection has one batch on the wire at a time, so with a few
+// callers most of them wait out a whole round trip before theirs is
+// written; on connections of their own none waits. With more callers the
+// shared connections win: their batches cost the server far less per
+// command, and it becomes the limit (GET side by side on 2 cores: 4
+// goroutines twice as fast this way, 16 as fast or slower; BENCHMARKS.md).
+const ownConnsUpTo = 4
+
 // runJob chooses between a shared connection and one of the pool's, runs
 // the job there and decides whether a failure is retried.
 //
-// A job that may share a connection goes to the multiplexer, unless it
-// is the only one in flight: then it takes a connection of its own,
-// which saves the hand-off to the shared connection's reader goroutine,
-// unless the pool has none free (then it shares after all). Under load
+// A job that may share a connection goes to the multiplexer, unless at
+// most ownConnsUpTo such jobs are in flight, counting itself: then it
+// takes a connection of its own, which saves the hand-off to the shared
+// connection's reader goroutine and the wait behind a batch already on
+// the wire, unless the pool has none free (then it shares after all). Under load
 // (the muxer is crowded) the count that finds a lone job is skipped: it
-// costs every command a contended atomic and would only say "not alone".
+// costs every command a contended atomic and would only say "too many".
 // Jobs that skip it are not counted, so for a moment after the load falls
 // a job may take a connection of its own while others are in flight: a
 // choice of path, never of outcome.
@@ -193,7 +204,7 @@ func (c *Client) runJob(ctx context.Context, j job) error {
 			}
 			alone, large = shared, shared
 		case !c.mux.crowded.Load():
-			if c.active.Add(1) == 1 {
+			if c.active.Add(1) <= ownConnsUpTo {
 				alone = true
 			}
 			counted = true

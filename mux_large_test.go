@@ -35,12 +35,12 @@ func TestLargeRepliesTakeConnectionsOfTheirOwn(t *testing.T) {
 		t.Fatalf("before the switch, commands took %d pooled connections; want 0 (shared only)", st.Hits+st.Misses)
 	}
 
-	// From here on, every command finds another in progress (the count
-	// is held up by one), so only the switch sends it to a pooled
-	// connection.
+	// From here on, every command finds ownConnsUpTo others in progress
+	// (the count is held up by that many), so only the switch sends it to
+	// a pooled connection.
 	c.alwaysShare = false
-	c.active.Add(1)
-	defer c.active.Add(-1)
+	c.active.Add(ownConnsUpTo)
+	defer c.active.Add(-ownConnsUpTo)
 
 	// On: commands run on pooled connections.
 	before := c.Pool().Stats()
@@ -96,8 +96,8 @@ func TestLargeRepliesOffWhilePoolBusy(t *testing.T) {
 	}
 	defer c.Pool().Put(held)
 	c.alwaysShare = false
-	c.active.Add(1) // never alone: only the switch could send a command to the Pool
-	defer c.active.Add(-1)
+	c.active.Add(ownConnsUpTo) // never among the few: only the switch could send a command to the Pool
+	defer c.active.Add(-ownConnsUpTo)
 	for i := 0; i < 64 && c.mux.large.on.Load(); i++ {
 		if v, err := c.Get(ctx, small).Result(); err != nil || v != "s" {
 			t.Fatalf("GET small: %q, %v", v, err)

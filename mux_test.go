@@ -55,9 +55,10 @@ func TestMuxRepliesReachTheirCallers(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// Only a command alone in flight takes a connection of its own.
-	if st := c.Pool().Stats(); st.Open > 1 {
-		t.Fatalf("non-blocking commands opened %d pool connections", st.Open)
+	// Only while at most ownConnsUpTo are in flight does a command take
+	// a connection of its own.
+	if st := c.Pool().Stats(); st.Open > ownConnsUpTo {
+		t.Fatalf("non-blocking commands opened %d pool connections; want at most %d", st.Open, ownConnsUpTo)
 	}
 }
 
@@ -227,9 +228,10 @@ func TestMuxPipeline(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// Only a batch alone in flight takes a connection of its own.
-	if st := c.Pool().Stats(); st.Open > 1 {
-		t.Fatalf("pipelines opened %d pool connections", st.Open)
+	// Only while at most ownConnsUpTo are in flight does a batch take a
+	// connection of its own.
+	if st := c.Pool().Stats(); st.Open > ownConnsUpTo {
+		t.Fatalf("pipelines opened %d pool connections; want at most %d", st.Open, ownConnsUpTo)
 	}
 }
 
@@ -599,5 +601,36 @@ func TestMultiplexConnsDefault(t *testing.T) {
 	}
 	if n := c.Pool().Stats().SharedDials; n != 3 || len(c.mux.conns) != 3 {
 		t.Fatalf("%d shared connections dialled, %d slots, after PINGs from %d stack depths; want 3 and 3", n, len(c.mux.conns), d)
+	}
+}
+
+// While at most ownConnsUpTo shareable commands are in flight, each runs on
+// a pooled connection of its own; the next one shares. The count of the
+// others in flight is held by hand, so the path taken is deterministic.
+func TestFewCallersTakeConnectionsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestClient(t)
+	key := testKey(t, "few")
+	if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	pooled := func() uint64 { st := c.Pool().Stats(); return uint64(st.Hits) + uint64(st.Misses) }
+	for others := int64(0); others <= ownConnsUpTo; others++ {
+		c.active.Add(others)
+		before := pooled()
+		v, err := c.Get(ctx, key).Result()
+		got := pooled() - before
+		c.active.Add(-others)
+		if err != nil || v != "v" {
+			t.Fatalf("GET with %d others in flight: %q, %v", others, v, err)
+		}
+		want := uint64(1)
+		if others >= ownConnsUpTo {
+			want = 0
+		}
+		if got != want {
+			t.Errorf("GET with %d others in flight took %d pooled connections; want %d", others, got, want)
+		}
 	}
 }

@@ -109,7 +109,7 @@ var clusterClients = []string{"respool", "goredis", "goredis-auto", "rueidis"}
 
 // scenarios lists every scenario the driver knows, in report order.
 var scenarios = []scenario{
-	getScenario(1), getScenario(16), getScenario(256), getScenario(1024),
+	getScenario(1), getScenario(4), getScenario(8), getScenario(16), getScenario(256), getScenario(1024),
 	setScenario(1), setScenario(16), setScenario(256), setScenario(1024),
 	{name: "pipe10", title: "pipeline of 10 GETs, 1 goroutine", kind: opPipe, goroutines: 1, batch: 10, valueSize: size16, clients: explicitPipelineClients},
 	{name: "pipe100", title: "pipeline of 100 GETs, 1 goroutine", kind: opPipe, goroutines: 1, batch: 100, valueSize: size16, clients: explicitPipelineClients},
