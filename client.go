@@ -156,8 +156,9 @@ func (c *Client) execute(ctx context.Context, j job) error {
 // callers most of them wait out a whole round trip before theirs is
 // written; on connections of their own none waits. With more callers the
 // shared connections win: their batches cost the server far less per
-// command, and it becomes the limit (GET side by side on 2 cores: 4
-// goroutines twice as fast this way, 16 as fast or slower; BENCHMARKS.md).
+// command, and it becomes the limit. Side by side on 2 cores, GET at 4
+// goroutines ran twice as fast with this limit as with 1, and a limit of 8
+// made GET at 16 goroutines a fifth slower (BENCHMARKS.md, Notes).
 const ownConnsUpTo = 4
 
 // runJob chooses between a shared connection and one of the pool's, runs
