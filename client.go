@@ -15,7 +15,8 @@ import (
 // order. While at most 4 such commands (or pipelines) are in flight, each
 // borrows a connection from the Client's Pool instead, as every blocking
 // command, transaction, Watch and session command does, and gives it back
-// once its replies are read; when the Pool has none free it shares. With Options.Exclusive every command borrows a pooled connection.
+// once its replies are read; when the Pool has none free it shares. With
+// Options.Exclusive every command borrows a pooled connection.
 // Either way a caller gets the reply to its own command or an error.
 //
 // Typed methods (Get, Set, HSet, ZAdd...) return a *Cmd whose Result, Val
@@ -168,12 +169,12 @@ const ownConnsUpTo = 4
 // most ownConnsUpTo such jobs are in flight, counting itself: then it
 // takes a connection of its own, which saves the hand-off to the shared
 // connection's reader goroutine and the wait behind a batch already on
-// the wire, unless the pool has none free (then it shares after all). Under load
-// (the muxer is crowded) the count that finds a lone job is skipped: it
-// costs every command a contended atomic and would only say "too many".
-// Jobs that skip it are not counted, so for a moment after the load falls
-// a job may take a connection of its own while others are in flight: a
-// choice of path, never of outcome.
+// the wire, unless the pool has none free (then it shares after all).
+// Under load (the muxer is crowded) the count is skipped: it costs every
+// command a contended atomic and would only say "too many". Jobs that
+// skip it are not counted, so for a moment after the load falls a job may
+// take a connection of its own while more are in flight: a choice of
+// path, never of outcome.
 //
 // A batch is counted before it is asked whether it may share, and one
 // that may not is counted too while it runs: again a choice of path.
