@@ -605,8 +605,9 @@ func TestMultiplexConnsDefault(t *testing.T) {
 }
 
 // While at most ownConnsUpTo shareable commands are in flight, each runs on
-// a pooled connection of its own; the next one shares. The count of the
-// others in flight is held by hand, so the path taken is deterministic.
+// a pooled connection of its own and the shared connections stay undialled;
+// the next one shares. The count of the others in flight is held by hand,
+// so the path taken is deterministic.
 func TestFewCallersTakeConnectionsOfTheirOwn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -615,7 +616,15 @@ func TestFewCallersTakeConnectionsOfTheirOwn(t *testing.T) {
 	if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	pooled := func() uint64 { st := c.Pool().Stats(); return uint64(st.Hits) + uint64(st.Misses) }
+	pooled := func() uint64 { st := c.Pool().Stats(); return st.Hits + st.Misses }
+	shared := func() (n int) {
+		for i := range c.mux.conns {
+			if c.mux.conns[i].Load() != nil {
+				n++
+			}
+		}
+		return n
+	}
 	for others := int64(0); others <= ownConnsUpTo; others++ {
 		c.active.Add(others)
 		before := pooled()
@@ -625,12 +634,15 @@ func TestFewCallersTakeConnectionsOfTheirOwn(t *testing.T) {
 		if err != nil || v != "v" {
 			t.Fatalf("GET with %d others in flight: %q, %v", others, v, err)
 		}
-		want := uint64(1)
+		wantPooled, wantShared := uint64(1), 0
 		if others >= ownConnsUpTo {
-			want = 0
+			wantPooled, wantShared = 0, 1
 		}
-		if got != want {
-			t.Errorf("GET with %d others in flight took %d pooled connections; want %d", others, got, want)
+		if got != wantPooled {
+			t.Errorf("GET with %d others in flight took %d pooled connections; want %d", others, got, wantPooled)
+		}
+		if n := shared(); n != wantShared {
+			t.Errorf("after a GET with %d others in flight, %d shared connections are dialled; want %d", others, n, wantShared)
 		}
 	}
 }
